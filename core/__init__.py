@@ -1,0 +1,1 @@
+"""The domain library of the placement workbench. Never imports streamlit."""

@@ -1,0 +1,1 @@
+"""Emails (a transactional outbox) and phone calls."""

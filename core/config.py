@@ -1,0 +1,224 @@
+"""Settings from the environment and an optional ``.env`` file: one Settings object, no import side effects.
+
+Example:
+    >>> settings = get_settings()
+    >>> settings.app_port
+    8501
+
+A wrong value raises ``ConfigError`` with one line naming the variable and a valid example.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from core.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# A valid example per variable, used in error messages.
+EXAMPLES: dict[str, str] = {
+    "DATABASE_URL": "postgresql://placement:secret@localhost:5432/placement",
+    "DATA_DIR": "./data",
+    "APP_HOST": "127.0.0.1",
+    "APP_PORT": "8501",
+    "LANGUAGE": "de",
+    "TIMEZONE": "Europe/Berlin",
+    "SECRET_KEY": "a random string of at least 32 characters",
+    "SMTP_HOST": "localhost",
+    "SMTP_PORT": "1025",
+    "SMTP_SECURITY": "starttls",
+    "SMTP_USER": "mailer",
+    "SMTP_PASSWORD": "(from your mail provider)",
+    "MAIL_FROM": "vermittlung@example.org",
+    "MAIL_CATCHER_PORT": "1025",
+    "DEMO_DATA": "1",
+    "DEMO_THERAPISTS": "3000",
+    "DEMO_PATIENTS": "300",
+    "SESSION_TIMEOUT_MINUTES": "30",
+    "LOGIN_MAX_FAILURES": "5",
+    "LOGIN_LOCKOUT_MINUTES": "15",
+    "JOB_SCHEDULES": '{"heartbeat": "*/5 * * * *"}',
+    "LOG_LEVEL": "INFO",
+}
+
+
+class Settings(BaseSettings):
+    """Every setting the workbench reads. Environment variables win over ``.env``."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    database_url: str | None = Field(default=None, description="PostgreSQL URL; unset = embedded server")
+    data_dir: Path = Field(
+        default=REPO_ROOT / "data",
+        description="Generated state: postgres, mail, warehouse",
+    )
+    app_host: str = Field(default="127.0.0.1", description="Interface the dashboard listens on")
+    app_port: int = Field(default=8501, description="Port of the dashboard")
+    language: Literal["de", "en"] = Field(default="de", description="Default UI language")
+    timezone: str = Field(default="Europe/Berlin", description="Timezone of schedules and sending windows")
+    secret_key: str | None = Field(default=None, description="Signs links; unset = generated in DATA_DIR")
+    smtp_host: str = Field(default="127.0.0.1", description="Outgoing mail server")
+    smtp_port: int = Field(default=1025, description="Outgoing mail server port")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(default="none", description="SMTP transport security")
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the server needs one")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if the server needs one")
+    mail_from: str = Field(default="vermittlung@example.org", description="Sender address of outgoing mail")
+    mail_catcher_port: int = Field(default=1025, description="Port of the local mail catcher started by make run")
+    demo_data: bool = Field(default=True, description="Load demo data on first start of make run")
+    demo_therapists: int = Field(default=3000, description="Therapists in the demo data")
+    demo_patients: int = Field(default=300, description="Patients in the demo data")
+    session_timeout_minutes: int = Field(default=30, description="Idle minutes before a dashboard login expires")
+    login_max_failures: int = Field(default=5, description="Failed logins before the account is locked")
+    login_lockout_minutes: int = Field(default=15, description="How long a locked account stays locked")
+    job_schedules: dict[str, str] = Field(default_factory=dict, description="Cron overrides per job (JSON)")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"postgresql", "postgres", "postgresql+psycopg2"}:
+            raise ValueError(f"'{_mask(value)}' is not a PostgreSQL URL (scheme must be postgresql://)")
+        if not parts.path.strip("/"):
+            raise ValueError(f"'{_mask(value)}' names no database (add /placement at the end)")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+        except ValueError:
+            raise ValueError(f"'{_mask(value)}' has a port that is not a number") from None
+        return value
+
+    @field_validator("app_port", "smtp_port", "mail_catcher_port")
+    @classmethod
+    def _check_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError(f"{value} is not a port number between 1 and 65535")
+        return value
+
+    @field_validator("demo_therapists", "demo_patients", "login_max_failures")
+    @classmethod
+    def _check_non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"{value} must not be negative")
+        return value
+
+    @field_validator("session_timeout_minutes", "login_lockout_minutes")
+    @classmethod
+    def _check_positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"{value} must be a positive number of minutes")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA timezone name") from None
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str | None:
+        """The database URL in the form SQLAlchemy wants (psycopg2 driver), or None for embedded."""
+        if self.database_url is None:
+            return None
+        return to_sqlalchemy_url(self.database_url)
+
+    def resolved_secret_key(self) -> str:
+        """Return SECRET_KEY, or one generated once and kept in DATA_DIR (never in the repo)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Return ``url`` with the psycopg2 driver named, e.g. postgresql+psycopg2://..."""
+    scheme, rest = url.split("://", 1)
+    if scheme in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
+def _mask(url: str) -> str:
+    """Hide the password in a URL before it appears in a message."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings now; raise ConfigError naming the first bad variable.
+
+    Example: ``load_settings(app_port=8502)``
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = field.upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] in {
+            "int_parsing",
+            "bool_parsing",
+            "literal_error",
+            "json_invalid",
+            "dict_type",
+        }:
+            given = error.get("input")
+            message = f"{given!r} is not valid ({message})"
+        example = EXAMPLES.get(variable, "")
+        hint = f"; use e.g. {variable}={example}" if example else ""
+        raise ConfigError(f"Setting {variable}: {message}{hint}") from None
+    except SettingsError as exc:
+        match = re.search(r'field "(\w+)"', str(exc))
+        variable = match.group(1).upper() if match else "?"
+        example = EXAMPLES.get(variable, "")
+        raise ConfigError(f"Setting {variable}: not valid JSON; use e.g. {variable}={example}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once; call ``get_settings.cache_clear()`` to re-read)."""
+    return load_settings()
+
+
+def describe_settings() -> list[dict[str, str]]:
+    """Return one row per setting (variable, default, description) for docs and the status page."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default_factory is None else field.default_factory()
+        if name == "data_dir":
+            default = "./data"
+        rows.append(
+            {
+                "variable": name.upper(),
+                "default": ""
+                if default is None
+                else json.dumps(default)
+                if isinstance(default, dict)
+                else str(default),
+                "description": field.description or "",
+            }
+        )
+    return rows

@@ -1,0 +1,112 @@
+"""Engine, sessions and migrations. The caller owns the transaction.
+
+Example:
+    with session_scope() as session:
+        session.add(record)
+    # committed here; rolled back if the block raised
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import Settings, get_settings, to_sqlalchemy_url
+from core.db.base import Base
+
+__all__ = [
+    "Base",
+    "current_revision",
+    "database_url",
+    "get_engine",
+    "migrate",
+    "session_scope",
+]
+
+_log = logging.getLogger(__name__)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """Return the SQLAlchemy URL: DATABASE_URL if set, else the embedded server (started if needed)."""
+    settings = settings or get_settings()
+    if settings.sqlalchemy_url:
+        return settings.sqlalchemy_url
+    from core.db import embedded
+
+    return to_sqlalchemy_url(embedded.start(settings.data_dir))
+
+
+@functools.lru_cache(maxsize=4)
+def _engine_for(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """Return the process-wide engine for the configured database."""
+    return _engine_for(database_url(settings))
+
+
+@functools.lru_cache(maxsize=4)
+def _session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """Open a session, commit when the block ends, roll back if it raised."""
+    session = _session_factory(engine or get_engine())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+MIGRATION_LOCK = 7_244_001  # advisory lock id: two processes never migrate at once
+
+
+def migrate(engine: Engine | None = None, revision: str = "head") -> None:
+    """Apply Alembic migrations up to ``revision`` (serialised cluster-wide by an advisory lock)."""
+    from alembic import command
+
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        try:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            conn.commit()
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+            conn.commit()
+
+
+def alembic_config():
+    """Return the Alembic config of this repo (script location core/db/migrations)."""
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[2]
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "core" / "db" / "migrations"))
+    return config
+
+
+def current_revision(engine: Engine | None = None) -> str | None:
+    """Return the applied migration revision, or None before the first migration."""
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar()
+        if not exists:
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

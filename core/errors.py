@@ -1,0 +1,49 @@
+"""One exception tree for the workbench; every message names the value and what to do.
+
+WorkbenchError
+├── ConfigError            a setting from the environment / .env is invalid
+├── ValidationError        user input (form, file, CLI) is invalid; nothing was written
+├── NotFound               a record asked for by id or reference does not exist
+├── IllegalTransition      a state change that the state machine does not allow
+├── ConcurrentEdit         optimistic lock: someone else saved the record meanwhile
+├── AuthenticationError    wrong login, locked account, expired session
+└── JobError               a scheduled job is unknown or could not run
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class of every error the workbench raises on purpose."""
+
+
+class ConfigError(WorkbenchError):
+    """A setting is invalid, e.g. ``APP_PORT='abc' is not a port number; use e.g. APP_PORT=8501``."""
+
+
+class ValidationError(WorkbenchError):
+    """Input is invalid; ``field`` names the offending input."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(WorkbenchError):
+    """A record does not exist."""
+
+
+class IllegalTransition(WorkbenchError):
+    """A state machine refused a transition."""
+
+
+class ConcurrentEdit(WorkbenchError):
+    """The record changed since it was loaded."""
+
+
+class AuthenticationError(WorkbenchError):
+    """Login refused."""
+
+
+class JobError(WorkbenchError):
+    """A job is unknown or failed to start."""

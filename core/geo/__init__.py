@@ -1,0 +1,1 @@
+"""Postcodes, geocoding and distances."""

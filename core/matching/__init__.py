@@ -1,0 +1,1 @@
+"""Inquiries to therapists, their items, and placements."""

@@ -1,0 +1,1 @@
+"""Patients, their consents and their searches for a therapy place."""

@@ -1,0 +1,1 @@
+"""Therapists and the practices through which they are contacted."""
