@@ -42,7 +42,12 @@ class ConcurrentEdit(WorkbenchError):
 
 
 class AuthenticationError(WorkbenchError):
-    """Login refused."""
+    """Login refused. ``code`` is "invalid" (generic) or "locked" (``minutes`` says for how long)."""
+
+    def __init__(self, message: str, *, code: str = "invalid", minutes: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.minutes = minutes
 
 
 class JobError(WorkbenchError):

@@ -1,0 +1,70 @@
+"""The jobs the scheduler knows: name -> function, default cron schedule, description.
+
+A job function takes ``(session, *, now, dry_run)`` and returns a dict of counts. It does not commit;
+the runner owns the transaction. Later features register their jobs here (or through ``register``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.errors import JobError
+
+JobFunction = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    target: str  # "module:function", imported when the job runs
+    cron: str  # default schedule; JOB_SCHEDULES overrides it
+    description: str
+
+    def function(self) -> JobFunction:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_JOBS: dict[str, Job] = {}
+
+
+def register(name: str, target: str, *, cron: str, description: str) -> None:
+    """Make a job known to the scheduler and the status page."""
+    _JOBS[name] = Job(name=name, target=target, cron=cron, description=description)
+
+
+def get(name: str) -> Job:
+    """Return the job called ``name`` or raise JobError listing the known jobs."""
+    try:
+        return _JOBS[name]
+    except KeyError:
+        known = ", ".join(sorted(_JOBS)) or "(none)"
+        raise JobError(f"Job '{name}' is unknown; known jobs: {known}") from None
+
+
+def get_all() -> list[Job]:
+    return sorted(_JOBS.values(), key=lambda job: job.name)
+
+
+def run_function(job: Job, session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
+    return job.function()(session, now=now, dry_run=dry_run)
+
+
+register(
+    "heartbeat",
+    "core.operations.maintenance:heartbeat",
+    cron="*/5 * * * *",
+    description="Proves the scheduler is alive and reports the outbox depth.",
+)
+register(
+    "maintenance",
+    "core.operations.maintenance:prune_job_runs",
+    cron="17 3 * * *",
+    description="Deletes job-run records older than 90 days (audit rows are kept).",
+)
