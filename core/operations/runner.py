@@ -1,7 +1,9 @@
 """Run a job at most once at a time cluster-wide, and record every run in ``job_run``.
 
-The lock is a PostgreSQL session-level advisory lock held on its own connection for the whole run, so
-two schedulers on two machines never run the same job at once; the loser records a ``skipped`` run.
+The lock is a PostgreSQL transaction-level advisory lock taken in a transaction that stays open on its own
+connection for the whole run, so two schedulers on two machines never run the same job at once; the loser
+records a ``skipped`` run. Transaction-level (not session-level) because the app may reach Postgres through
+PgBouncer in transaction pooling, where a session lock could outlive the run on a pooled connection.
 
 Example:
     run_job("heartbeat", triggered_by="anna@example.org")
@@ -49,20 +51,13 @@ def run_job(
     """Run job ``name`` if no other process runs it; return its job_run record."""
     job = registry.get(name)
     engine = engine or get_engine()
-    with engine.connect() as lock_conn:
+    with engine.connect() as lock_conn, lock_conn.begin():  # the lock lives exactly as long as this transaction
         got_lock = lock_conn.execute(
-            text("SELECT pg_try_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": lock_key(name)}
+            text("SELECT pg_try_advisory_xact_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": lock_key(name)}
         ).scalar()
-        lock_conn.commit()
         if not got_lock:
             return _record(engine, name, triggered_by, JobStatus.SKIPPED, error="already running elsewhere")
-        try:
-            return _run_locked(engine, job, triggered_by=triggered_by, dry_run=dry_run, now=now)
-        finally:
-            lock_conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": lock_key(name)}
-            )
-            lock_conn.commit()
+        return _run_locked(engine, job, triggered_by=triggered_by, dry_run=dry_run, now=now)
 
 
 def _run_locked(engine: Engine, job: registry.Job, *, triggered_by: str, dry_run: bool, now: datetime | None) -> JobRun:

@@ -61,7 +61,7 @@ def system_status(engine: Engine, settings: Settings, *, now: datetime) -> dict[
         "database": {
             "reachable": True,
             "server_version": version,
-            "embedded": settings.database_url is None,
+            "embedded": is_embedded(settings),
             "revision": current_revision(engine),
         },
         "rows": rows,
@@ -78,3 +78,10 @@ def row_counts(session: Session) -> dict[str, int]:
         if table.name in existing:
             counts[table.name] = session.scalar(select(func.count()).select_from(table))
     return counts
+
+
+def is_embedded(settings: Settings) -> bool:
+    """Return True when the database is the embedded server in DATA_DIR (also when make run passes its URL)."""
+    if settings.database_url is None:
+        return True
+    return str((settings.data_dir / "postgres").resolve()) in settings.database_url

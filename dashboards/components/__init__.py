@@ -1,0 +1,1 @@
+"""Reusable dashboard pieces: each ``show(key=...)`` owns its session state."""

@@ -1,0 +1,78 @@
+"""System status: database, migrations, row counts, jobs, outbox; admins can run a job now."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from core.config import get_settings
+from core.operations import registry, runner
+from dashboards import data
+from dashboards.components.login import current_user
+from dashboards.i18n import t
+
+user = current_user()
+tz = ZoneInfo(get_settings().timezone)
+
+
+def when(value) -> str:
+    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value is not None else t("status.never")
+
+
+st.title(t("status.title"))
+if st.button(t("status.refresh"), icon=":material/refresh:", key="status_refresh"):
+    data.clear_status()
+status = data.system_status()
+
+database = status["database"]
+if not database["reachable"]:
+    st.error(t("status.unreachable_detail", error=database["error"]))
+    st.stop()
+
+cols = st.columns(4)
+cols[0].metric(t("status.database"), t("status.reachable"))
+cols[1].metric(t("status.server_version"), database["server_version"])
+cols[2].metric(t("status.mode"), t("status.mode_embedded") if database["embedded"] else t("status.mode_external"))
+cols[3].metric(t("status.revision"), database["revision"] or "—")
+
+st.subheader(t("status.outbox"))
+outbox = status["outbox"]
+cols = st.columns(3)
+cols[0].metric(t("status.outbox_events"), f"{outbox['domain_events']:,}".replace(",", "."))
+cols[1].metric(t("status.mail_waiting"), f"{outbox['mail_waiting']:,}".replace(",", "."))
+cols[2].metric(t("status.mail_dead"), f"{outbox['mail_dead']:,}".replace(",", "."))
+
+st.subheader(t("status.jobs"))
+jobs = pd.DataFrame(
+    {
+        t("status.job"): [j["job"] for j in status["jobs"]],
+        t("status.description"): [t(f"job.{j['job']}") for j in status["jobs"]],
+        t("status.schedule"): [j["schedule"] for j in status["jobs"]],
+        t("status.last_status"): [
+            t(f"job.status.{j['last_status']}") if j["last_status"] else t("status.never") for j in status["jobs"]
+        ],
+        t("status.last_started"): [when(j["last_started"]) for j in status["jobs"]],
+        t("status.next_run"): [when(j["next_run"]) for j in status["jobs"]],
+    }
+)
+st.dataframe(jobs, hide_index=True, use_container_width=True)
+
+if user is not None and user.role == "admin":
+    with st.form("trigger_job"):
+        st.markdown(f"**{t('status.trigger')}**")
+        job_name = st.selectbox(t("status.job"), [job.name for job in registry.get_all()], key="trigger_job_name")
+        if st.form_submit_button(t("status.trigger_button"), type="primary"):
+            run = runner.run_job(job_name, triggered_by=user.email, engine=data.engine())
+            data.clear_status()
+            if run.status.value == "succeeded":
+                st.success(t("status.trigger_done", job=job_name, status=t("job.status.succeeded"), counts=run.counts))
+            elif run.status.value == "skipped":
+                st.warning(t("status.trigger_skipped", job=job_name))
+            else:
+                st.error(t("status.trigger_failed", job=job_name, error=(run.error or "").splitlines()[0]))
+
+st.subheader(t("status.rows"))
+rows = pd.DataFrame({t("status.table"): list(status["rows"]), t("status.count"): list(status["rows"].values())})
+st.dataframe(rows, hide_index=True, use_container_width=True, height=min(600, 38 + 35 * len(rows)))

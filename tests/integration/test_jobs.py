@@ -1,0 +1,95 @@
+"""Job runner and scheduler: every run recorded, failures visible, never two runs of a job at once."""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+import tests.support.sleepy_job  # noqa: F401 - registers the test jobs
+from core.audit.models import AuditEvent
+from core.errors import ConfigError, JobError
+from core.operations import runner, schedule
+from core.operations.models import JobRun, JobStatus
+
+
+def test_run_job__records_a_successful_run_with_counts(committed_db):
+    run = runner.run_job("heartbeat", engine=committed_db)
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.counts == {"outbox_events": 0, "mail_waiting": 0}
+    assert run.finished_at >= run.started_at
+
+
+def test_run_job__failure_is_recorded_with_the_error(committed_db):
+    run = runner.run_job("failing", engine=committed_db)
+    assert run.status == JobStatus.FAILED
+    assert run.error.startswith("RuntimeError: disk full (simulated)")
+
+
+def test_run_job__skipped_while_another_process_holds_the_lock(committed_db):
+    with committed_db.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:ns, :k)"),
+                      {"ns": runner.LOCK_NAMESPACE, "k": runner.lock_key("heartbeat")})  # fmt: skip
+        run = runner.run_job("heartbeat", engine=committed_db)
+    assert run.status == JobStatus.SKIPPED
+    assert run.error == "already running elsewhere"
+
+
+def test_run_job__manual_trigger_is_audited(committed_db):
+    runner.run_job("heartbeat", engine=committed_db, triggered_by="anna@example.org")
+    with Session(committed_db) as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "job.triggered")).one()
+    assert (event.actor, event.entity_id) == ("anna@example.org", "heartbeat")
+
+
+def test_run_job__unknown_job_lists_the_known_ones(committed_db):
+    with pytest.raises(JobError, match=r"Job 'nope' is unknown; known jobs: .*heartbeat"):
+        runner.run_job("nope", engine=committed_db)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("every 5 minutes", "needs 5 fields"),  # prose instead of cron
+        ("61 * * * *", "is not a valid cron expression"),  # minute out of range
+    ],
+)
+def test_schedule__bad_cron_expression_is_a_clear_error(expression, message):
+    with pytest.raises(ConfigError, match=message):
+        schedule.trigger_for(expression, "Europe/Berlin")
+
+
+def test_schedule__override_for_an_unknown_job_is_refused():
+    with pytest.raises(ConfigError, match="JOB_SCHEDULES names unknown job"):
+        schedule.schedules({"hartbeat": "* * * * *"})
+
+
+@pytest.mark.slow
+def test_two_schedulers__never_run_the_same_job_concurrently(repo_root, committed_db):
+    env = {**os.environ, "JOB_SCHEDULES": '{"sleepy": "* * * * * *"}'}
+    command = [sys.executable, "-m", "jobs.scheduler", "--plugin", "tests.support.sleepy_job", "--only", "sleepy"]
+    schedulers = [
+        subprocess.Popen(command, cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    try:
+        time.sleep(9)
+    finally:
+        for proc in schedulers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in schedulers:
+            proc.wait(timeout=30)
+    with Session(committed_db) as session:
+        runs = session.scalars(select(JobRun).where(JobRun.job_name == "sleepy").order_by(JobRun.started_at)).all()
+    done = [r for r in runs if r.status == JobStatus.SUCCEEDED]
+    skipped = [r for r in runs if r.status == JobStatus.SKIPPED]
+    assert len(done) >= 3, [(r.status, r.pid) for r in runs]
+    assert skipped, "both schedulers fired every second, so one of them must have found the lock taken"
+    for earlier, later in itertools.pairwise(done):
+        assert later.started_at >= earlier.finished_at, "two runs of the same job overlapped"
+    assert {r.pid for r in runs} == {p.pid for p in schedulers}
