@@ -27,10 +27,7 @@ if user is None:
 with st.sidebar:
     st.markdown(t("session.user", name=user.name, role=t(f"role.{user.role}")))
     language_switch(key="sidebar_language")
-    if st.button(t("session.logout"), key="logout", icon=":material/logout:"):
-        login.logout(reason="user")
-        st.session_state["login_notice"] = t("login.logged_out")
-        st.rerun()
+    st.button(t("session.logout"), key="logout", icon=":material/logout:", on_click=login.logout_by_user)
 
 navigation = st.navigation(pages_for(user.role), position="sidebar")
 navigation.run()

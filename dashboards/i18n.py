@@ -157,12 +157,17 @@ def t(key: str, **values: object) -> str:
 
 
 def language_switch(key: str) -> None:
-    """Show the language choice; changing it reruns the page in the new language."""
+    """Show the language choice; a change takes effect in the same rerun (set by the callback)."""
     current = current_language()
-    choice = st.selectbox(
-        t("language.label"), options=list(LANGUAGES), index=list(LANGUAGES).index(current),
-        format_func=LANGUAGES.__getitem__, key=key,
-    )  # fmt: skip
-    if choice != current:
-        st.session_state["language"] = choice
-        st.rerun()
+
+    def switch() -> None:
+        st.session_state["language"] = st.session_state[key]
+
+    st.selectbox(
+        t("language.label"),
+        options=list(LANGUAGES),
+        index=list(LANGUAGES).index(current),
+        format_func=LANGUAGES.__getitem__,
+        key=key,
+        on_change=switch,
+    )

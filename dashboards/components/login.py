@@ -47,6 +47,12 @@ def logout(*, reason: str = "user") -> None:
             auth.record_logout(session, user_id=user.id, email=user.email, reason=reason)
 
 
+def logout_by_user() -> None:
+    """Button callback: log out and say so on the login page."""
+    logout(reason="user")
+    st.session_state["login_notice"] = t("login.logged_out")
+
+
 def show(key: str = "login") -> None:
     """Render the login page; on success store the user and rerun into the app."""
     _left, middle, _right = st.columns([1, 2, 1])
@@ -62,10 +68,19 @@ def show(key: str = "login") -> None:
             email = st.text_input(t("login.email"), key=f"{key}_email", autocomplete="username")
             password = st.text_input(t("login.password"), type="password", key=f"{key}_password",
                                      autocomplete="current-password")  # fmt: skip
-            submitted = st.form_submit_button(t("login.submit"), type="primary", use_container_width=True)
+            submitted = st.form_submit_button(t("login.submit"), type="primary", width="stretch")
         if submitted:
             _attempt(email, password)
         language_switch(key=f"{key}_language")
+
+
+def require_user() -> CurrentUser:
+    """Return the logged-in user or show the login form and stop: every page starts with this."""
+    user = current_user()
+    if user is None:
+        show(key="login")
+        st.stop()
+    return user
 
 
 def page() -> None:

@@ -10,10 +10,10 @@ import streamlit as st
 from core.config import get_settings
 from core.operations import registry, runner
 from dashboards import data
-from dashboards.components.login import current_user
+from dashboards.components.login import require_user
 from dashboards.i18n import t
 
-user = current_user()
+user = require_user()
 tz = ZoneInfo(get_settings().timezone)
 
 
@@ -57,9 +57,9 @@ jobs = pd.DataFrame(
         t("status.next_run"): [when(j["next_run"]) for j in status["jobs"]],
     }
 )
-st.dataframe(jobs, hide_index=True, use_container_width=True)
+st.table(jobs.set_index(t("status.job")))
 
-if user is not None and user.role == "admin":
+if user.role == "admin":
     with st.form("trigger_job"):
         st.markdown(f"**{t('status.trigger')}**")
         job_name = st.selectbox(t("status.job"), [job.name for job in registry.get_all()], key="trigger_job_name")
@@ -75,4 +75,4 @@ if user is not None and user.role == "admin":
 
 st.subheader(t("status.rows"))
 rows = pd.DataFrame({t("status.table"): list(status["rows"]), t("status.count"): list(status["rows"].values())})
-st.dataframe(rows, hide_index=True, use_container_width=True, height=min(600, 38 + 35 * len(rows)))
+st.table(rows.set_index(t("status.table")))

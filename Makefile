@@ -1,0 +1,57 @@
+# The two commands a new user needs: `make run` and `make test`. Everything else is optional.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format bench chromium clean-data help
+
+help:
+	@echo "make run    start the workbench (embedded PostgreSQL, demo data, mail catcher, scheduler, app)"
+	@echo "make test   lint and run every test (unit, integration, dashboards, browser)"
+	@echo "make bench  run the benchmarks in tests/benchmarks"
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Debian's chromium drives the browser tests (Playwright cannot download its own browsers here).
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "error: $(CHROMIUM) is missing; install it as root: apt-get install chromium" >&2; exit 1; \
+		fi; \
+		echo "installing Debian's chromium for the browser tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: $(RUNTIME_STAMP)
+	$(PYTHON) -m jobs.serve
+
+test: $(DEV_STAMP) chromium
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m pytest
+
+lint: $(DEV_STAMP)
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format: $(DEV_STAMP)
+	$(PYTHON) -m ruff check --fix .
+	$(PYTHON) -m ruff format .
+
+bench: $(DEV_STAMP)
+	$(PYTHON) -m pytest tests/benchmarks -p no:cacheprovider -s -o addopts=""
+
+clean-data:
+	@echo "this deletes data/ (embedded database, caught mail, generated files); Ctrl-C to keep it"; sleep 3
+	rm -rf data/postgres data/mailbox data/logs data/demo-login.txt data/run.json

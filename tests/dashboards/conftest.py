@@ -1,0 +1,45 @@
+"""Streamlit AppTest helpers: run the real app script against the committed test database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from core.auth import service as auth
+
+APP = "dashboards/app.py"
+TIMEOUT = 60  # AppTest's default of 3 s is too short for a first import of pandas and sqlalchemy
+PASSWORD = "sehr geheimes passwort"
+
+
+@pytest.fixture
+def make_user(committed_db):
+    def make(email: str = "admin@example.org", role: str = "admin", language: str = "de") -> str:
+        with Session(committed_db) as session:
+            auth.create_user(session, email=email, role=role, password=PASSWORD, language=language)
+            session.commit()
+        return email
+
+    return make
+
+
+def start_app(repo_root) -> AppTest:
+    at = AppTest.from_file(str(repo_root / APP), default_timeout=TIMEOUT)
+    return at.run()
+
+
+def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    at.text_input(key="login_email").input(email)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click()  # the form's submit button
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """All visible text of the page (markdown, titles, metrics, alerts), for assertions."""
+    parts = [e.value for e in at.markdown] + [e.value for e in at.title] + [e.value for e in at.subheader]
+    parts += [e.value for e in at.error] + [e.value for e in at.info] + [e.value for e in at.success]
+    parts += [e.value for e in at.warning]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,50 @@
+"""System status page: row counts, jobs, outbox; only admins may run a job from it."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.operations.models import JobRun
+from tests.dashboards.conftest import log_in, start_app, texts
+
+
+def test_status__shows_rows_per_table_and_the_jobs(repo_root, make_user):
+    at = log_in(start_app(repo_root), make_user())
+    frames = [table.value for table in at.table]
+    rows = next(f for f in frames if f.index.name == "Tabelle")
+    counts = rows["Anzahl"].to_dict()
+    assert counts["staff_user"] == 1
+    assert counts["postcode"] == 8168
+    jobs = next(f for f in frames if f.index.name == "Job")
+    assert {"heartbeat", "maintenance"} <= set(jobs.index)
+    assert set(jobs["Letzter Lauf"]) == {"noch nie"}  # the empty state of a new installation
+
+
+def test_status__admin_runs_a_job_and_sees_the_result(repo_root, make_user, committed_db):
+    at = log_in(start_app(repo_root), make_user())
+    at.selectbox(key="trigger_job_name").select("heartbeat")
+    next(b for b in at.button if b.label == "Ausführen").click()
+    at.run()
+    assert "Job heartbeat: erfolgreich" in texts(at)
+    with Session(committed_db) as session:
+        run = session.scalars(select(JobRun)).one()
+    assert (run.job_name, run.status.value, run.triggered_by) == ("heartbeat", "succeeded", "admin@example.org")
+
+
+def test_status__staff_cannot_run_jobs(repo_root, make_user):
+    at = log_in(start_app(repo_root), make_user(email="sam@example.org", role="staff"))
+    assert "Systemstatus" in texts(at)
+    assert not [b for b in at.button if b.label == "Ausführen"]
+
+
+def test_status__unreachable_database_is_reported_not_crashed(repo_root, make_user, monkeypatch):
+    from core.operations import status
+
+    at = log_in(start_app(repo_root), make_user())
+
+    def broken(*args, **kwargs):
+        return {"database": {"reachable": False, "error": "connection refused (port 5999)"}}
+
+    monkeypatch.setattr(status, "system_status", broken)
+    at.button(key="status_refresh").click()
+    at.run()
+    assert "Die Datenbank antwortet nicht: connection refused (port 5999)" in texts(at)

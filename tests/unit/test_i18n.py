@@ -1,0 +1,24 @@
+"""The German and English catalogs stay complete: every key in both, every key used in code exists."""
+
+import re
+from pathlib import Path
+
+from dashboards.i18n import CATALOG
+
+KEY_USE = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']""")
+
+
+def test_catalogs__have_the_same_keys():
+    assert set(CATALOG["de"]) == set(CATALOG["en"])
+
+
+def test_catalogs__no_empty_texts():
+    assert all(text.strip() for lang in CATALOG.values() for text in lang.values())
+
+
+def test_every_key_used_in_dashboards_exists(repo_root: Path):
+    used = set()
+    for path in (repo_root / "dashboards").rglob("*.py"):
+        used |= set(KEY_USE.findall(path.read_text()))
+    assert used, "the scan found no t('...') calls; the pattern is broken"
+    assert used - set(CATALOG["de"]) == set()
