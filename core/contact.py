@@ -1,0 +1,53 @@
+"""Contact details shared by patients and therapists: e-mail syntax and German phone numbers.
+
+Example:
+    normalise_phone("030 1234567", field="phone")  ->  "+49301234567"
+    validate_email(" Anna@Example.org ", field="email")  ->  "Anna@Example.org"
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from core.errors import ValidationError
+
+# Pragmatic syntax check (RFC 5322 is far wider); deliverability is proven by sending, not by regex.
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+
+
+def validate_email(value: str | None, *, field: str = "email") -> str | None:
+    """Return the trimmed address, None for empty input, or raise ValidationError naming ``field``."""
+    if value is None or not value.strip():
+        return None
+    address = value.strip()
+    if not EMAIL_PATTERN.match(address) or ".." in address:
+        raise ValidationError(f"E-mail '{address}' is not a valid address, e.g. anna.schmidt@example.org", field=field)
+    return address
+
+
+def normalise_phone(value: str | None, *, field: str = "phone") -> str | None:
+    """Return a German (or international) number in E.164, None for empty input; reject impossible numbers."""
+    if value is None or not value.strip():
+        return None
+    raw = value.strip()
+    try:
+        number = phonenumbers.parse(raw, "DE")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(f"Phone '{raw}' is not a phone number, e.g. 030 1234567 or +49 30 1234567",
+                              field=field) from None  # fmt: skip
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(f"Phone '{raw}' is not a possible number, e.g. 030 1234567 or +49 30 1234567",
+                              field=field)  # fmt: skip
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str | None) -> str:
+    """Return a stored E.164 number in the national format staff dial, e.g. '030 1234567'."""
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, "DE")
+    region = "DE" if number.country_code == 49 else None
+    fmt = phonenumbers.PhoneNumberFormat.NATIONAL if region else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, fmt)

@@ -1,0 +1,8 @@
+"""UI text catalogs, one module per area, each with a German ``DE`` and an English ``EN`` dict.
+
+A new area adds a module here and lists it in ``AREAS``; keys are prefixed by the area ("patients.").
+"""
+
+from dashboards.texts import admin, common
+
+AREAS = [common, admin]
