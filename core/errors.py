@@ -38,7 +38,9 @@ class IllegalTransition(WorkbenchError):
 
 
 class ConcurrentEdit(WorkbenchError):
-    """The record changed since it was loaded."""
+    """The record changed since it was loaded; ``fields`` lists what changed meanwhile."""
+
+    fields: list[str] = []  # set per instance by core.db.locking
 
 
 class AuthenticationError(WorkbenchError):

@@ -73,8 +73,12 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 MIGRATION_LOCK = 7_244_001  # advisory lock id: two processes never migrate at once
 
 
-def migrate(engine: Engine | None = None, revision: str = "head") -> None:
-    """Apply Alembic migrations up to ``revision`` (serialised cluster-wide by an advisory lock)."""
+def migrate(engine: Engine | None = None, revision: str = "heads") -> None:
+    """Apply Alembic migrations up to ``revision`` (serialised cluster-wide by an advisory lock).
+
+    "heads" rather than "head": parallel feature branches may each add a revision on top of the same
+    parent until a merge revision joins them.
+    """
     from alembic import command
 
     engine = engine or get_engine()
@@ -109,4 +113,5 @@ def current_revision(engine: Engine | None = None) -> str | None:
         exists = conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar()
         if not exists:
             return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        versions = sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        return "+".join(versions) if versions else None
