@@ -22,11 +22,18 @@ class ConfigError(WorkbenchError):
 
 
 class ValidationError(WorkbenchError):
-    """Input is invalid; ``field`` names the offending input."""
+    """Input is invalid; ``field`` names the offending input, ``errors`` maps every bad field to its message."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.errors = errors if errors is not None else ({field: message} if field else {})
+
+    @classmethod
+    def collect(cls, errors: dict[str, str]) -> ValidationError:
+        """One error for a whole form: the message lists every field, ``errors`` keeps them apart."""
+        message = "; ".join(f"{field}: {text}" for field, text in errors.items())
+        return cls(message, field=next(iter(errors)), errors=dict(errors))
 
 
 class NotFound(WorkbenchError):

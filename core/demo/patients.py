@@ -22,8 +22,8 @@ from core.demo.vocabulary import (
     STATUTORY_INSURERS,
     STREETS,
     SUBSIDY_BODIES,
-    SYMPTOMS,
 )
+from core.patients.vocabulary import SYMPTOMS
 
 Row = dict[str, Any]
 

@@ -1,32 +1,9 @@
-"""Fixed German vocabulary of the demo data: symptoms, diagnoses, streets, reasons and answers."""
+"""Fixed German vocabulary of the demo data: diagnoses, streets, reasons and answers.
+
+Symptoms are the product's own vocabulary: core.patients.vocabulary.SYMPTOMS.
+"""
 
 from __future__ import annotations
-
-SYMPTOMS = (
-    "Niedergeschlagenheit",
-    "Antriebslosigkeit",
-    "Ängste",
-    "Panikattacken",
-    "Schlafstörungen",
-    "Grübeln",
-    "Erschöpfung",
-    "Konzentrationsprobleme",
-    "Reizbarkeit",
-    "sozialer Rückzug",
-    "Essstörung",
-    "Zwangsgedanken",
-    "Zwangshandlungen",
-    "belastende Erlebnisse",
-    "Albträume",
-    "Selbstwertprobleme",
-    "Beziehungsprobleme",
-    "Trauer",
-    "körperliche Beschwerden ohne Befund",
-    "Stimmungsschwankungen",
-    "Einsamkeit",
-    "Prüfungsangst",
-    "Überforderung",
-)
 
 # ICD-10 chapter V codes that outpatient psychotherapy sees most
 DIAGNOSES = (

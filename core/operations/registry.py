@@ -68,3 +68,9 @@ register(
     cron="17 3 * * *",
     description="Deletes job-run records older than 90 days (audit rows are kept).",
 )
+register(
+    "reactivate_searches",
+    "core.patients.service:reactivate_due_searches",
+    cron="10 0 * * *",
+    description="Reactivates paused searches whose until-date has come.",
+)

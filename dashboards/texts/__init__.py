@@ -3,6 +3,6 @@
 A new area adds a module here and lists it in ``AREAS``; keys are prefixed by the area ("patients.").
 """
 
-from dashboards.texts import admin, common
+from dashboards.texts import admin, common, patients
 
-AREAS = [common, admin]
+AREAS = [common, admin, patients]

@@ -22,3 +22,11 @@ def test_every_key_used_in_dashboards_exists(repo_root: Path):
         used |= set(KEY_USE.findall(path.read_text()))
     assert used, "the scan found no t('...') calls; the pattern is broken"
     assert used - set(CATALOG["de"]) == set()
+
+
+def test_every_registered_job_has_a_description_in_both_languages():
+    from core.operations import registry
+
+    for job in registry.get_all():
+        assert f"job.{job.name}" in CATALOG["de"], job.name
+        assert f"job.{job.name}" in CATALOG["en"], job.name

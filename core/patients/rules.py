@@ -1,0 +1,164 @@
+"""Pure rules about patients and searches: state machines, pre-qualification, availability.
+
+No session and no clock here: callers pass ``today``. Example:
+
+    check_transition("search", SearchStatus.ACTIVE, SearchStatus.PAUSED)   # fine
+    weekly_hours([{"weekday": 0, "start": "08:00", "end": "12:30"}])        # 4.5
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any
+
+from core.errors import IllegalTransition, ValidationError
+from core.patients.models import PatientStatus, SearchStatus, SettingWish
+
+# DESIGN 3.1. Side exits: a cancelled search or an aborted therapy may be followed by a new search.
+PATIENT_TRANSITIONS: dict[PatientStatus, set[PatientStatus]] = {
+    PatientStatus.NEW: {PatientStatus.SEARCHING, PatientStatus.SEARCH_CANCELLED},
+    PatientStatus.SEARCHING: {PatientStatus.IN_THERAPY, PatientStatus.SEARCH_CANCELLED},
+    PatientStatus.IN_THERAPY: {PatientStatus.THERAPY_FINISHED, PatientStatus.THERAPY_ABORTED},
+    PatientStatus.THERAPY_FINISHED: set(),
+    PatientStatus.SEARCH_CANCELLED: {PatientStatus.SEARCHING},
+    PatientStatus.THERAPY_ABORTED: {PatientStatus.SEARCHING},
+}
+SEARCH_TRANSITIONS: dict[SearchStatus, set[SearchStatus]] = {
+    SearchStatus.ACTIVE: {SearchStatus.PAUSED, SearchStatus.SUCCESSFUL, SearchStatus.CANCELLED},
+    SearchStatus.PAUSED: {SearchStatus.ACTIVE, SearchStatus.CANCELLED},
+    SearchStatus.SUCCESSFUL: set(),
+    SearchStatus.CANCELLED: set(),
+}
+
+TWO_YEAR_RULE_DAYS = 2 * 365 + 1  # Psychotherapie-Richtlinie: a new therapy 2 years after the last one ended
+MIN_WEEKLY_HOURS = {SettingWish.INDIVIDUAL: 20.0, SettingWish.GROUP: 10.0, SettingWish.EITHER: 10.0}
+MAX_AGE_YEARS = 110
+
+
+def check_transition(kind: str, current: Any, target: Any) -> None:
+    """Raise IllegalTransition naming the allowed targets if ``current -> target`` is not allowed."""
+    table = PATIENT_TRANSITIONS if kind == "patient" else SEARCH_TRANSITIONS
+    allowed = table[current]
+    if target not in allowed:
+        options = ", ".join(sorted(s.value for s in allowed)) or "none (final state)"
+        raise IllegalTransition(
+            f"A {kind} in state '{current.value}' cannot become '{target.value}'; allowed: {options}"
+        )
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Return completed years of age on ``today``."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def parse_clock(value: str, *, field: str) -> time | None:
+    """Parse 'HH:MM' (24:00 allowed as end of day, returned as None)."""
+    try:
+        hours, minutes = (int(part) for part in value.strip().split(":"))
+    except ValueError:
+        raise ValidationError(f"Time '{value}' must look like HH:MM, e.g. 08:30", field=field) from None
+    if (hours, minutes) == (24, 0):
+        return None
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise ValidationError(f"Time '{value}' is not a time of day; use 00:00 to 24:00, e.g. 17:45", field=field)
+    return time(hours, minutes)
+
+
+def _minutes(value: str, *, field: str) -> int:
+    parsed = parse_clock(value, field=field)
+    return 24 * 60 if parsed is None else parsed.hour * 60 + parsed.minute
+
+
+WEEKDAYS_DE = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+def normalise_availability(windows: list[dict[str, Any]], *, field: str = "availability") -> list[dict[str, Any]]:
+    """Validate weekly windows and return them sorted as {"weekday", "start", "end"} with HH:MM strings.
+
+    Raises ValidationError when a window is empty or reversed, outside the day, or overlaps another.
+    """
+    cleaned = []
+    for window in windows:
+        weekday = window.get("weekday")
+        if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise ValidationError(f"Weekday '{weekday}' must be 0 (Monday) to 6 (Sunday)", field=field)
+        start = _minutes(str(window.get("start", "")), field=field)
+        end = _minutes(str(window.get("end", "")), field=field)
+        if start >= end:
+            raise ValidationError(
+                f"Window {WEEKDAYS_DE[weekday]} {window['start']}-{window['end']} ends before it starts; "
+                "e.g. 08:00-12:00",
+                field=field,
+            )
+        cleaned.append((weekday, start, end))
+    cleaned.sort()
+    for (day_a, start_a, end_a), (day_b, start_b, _end_b) in itertools.pairwise(cleaned):
+        if day_a == day_b and start_b < end_a:
+            raise ValidationError(
+                f"Windows on {WEEKDAYS_DE[day_a]} overlap ({_fmt(start_a)}-{_fmt(end_a)} and from {_fmt(start_b)}); "
+                "merge them into one window",
+                field=field,
+            )
+    return [{"weekday": day, "start": _fmt(start), "end": _fmt(end)} for day, start, end in cleaned]
+
+
+def _fmt(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def weekly_hours(windows: list[dict[str, Any]]) -> float:
+    """Return the hours per week covered by normalised windows."""
+    total = sum(_minutes(w["end"], field="availability") - _minutes(w["start"], field="availability") for w in windows)
+    return round(total / 60, 2)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    code: str  # stable, for translation: consent_health, consent_share, insurance, two_year_rule, availability
+    message: str
+
+
+def prequalify(
+    *,
+    has_health_consent: bool,
+    has_share_consent: bool,
+    insurance_type: str | None,
+    previous_therapy_end: date | None,
+    two_year_exception: str | None,
+    weekly_hours_available: float,
+    setting_wish: SettingWish,
+    today: date,
+    min_hours: dict[SettingWish, float] | None = None,
+) -> list[Requirement]:
+    """Return every unmet requirement for starting a search (empty list = qualified)."""
+    unmet = []
+    if not has_health_consent:
+        unmet.append(Requirement("consent_health", "Consent to the processing of health data is missing"))
+    if not has_share_consent:
+        unmet.append(
+            Requirement("consent_share", "Consent to share a pseudonymised profile with therapists is missing")
+        )
+    if not insurance_type:
+        unmet.append(Requirement("insurance", "Insurance is missing (statutory, private, subsidy or self-pay)"))
+    if previous_therapy_end is not None and not (two_year_exception or "").strip():
+        days = (today - previous_therapy_end).days
+        if days < TWO_YEAR_RULE_DAYS:
+            eligible = previous_therapy_end.replace(year=previous_therapy_end.year + 2)
+            unmet.append(
+                Requirement(
+                    "two_year_rule",
+                    f"The last therapy ended on {previous_therapy_end:%d.%m.%Y}, less than 2 years ago "
+                    f"(possible from {eligible:%d.%m.%Y}); note an exception if one applies",
+                )
+            )
+    needed = (min_hours or MIN_WEEKLY_HOURS)[SettingWish(setting_wish)]
+    if weekly_hours_available < needed:
+        unmet.append(
+            Requirement(
+                "availability",
+                f"Weekly availability is {weekly_hours_available:g} h; at least {needed:g} h are needed",
+            )
+        )
+    return unmet
