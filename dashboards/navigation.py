@@ -21,6 +21,7 @@ class PageSpec:
     icon: str
     roles: frozenset[str]
     url_path: str
+    hidden: bool = False  # detail pages: reached by links with ?id=..., not from the menu
 
 
 PAGES: list[PageSpec] = [
@@ -30,6 +31,11 @@ PAGES: list[PageSpec] = [
 SECTION_ORDER = ["nav.patients", "nav.therapists", "nav.matching", "nav.communication", "nav.analytics", "nav.admin"]
 
 
+def page_path(file: str) -> str:
+    """Return the path under which a page is registered, for st.page_link and st.switch_page."""
+    return str(PAGES_DIR / file)
+
+
 def pages_for(role: str) -> dict[str, list[st.Page]]:
     """Return the navigation sections (translated) with the pages ``role`` may open."""
     sections: dict[str, list[st.Page]] = {}
@@ -37,7 +43,13 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
         visible = [p for p in PAGES if p.section_key == section and role in p.roles]
         if visible:
             sections[t(section)] = [
-                st.Page(str(PAGES_DIR / p.file), title=t(p.title_key), icon=p.icon, url_path=p.url_path)
+                st.Page(
+                    page_path(p.file),
+                    title=t(p.title_key),
+                    icon=p.icon,
+                    url_path=p.url_path,
+                    visibility="hidden" if p.hidden else "visible",
+                )
                 for p in visible
             ]
     return sections
