@@ -162,3 +162,25 @@ def prequalify(
             )
         )
     return unmet
+
+
+def parse_day_windows(weekday: int, text: str) -> list[dict[str, Any]]:
+    """Parse '08:00-12:00, 15-19' for one weekday into windows (validated later by normalise_availability)."""
+    windows = []
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        pieces = [p.strip() for p in part.replace("–", "-").split("-")]
+        if len(pieces) != 2 or not all(pieces):
+            raise ValidationError(
+                f"{WEEKDAYS_DE[weekday]}: '{part}' is not a time window; write it like 08:00-12:00",
+                field="availability",
+            )
+        start, end = (p if ":" in p else f"{p}:00" for p in pieces)
+        windows.append({"weekday": weekday, "start": start, "end": end})
+    return windows
+
+
+def format_day_windows(windows: list[dict[str, Any]], weekday: int) -> str:
+    """Return one weekday's windows as '08:00-12:00, 15:00-19:00' (the inverse of parse_day_windows)."""
+    return ", ".join(f"{w['start']}-{w['end']}" for w in windows if w["weekday"] == weekday)

@@ -1,0 +1,182 @@
+"""Everything the patient detail page shows, read in one call (rows, not domain objects).
+
+Example: ``view = overview(session, patient_id=7, today=date.today())``; ``view.timeline[0]["what"]``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.audit.models import AuditEvent
+from core.communication.models import Email, PhoneCall
+from core.matching.models import Inquiry, InquiryItem, Placement
+from core.patients import rules
+from core.patients.models import Consent, ConsentKind, Search
+from core.patients.service import current_search, form_values, get, unmet_requirements
+from core.therapists.models import Therapist
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    patient: dict[str, Any]
+    version: int
+    age: int
+    consents: dict[str, dict[str, Any] | None]  # kind -> latest active consent or None
+    search: dict[str, Any] | None  # the open (active/paused) search
+    waiting_days: int | None
+    unmet: list[rules.Requirement]
+    timeline: list[dict[str, Any]]  # when, kind, what (codes for translation), reference
+    communication: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+
+
+def overview(session: Session, *, patient_id: int, today: date) -> PatientOverview:
+    """Return the detail view of one patient; NotFound if the id is unknown."""
+    patient = get(session, patient_id=patient_id)
+    values = {
+        **form_values(patient),
+        "id": patient.id,
+        "reference": patient.reference,
+        "status": patient.status,
+        "weekly_hours": patient.weekly_hours,
+        "erased_at": patient.erased_at,
+        "location_precision": patient.location_precision,
+        "latitude": patient.latitude,
+        "longitude": patient.longitude,
+    }
+    consents: dict[str, dict[str, Any] | None] = {kind.value: None for kind in ConsentKind}
+    for consent in session.scalars(
+        select(Consent)
+        .where(Consent.patient_id == patient.id, Consent.withdrawn_at.is_(None))
+        .order_by(Consent.granted_at)
+    ):
+        consents[consent.kind.value] = {
+            "id": consent.id,
+            "granted_at": consent.granted_at,
+            "text_version": consent.text_version,
+        }
+    search = current_search(session, patient_id=patient.id)
+    return PatientOverview(
+        patient=values,
+        version=patient.version,
+        age=rules.age_on(patient.birth_date, today),
+        consents=consents,
+        search=None
+        if search is None
+        else {
+            "id": search.id,
+            "status": search.status,
+            "started_on": search.started_on,
+            "paused_until": search.paused_until,
+            "relaxations": search.relaxations,
+        },
+        waiting_days=(today - search.started_on).days if search else None,
+        unmet=unmet_requirements(session, patient=patient, today=today) if search is None else [],
+        timeline=_timeline(session, patient.id),
+        communication=_communication(session, patient.id),
+        audit=_audit(session, patient.id),
+    )
+
+
+def _timeline(session: Session, patient_id: int) -> list[dict[str, Any]]:
+    searches = session.scalars(select(Search).where(Search.patient_id == patient_id)).all()
+    events: list[dict[str, Any]] = []
+    for search in searches:
+        events.append({"when": search.started_on, "kind": "search", "status": search.status.value, "reference": ""})
+    rows = session.execute(
+        select(InquiryItem, Inquiry, Therapist)
+        .join(Inquiry, Inquiry.id == InquiryItem.inquiry_id)
+        .join(Therapist, Therapist.id == Inquiry.therapist_id)
+        .where(InquiryItem.search_id.in_([s.id for s in searches]))
+    ).all()
+    for item, inquiry, therapist in rows:
+        when = inquiry.sent_at or inquiry.created_at
+        events.append(
+            {
+                "when": when.date() if isinstance(when, datetime) else when,
+                "kind": "inquiry",
+                "reference": inquiry.reference,
+                "inquiry_status": inquiry.status.value,
+                "outcome": item.outcome.value,
+                "therapist": " ".join(p for p in (therapist.title, therapist.first_name, therapist.last_name) if p),
+                "therapist_id": therapist.id,
+            }
+        )
+    for placement in session.scalars(select(Placement).where(Placement.search_id.in_([s.id for s in searches]))):
+        events.append(
+            {"when": placement.placed_on, "kind": "placement", "reference": "", "therapist_id": placement.therapist_id}
+        )
+    return sorted(events, key=lambda e: (e["when"], e["kind"]), reverse=True)
+
+
+def _communication(session: Session, patient_id: int) -> list[dict[str, Any]]:
+    inquiry_ids = (
+        select(InquiryItem.inquiry_id)
+        .join(Search, Search.id == InquiryItem.search_id)
+        .where(Search.patient_id == patient_id)
+    )
+    mails = session.scalars(
+        select(Email)
+        .where(or_(Email.patient_id == patient_id, Email.inquiry_id.in_(inquiry_ids)))
+        .order_by(Email.created_at.desc())
+        .limit(200)
+    )
+    calls = session.scalars(
+        select(PhoneCall)
+        .where(or_(PhoneCall.patient_id == patient_id, PhoneCall.inquiry_id.in_(inquiry_ids)))
+        .order_by(PhoneCall.scheduled_for.desc())
+        .limit(200)
+    )
+    rows = [
+        {
+            "when": m.sent_at or m.created_at,
+            "kind": "email",
+            "subject": m.subject,
+            "status": m.status.value,
+            "to": m.to_address,
+            "template": m.template,
+        }
+        for m in mails
+    ]
+    rows += [
+        {
+            "when": c.scheduled_for,
+            "kind": "call",
+            "subject": c.outcome or "",
+            "status": c.status.value,
+            "to": "",
+            "template": "",
+        }
+        for c in calls
+    ]
+    return sorted(rows, key=lambda r: r["when"], reverse=True)
+
+
+def _audit(session: Session, patient_id: int) -> list[dict[str, Any]]:
+    search_ids = [str(i) for i in session.scalars(select(Search.id).where(Search.patient_id == patient_id))]
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            or_(
+                (AuditEvent.entity_type == "patient") & (AuditEvent.entity_id == str(patient_id)),
+                (AuditEvent.entity_type == "search") & (AuditEvent.entity_id.in_(search_ids)),
+            )
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(200)
+    )
+    return [
+        {
+            "when": e.occurred_at,
+            "actor": e.actor,
+            "action": e.action,
+            "fields": ", ".join(e.details.get("fields", [])),
+            "reason": e.reason or "",
+        }
+        for e in events
+    ]

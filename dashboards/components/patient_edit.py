@@ -1,0 +1,48 @@
+"""The edit tab: the patient form on the record's values; a stale form is refused, naming what changed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from core.db import session_scope
+from core.errors import ConcurrentEdit
+from core.patients import service as patients
+from core.patients.overview import PatientOverview
+from dashboards import data
+from dashboards.components import patient_form
+from dashboards.components.login import CurrentUser
+from dashboards.i18n import t
+
+
+def show(*, view: PatientOverview, user: CurrentUser, today: date) -> None:
+    key = f"edit_patient_{view.patient['id']}"
+    if f"{key}__version" not in st.session_state:
+        st.session_state[f"{key}__version"] = view.version
+        st.session_state[f"{key}__original"] = {f: view.patient[f] for f in patients.EDITABLE_FIELDS}
+
+    def save(values: dict) -> None:
+        with session_scope(data.engine()) as session:
+            patients.update(
+                session,
+                patient_id=view.patient["id"],
+                version=st.session_state[f"{key}__version"],
+                original=st.session_state[f"{key}__original"],
+                changes=values,
+                actor=user.email,
+                actor_id=user.id,
+                today=today,
+            )
+        patient_form.reset(key)
+        data.clear_patients()
+        st.session_state["patient_flash"] = t("patient.saved")
+
+    problem = patient_form.problem(key)
+    if isinstance(problem, ConcurrentEdit):
+        labels = ", ".join(t(f"form.{f}") for f in problem.fields) or "—"
+        st.error(t("form.conflict", fields=labels))
+        if st.button(t("form.reload"), key=f"{key}_reload", icon=":material/refresh:"):
+            patient_form.reset(key)
+            st.rerun()
+    patient_form.show(key=key, initial=view.patient, on_save=save, today=today)

@@ -1,0 +1,76 @@
+"""Patient detail (?id=N): header, consent and search actions, tabs for profile, wishes, history, mail, audit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from core.db import session_scope
+from core.errors import NotFound
+from core.patients import overview as patient_overview
+from core.patients import service as patients
+from dashboards import data
+from dashboards.components import availability_grid, patient_actions, patient_edit, patient_history
+from dashboards.components.login import require_user
+from dashboards.i18n import t
+from dashboards.navigation import page_path
+
+user = require_user()
+raw_id = st.query_params.get("id", "")
+if not raw_id.isdigit():
+    st.info(t("patient.missing_id"))
+    st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
+    st.stop()
+patient_id = int(raw_id)
+today = date.today()
+
+try:
+    with session_scope(data.engine()) as session:
+        viewed = st.session_state.setdefault("patients_viewed", set())
+        if patient_id not in viewed:  # one audit row per opening, not per click inside the page
+            patients.open_record(session, patient_id=patient_id, actor=user.email, actor_id=user.id)
+            viewed.add(patient_id)
+        view = patient_overview.overview(session, patient_id=patient_id, today=today)
+except NotFound:
+    st.error(t("patient.not_found", id=patient_id))
+    st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
+    st.stop()
+
+p = view.patient
+st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
+st.title(f"{p['first_name']} {p['last_name']}")
+status = t(f"patient.status.{p['status'].value}")
+facts = [p["reference"], status, t("patient.age", age=view.age), f"{p['postcode']} {p['city'] or ''}".strip()]
+if view.waiting_days is not None:
+    facts.append(t("patient.waiting", days=view.waiting_days))
+st.caption(" · ".join(facts))
+flash = st.session_state.pop("patient_flash", None)
+if flash:
+    st.success(flash)
+if p["erased_at"]:
+    st.warning(t("patient.erased", date=f"{p['erased_at']:%d.%m.%Y}"))
+
+tabs = st.tabs(
+    [
+        t("patient.tab.profile"),
+        t("patient.tab.preferences"),
+        t("patient.tab.history"),
+        t("patient.tab.communication"),
+        t("patient.tab.audit"),
+        t("patient.tab.edit"),
+    ]
+)
+with tabs[0]:
+    patient_actions.show(view=view, user=user, today=today)
+with tabs[1]:
+    patient_history.show_wishes(p)
+    availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
+with tabs[2]:
+    patient_history.show_timeline(view.timeline)
+with tabs[3]:
+    patient_history.show_communication(view.communication)
+with tabs[4]:
+    patient_history.show_audit(view.audit)
+with tabs[5]:
+    patient_edit.show(view=view, user=user, today=today)
