@@ -49,6 +49,11 @@ EXAMPLES: dict[str, str] = {
     "LOGIN_LOCKOUT_MINUTES": "15",
     "JOB_SCHEDULES": '{"heartbeat": "*/5 * * * *"}',
     "LOG_LEVEL": "INFO",
+    "NOMINATIM_URL": "https://nominatim.openstreetmap.org",
+    "NOMINATIM_USER_AGENT": "placement-workbench (vermittlung@example.org)",
+    "GEOCODE_CACHE_DAYS": "90",
+    "ROUTING_URL": "http://localhost:5000",
+    "MAP_STYLE_URL": "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json",
 }
 
 
@@ -82,6 +87,19 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, description="How long a locked account stays locked")
     job_schedules: dict[str, str] = Field(default_factory=dict, description="Cron overrides per job (JSON)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
+    nominatim_url: str | None = Field(
+        default=None, description="Nominatim server for address geocoding; unset = offline (PLZ centroids only)"
+    )
+    nominatim_user_agent: str = Field(
+        default="placement-workbench", description="User agent sent to Nominatim (name your service and a contact)"
+    )
+    geocode_cache_days: int = Field(default=90, description="Days a geocoding answer is reused before asking again")
+    routing_url: str | None = Field(
+        default=None, description="OSRM-compatible routing server for travel times; unset = estimated from distance"
+    )
+    map_style_url: str | None = Field(
+        default=None, description="Online basemap style for the maps; unset = offline Germany outline only"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -111,6 +129,23 @@ class Settings(BaseSettings):
     def _check_non_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError(f"{value} must not be negative")
+        return value
+
+    @field_validator("nominatim_url", "routing_url", "map_style_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("geocode_cache_days")
+    @classmethod
+    def _check_positive_days(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"{value} must be a positive number of days")
         return value
 
     @field_validator("session_timeout_minutes", "login_lockout_minutes")

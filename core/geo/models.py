@@ -1,4 +1,4 @@
-"""Postcode centroids and the geocoding cache."""
+"""Postcode centroids, the geocoding cache and the shared request slot of rate-limited services."""
 
 from __future__ import annotations
 
@@ -37,3 +37,12 @@ class GeocacheEntry(Base):
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitSlot(Base):
+    """When an outside service was last asked, shared by every process that asks it (e.g. Nominatim: 1/s)."""
+
+    __tablename__ = "rate_limit_slot"
+
+    service: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_request_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
