@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -154,3 +155,30 @@ class Therapist(Base):
     practice: Mapped[Practice | None] = relationship(back_populates="therapists")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# The therapist list sorts by name, quick search matches name and PLZ prefixes (pattern ops serve LIKE 'x%'
+# under any collation), filters test procedures and languages by containment, duplicates compare e-mail and
+# phone, and the unblock job looks for expired blocks: each of those stays an index lookup at 50,000 rows.
+Index("ix_therapist_name_sort", func.lower(Therapist.last_name), func.lower(Therapist.first_name), Therapist.id)
+Index(
+    "ix_therapist_last_name_prefix",
+    func.lower(Therapist.last_name).label("last_name_lower"),
+    postgresql_ops={"last_name_lower": "text_pattern_ops"},
+)
+Index(
+    "ix_therapist_first_name_prefix",
+    func.lower(Therapist.first_name).label("first_name_lower"),
+    postgresql_ops={"first_name_lower": "text_pattern_ops"},
+)
+Index("ix_therapist_postcode_prefix", Therapist.postcode, postgresql_ops={"postcode": "varchar_pattern_ops"})
+Index(
+    "ix_therapist_procedures",
+    Therapist.procedures,
+    postgresql_using="gin",
+    postgresql_ops={"procedures": "jsonb_path_ops"},
+)
+Index("ix_therapist_languages", Therapist.languages, postgresql_using="gin")
+Index("ix_therapist_email_lower", func.lower(Therapist.email))
+Index("ix_therapist_phone", Therapist.phone)
+Index("ix_therapist_blocked_until", Therapist.status_until, postgresql_where=Therapist.status == "blocked")
