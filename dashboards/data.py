@@ -29,3 +29,88 @@ def system_status() -> dict[str, Any]:
 
 def clear_status() -> None:
     system_status.clear()
+
+
+# --- patients --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def patient_page(filters: tuple, sort: str, page: int, page_size: int, today) -> dict[str, Any]:
+    """Return one page of the patient list (filters as a hashable tuple of PatientFilters fields)."""
+    from core.db import session_scope
+    from core.patients.queries import PatientFilters, list_patients
+
+    text, prefix, statuses, insurances, waiting = filters
+    with session_scope(engine()) as session:
+        result = list_patients(
+            session,
+            filters=PatientFilters(
+                text=text,
+                postcode_prefix=prefix,
+                statuses=list(statuses),
+                insurance_types=list(insurances),
+                min_waiting_days=waiting,
+            ),
+            today=today,
+            sort=sort,
+            page=page,
+            page_size=page_size,
+        )
+    return {"rows": result.rows, "total": result.total, "pages": result.pages, "page": result.page}
+
+
+def clear_patients() -> None:
+    patient_page.clear()
+
+
+# --- geo (maps) ------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def therapist_locations(filters: tuple) -> Any:
+    """Return the therapists for the map (``filters``: the TherapistMapFilter fields as a tuple)."""
+    from core.db import session_scope
+    from core.geo.service import TherapistMapFilter
+    from core.geo.service import therapist_locations as load
+
+    with session_scope(engine()) as session:
+        return load(session, filters=TherapistMapFilter(*filters))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def supply_demand() -> dict[str, Any]:
+    """Return active searches vs accepting therapists per 3-digit PLZ region, refreshed every 5 minutes."""
+    from core.db import session_scope
+    from core.geo.service import supply_demand_by_region
+
+    with session_scope(engine()) as session:
+        balance = supply_demand_by_region(session)
+    return {
+        "frame": balance.frame,
+        "searches_without_region": balance.searches_without_region,
+        "therapists_without_region": balance.therapists_without_region,
+    }
+
+
+def clear_geo() -> None:
+    therapist_locations.clear()
+    supply_demand.clear()
+
+
+# --- therapists -------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def therapist_page(filters: tuple, sort: str, descending: bool, page: int, page_size: int) -> dict[str, Any]:
+    """Return one page of the therapist list (``filters``: the TherapistFilter fields as a tuple)."""
+    from core.db import session_scope
+    from core.therapists.service import TherapistFilter, get_all
+
+    with session_scope(engine()) as session:
+        result = get_all(session, filters=TherapistFilter(*filters), sort=sort, descending=descending, page=page,
+                         page_size=page_size)  # fmt: skip
+    return {"rows": result.rows, "total": result.total, "pages": result.pages, "page": result.page}
+
+
+def clear_therapists() -> None:
+    therapist_page.clear()

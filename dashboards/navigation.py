@@ -9,7 +9,10 @@ import streamlit as st
 
 from dashboards.i18n import t
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit treats a pages/ folder beside the entry script as a legacy multipage app and,
+# until some session has called st.navigation, runs pages/<name>.py directly for a deep link, bypassing
+# app.py (no menu, no gate around it). Measured in the browser on a freshly started server.
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 ALL_ROLES = frozenset({"admin", "staff", "manager", "analyst"})
 
 
@@ -24,8 +27,45 @@ class PageSpec:
     hidden: bool = False  # detail pages: reached by links with ?id=..., not from the menu
 
 
+STAFF_ROLES = frozenset({"admin", "staff"})
+CASE_ROLES = frozenset({"admin", "staff", "manager"})  # who may open individual patient records
+
 PAGES: list[PageSpec] = [
+    PageSpec("patients.py", "patients.title", "nav.patients", ":material/groups:", CASE_ROLES, "patients"),
+    PageSpec("patient_new.py", "patients.new", "nav.patients", ":material/person_add:", STAFF_ROLES, "patient_new"),
+    PageSpec("patient.py", "patients.open", "nav.patients", ":material/person:", CASE_ROLES, "patient", hidden=True),
+    PageSpec("therapists.py", "therapists.title", "nav.therapists", ":material/psychology:", CASE_ROLES, "therapists"),
+    PageSpec(
+        "therapist_new.py", "therapists.new", "nav.therapists", ":material/person_add:", STAFF_ROLES, "therapist_new"
+    ),
+    PageSpec(
+        "therapist.py",
+        "therapists.open",
+        "nav.therapists",
+        ":material/stethoscope:",
+        CASE_ROLES,
+        "therapist",
+        hidden=True,
+    ),
+    PageSpec(
+        "practices.py",
+        "therapists.practice_page",
+        "nav.therapists",
+        ":material/home_health:",
+        CASE_ROLES,
+        "practice",
+        hidden=True,
+    ),
     PageSpec("status.py", "status.title", "nav.admin", ":material/monitor_heart:", ALL_ROLES, "status"),
+    PageSpec(
+        "therapist_map.py",
+        "geo.therapist_map.title",
+        "nav.therapists",
+        ":material/map:",
+        ALL_ROLES - {"analyst"},  # therapists by name; analysts work on the pseudonymised warehouse
+        "therapist_map",
+    ),
+    PageSpec("supply_demand.py", "geo.supply.title", "nav.analytics", ":material/layers:", ALL_ROLES, "supply_demand"),
 ]
 
 SECTION_ORDER = ["nav.patients", "nav.therapists", "nav.matching", "nav.communication", "nav.analytics", "nav.admin"]
@@ -53,3 +93,21 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
                 for p in visible
             ]
     return sections
+
+
+def all_pages_hidden() -> list[st.Page]:
+    """Return every page, hidden: the logged-out navigation, so deep links survive the login."""
+    return [
+        st.Page(page_path(p.file), title=t(p.title_key), icon=p.icon, url_path=p.url_path, visibility="hidden")
+        for p in PAGES
+    ]
+
+
+def menu(sections: dict[str, list[st.Page]]) -> None:
+    """Render the sidebar menu: one caption per section, a link per visible page."""
+    for section, pages in sections.items():
+        visible = [page for page in pages if page.visibility == "visible"]
+        if visible:
+            st.caption(section)
+            for page in visible:
+                st.page_link(page)

@@ -74,3 +74,15 @@ register(
     cron="10 0 * * *",
     description="Reactivates paused searches whose until-date has come.",
 )
+register(
+    "unblock_therapists",
+    "core.therapists.unblocking:unblock_expired",
+    cron="5 * * * *",
+    description="Unblocks therapists whose block until-date has come.",
+)
+register(
+    "geocode_pending",
+    "core.geo.pending:scheduled_run",
+    cron="*/30 * * * *",
+    description="Geocodes patients, therapists and practices without a usable location (address, else PLZ centroid).",
+)

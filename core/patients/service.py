@@ -144,7 +144,7 @@ def _locate(session: Session, values: dict[str, Any]) -> None:
             latitude=postcode.latitude,
             longitude=postcode.longitude,
             location_precision=LocationPrecision.POSTCODE,
-            location_source="postcode",
+            location_source="postcode_centroid",
         )
 
 

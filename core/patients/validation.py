@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from core.contact import normalise_phone, validate_email
 from core.errors import ValidationError
 from core.geo.models import Postcode
+from core.icd10 import parse_icd10
 from core.patients import rules
 from core.patients.models import Gender, GenderWish, InsuranceType, SettingWish, TransportMode
 from core.patients.vocabulary import LANGUAGES, SYMPTOMS
 
 PLZ_PATTERN = re.compile(r"^\d{5}$")
-ICD10_PATTERN = re.compile(r"^F\d{2}(\.\d{1,2})?$")  # chapter V: F00-F99, optional subcode like F32.1
 PROCEDURES = ("VT", "TP", "AP", "ST")
 MAX_DISTANCE_KM = 200.0  # beyond this nobody travels weekly to therapy
 
@@ -31,14 +31,8 @@ REQUIRED = ("first_name", "last_name", "gender", "birth_date", "postcode")
 
 
 def clean_icd10(code: str, *, field: str = "diagnoses") -> str:
-    """Return an upper-cased ICD-10 chapter V code or raise, e.g. 'f32.1' -> 'F32.1'."""
-    value = code.strip().upper().replace(",", ".")
-    if not ICD10_PATTERN.match(value):
-        raise ValidationError(
-            f"Diagnosis '{code}' is not an ICD-10 code of chapter V; use F00-F99 with an optional subcode, e.g. F32.1",
-            field=field,
-        )
-    return value
+    """Return a normalised ICD-10 chapter V code or raise (core.icd10 holds the rules), e.g. 'f32.1' -> 'F32.1'."""
+    return parse_icd10(code, field=field)
 
 
 def clean_postcode(session: Session, value: str | None, *, field: str = "postcode") -> Postcode:

@@ -45,5 +45,4 @@ LANGUAGES: dict[str, str] = {
     "el": "Griechisch",
     "ro": "Rumänisch",
     "vi": "Vietnamesisch",
-    "sgn": "Gebärdensprache",
 }

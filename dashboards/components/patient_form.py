@@ -185,7 +185,12 @@ def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[st
         c1, c2, c3 = st.columns(3)
         with c1:
             st.number_input(
-                t("form.max_distance_km"), min_value=1.0, max_value=200.0, step=1.0, key=f"{key}_max_distance_km"
+                t("form.max_distance_km"),
+                min_value=1.0,
+                max_value=200.0,
+                step=1.0,
+                key=f"{key}_max_distance_km",
+                format="%.0f",
             )
             st.number_input(
                 t("form.max_travel_minutes"), min_value=0, max_value=240, step=5, key=f"{key}_max_travel_minutes"

@@ -31,6 +31,11 @@ def show(key: str = "quick") -> None:
     if not found_patients and not found_therapists:
         st.caption(t("quick.none"))
         return
+    with st.container(border=True):  # results, visibly apart from the menu below
+        _results(found_patients, found_therapists)
+
+
+def _results(found_patients: list[dict], found_therapists: list[dict]) -> None:
     if found_patients:
         st.caption(t("quick.patients"))
         for p in found_patients:

@@ -40,6 +40,40 @@ def texts(at: AppTest) -> str:
     """All visible text of the page (markdown, titles, metrics, alerts), for assertions."""
     parts = [e.value for e in at.markdown] + [e.value for e in at.title] + [e.value for e in at.subheader]
     parts += [e.value for e in at.error] + [e.value for e in at.info] + [e.value for e in at.success]
-    parts += [e.value for e in at.warning]
+    parts += [e.value for e in at.warning] + [e.value for e in at.caption]
     parts += [f"{m.label}: {m.value}" for m in at.metric]
     return "\n".join(str(p) for p in parts)
+
+
+def open_page(repo_root, file: str, *, user_id: int, email: str, role: str, query: dict | None = None) -> AppTest:
+    """Run one page script as a logged-in user (the gate in app.py is tested in test_app_login.py)."""
+    from datetime import UTC, datetime
+
+    from dashboards.components.login import CurrentUser
+
+    at = AppTest.from_file(str(repo_root / APP), default_timeout=TIMEOUT)
+    at.session_state["user"] = CurrentUser(id=user_id, email=email, name=email.split("@")[0], role=role)
+    at.session_state["last_seen"] = datetime.now(UTC)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    at.switch_page(f"views/{file}")
+    return at.run()
+
+
+@pytest.fixture
+def staff(committed_db):
+    """A committed staff user: (id, email)."""
+    with Session(committed_db) as session:
+        user = auth.create_user(session, email="sam@example.org", role="staff", password=PASSWORD)
+        session.commit()
+        return user.id, user.email
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Every AppTest starts with empty st.cache_data: a frame cached by one test must not leak into the next."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()

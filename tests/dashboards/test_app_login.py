@@ -41,16 +41,16 @@ def test_login__five_failures_lock_the_account_and_say_for_how_long(repo_root, m
     assert "das Konto ist noch 15 Minute(n) gesperrt" in texts(at) or "Zu viele Fehlversuche" in texts(at)
     at = log_in(at, email)  # the right password is refused while locked
     assert "Zu viele Fehlversuche" in texts(at)
-    assert "Systemstatus" not in texts(at)
+    assert "Angemeldet als" not in texts(at)
 
 
-def test_login__success_shows_the_status_page_with_the_database_reachable(repo_root, make_user):
+def test_login__success_opens_the_first_page_of_the_menu(repo_root, make_user):
     at = log_in(start_app(repo_root), make_user())
     assert not at.exception
     page = texts(at)
-    assert "Systemstatus" in page
-    assert "Datenbank: erreichbar" in page
+    assert "Patient/innen" in page  # the patient list is the first page for staff and admins
     assert "Angemeldet als" in page
+    assert "Anmeldung" not in page
 
 
 def test_session__expires_after_the_idle_timeout(repo_root, make_user):
@@ -58,7 +58,7 @@ def test_session__expires_after_the_idle_timeout(repo_root, make_user):
     at.session_state["last_seen"] = datetime.now(UTC) - timedelta(minutes=31)
     at.run()
     assert "Sitzung ist nach 30 Minuten ohne Aktivität abgelaufen" in texts(at)
-    assert "Systemstatus" not in texts(at)
+    assert "Angemeldet als" not in texts(at)
 
 
 def test_logout__returns_to_the_login_form(repo_root, make_user):
@@ -74,5 +74,5 @@ def test_language__switch_to_english_translates_the_page(repo_root, make_user):
     at.selectbox(key="sidebar_language").select("en")
     at.run()
     page = texts(at)
-    assert "System status" in page
-    assert "Database: reachable" in page
+    assert "Patients" in page
+    assert "No patients yet." in page

@@ -4,11 +4,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.operations.models import JobRun
-from tests.dashboards.conftest import log_in, start_app, texts
+from tests.dashboards.conftest import open_page, texts
 
 
-def test_status__shows_rows_per_table_and_the_jobs(repo_root, make_user):
-    at = log_in(start_app(repo_root), make_user())
+def status_page(committed_db, make_user, role="admin"):
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from core.auth.service import get_by_email
+
+    email = make_user(email=f"{role}@example.org", role=role)
+    with Session(committed_db) as session:
+        user_id = get_by_email(session, email=email).id
+    return open_page(Path(__file__).resolve().parents[2], "status.py", user_id=user_id, email=email, role=role)
+
+
+def test_status__shows_rows_per_table_and_the_jobs(committed_db, make_user):
+    at = status_page(committed_db, make_user)
     frames = [table.value for table in at.table]
     rows = next(f for f in frames if f.index.name == "Tabelle")
     counts = rows["Anzahl"].to_dict()
@@ -19,8 +32,8 @@ def test_status__shows_rows_per_table_and_the_jobs(repo_root, make_user):
     assert set(jobs["Letzter Lauf"]) == {"noch nie"}  # the empty state of a new installation
 
 
-def test_status__admin_runs_a_job_and_sees_the_result(repo_root, make_user, committed_db):
-    at = log_in(start_app(repo_root), make_user())
+def test_status__admin_runs_a_job_and_sees_the_result(make_user, committed_db):
+    at = status_page(committed_db, make_user)
     at.selectbox(key="trigger_job_name").select("heartbeat")
     next(b for b in at.button if b.label == "Ausführen").click()
     at.run()
@@ -30,16 +43,16 @@ def test_status__admin_runs_a_job_and_sees_the_result(repo_root, make_user, comm
     assert (run.job_name, run.status.value, run.triggered_by) == ("heartbeat", "succeeded", "admin@example.org")
 
 
-def test_status__staff_cannot_run_jobs(repo_root, make_user):
-    at = log_in(start_app(repo_root), make_user(email="sam@example.org", role="staff"))
+def test_status__staff_cannot_run_jobs(make_user, committed_db):
+    at = status_page(committed_db, make_user, role="staff")
     assert "Systemstatus" in texts(at)
     assert not [b for b in at.button if b.label == "Ausführen"]
 
 
-def test_status__unreachable_database_is_reported_not_crashed(repo_root, make_user, monkeypatch):
+def test_status__unreachable_database_is_reported_not_crashed(make_user, monkeypatch, committed_db):
     from core.operations import status
 
-    at = log_in(start_app(repo_root), make_user())
+    at = status_page(committed_db, make_user)
 
     def broken(*args, **kwargs):
         return {"database": {"reachable": False, "error": "connection refused (port 5999)"}}

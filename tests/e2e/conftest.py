@@ -17,7 +17,10 @@ from tests.support.postgres import free_port, wait_for
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
-    "--disable-gpu",
+    # WebGL for the pydeck maps from SwiftShader, a CPU renderer (no GPU here); recent Chromium only
+    # enables it with the "unsafe" flag, which is fine for our own localhost pages
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",

@@ -18,10 +18,10 @@ def test_login_in_browser__reaches_the_status_page(page, streamlit_app, committe
     login(page, streamlit_app, "mia@example.org", "falsches passwort")
     page.get_by_text("E-Mail oder Passwort ist falsch.").wait_for(timeout=30_000)
 
-    login(page, streamlit_app, "mia@example.org", PASSWORD)
+    login(page, f"{streamlit_app}/status", "mia@example.org", PASSWORD)  # a deep link survives the login
     page.get_by_role("heading", name="Systemstatus").wait_for(timeout=30_000)
     page.get_by_text("erreichbar", exact=True).wait_for(timeout=30_000)
-    page.get_by_text("Angemeldet als").wait_for()
+    page.get_by_text("Angemeldet als").wait_for()  # the sidebar menu is there, not a bare page
     page.get_by_role("heading", name="Hintergrundjobs").wait_for()
     assert page.get_by_text("Migrationsstand").is_visible()
     page.locator("table").get_by_text("heartbeat", exact=True).wait_for()

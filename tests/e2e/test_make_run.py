@@ -39,7 +39,7 @@ def test_make_run__serves_login_stops_cleanly_and_keeps_data(repo_root, tmp_path
         therapists = count_rows(db_url, "therapist")
         assert therapists == 3000  # the default demo size
 
-        login(page, f"http://127.0.0.1:{env['APP_PORT']}", email, password)
+        login(page, f"http://127.0.0.1:{env['APP_PORT']}/status", email, password)
         page.get_by_role("heading", name="Systemstatus").wait_for(timeout=30_000)
         page.get_by_text("erreichbar", exact=True).wait_for()
         page.get_by_text("eingebettet", exact=True).wait_for()

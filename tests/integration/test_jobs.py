@@ -32,12 +32,15 @@ def test_run_job__failure_is_recorded_with_the_error(committed_db):
 
 
 def test_run_job__skipped_while_another_process_holds_the_lock(committed_db):
-    with committed_db.connect() as other:
-        other.execute(text("SELECT pg_advisory_lock(:ns, :k)"),
+    # a transaction-level lock, like the runner's own: it ends with the transaction, so nothing leaks
+    # into the connection pool for later tests
+    with committed_db.connect() as other, other.begin():
+        other.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
                       {"ns": runner.LOCK_NAMESPACE, "k": runner.lock_key("heartbeat")})  # fmt: skip
         run = runner.run_job("heartbeat", engine=committed_db)
     assert run.status == JobStatus.SKIPPED
     assert run.error == "already running elsewhere"
+    assert runner.run_job("heartbeat", engine=committed_db).status == JobStatus.SUCCEEDED  # free again
 
 
 def test_run_job__manual_trigger_is_audited(committed_db):

@@ -12,13 +12,14 @@ from core.patients.queries import SORTS
 from dashboards import data
 from dashboards.components.login import require_user
 from dashboards.i18n import t
-from dashboards.navigation import page_path
+from dashboards.navigation import STAFF_ROLES, page_path
 
 PAGE_SIZE = 50
 user = require_user()
 head, action = st.columns([3, 1], vertical_alignment="bottom")
 head.title(t("patients.title"))
-action.page_link(page_path("patient_new.py"), label=t("patients.new"), icon=":material/person_add:")
+if user.role in STAFF_ROLES:  # managers look, staff record
+    action.page_link(page_path("patient_new.py"), label=t("patients.new"), icon=":material/person_add:")
 
 with st.container(border=True):
     c1, c2, c3, c4, c5 = st.columns([3, 1.4, 2.6, 2.2, 1.6])
@@ -65,7 +66,9 @@ frame = pd.DataFrame(
         t("patients.col.search"): [
             t(f"search.status.{r['search_status'].value}") if r["search_status"] else "" for r in result["rows"]
         ],
-        t("patients.col.waiting"): pd.array([r["waiting_days"] for r in result["rows"]], dtype="Int64"),
+        t("patients.col.waiting"): [
+            "" if r["waiting_days"] is None else str(r["waiting_days"]) for r in result["rows"]
+        ],
     }
 )
 selection = st.dataframe(
