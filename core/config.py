@@ -48,6 +48,13 @@ EXAMPLES: dict[str, str] = {
     "LOGIN_MAX_FAILURES": "5",
     "LOGIN_LOCKOUT_MINUTES": "15",
     "JOB_SCHEDULES": '{"heartbeat": "*/5 * * * *"}',
+    "MATCH_INQUIRY_MAX_SIZE": "6",
+    "MATCH_PARALLEL_PER_SEARCH": "3",
+    "MATCH_COOLDOWN_WEEKS": "4",
+    "MATCH_MONTHLY_CAP": "2",
+    "MATCH_EXPLORATION_SHARE": "0.05",
+    "MATCH_MIN_OVERLAP_HOURS": "2",
+    "MATCH_CAPACITY_DECLINE_DAYS": "90",
     "LOG_LEVEL": "INFO",
     "NOMINATIM_URL": "https://nominatim.openstreetmap.org",
     "NOMINATIM_USER_AGENT": "placement-workbench (vermittlung@example.org)",
@@ -86,6 +93,13 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, description="Failed logins before the account is locked")
     login_lockout_minutes: int = Field(default=15, description="How long a locked account stays locked")
     job_schedules: dict[str, str] = Field(default_factory=dict, description="Cron overrides per job (JSON)")
+    match_inquiry_max_size: int = Field(default=6, description="Most patients bundled in one inquiry")
+    match_parallel_per_search: int = Field(default=3, description="Most open inquiries per search at once")
+    match_cooldown_weeks: int = Field(default=4, description="Weeks a practice is not contacted after an answer")
+    match_monthly_cap: int = Field(default=2, description="Most inquiries per practice in 30 days")
+    match_exploration_share: float = Field(default=0.05, description="Share of slots for random eligible pairs")
+    match_min_overlap_hours: float = Field(default=2.0, description="Least weekly overlap with practice hours")
+    match_capacity_decline_days: int = Field(default=90, description="Days a 'no capacity' answer blocks a pair")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
     nominatim_url: str | None = Field(
         default=None, description="Nominatim server for address geocoding; unset = offline (PLZ centroids only)"
@@ -122,6 +136,34 @@ class Settings(BaseSettings):
     def _check_port(cls, value: int) -> int:
         if not 1 <= value <= 65535:
             raise ValueError(f"{value} is not a port number between 1 and 65535")
+        return value
+
+    @field_validator("match_inquiry_max_size")
+    @classmethod
+    def _check_inquiry_size(cls, value: int) -> int:
+        if not 1 <= value <= 20:
+            raise ValueError(f"{value} must be between 1 and 20 patients per inquiry")
+        return value
+
+    @field_validator("match_parallel_per_search", "match_cooldown_weeks", "match_monthly_cap")
+    @classmethod
+    def _check_at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"{value} must be 1 or more")
+        return value
+
+    @field_validator("match_exploration_share")
+    @classmethod
+    def _check_share(cls, value: float) -> float:
+        if not 0 <= value <= 0.5:
+            raise ValueError(f"{value} must be a share between 0 and 0.5")
+        return value
+
+    @field_validator("match_min_overlap_hours", "match_capacity_decline_days")
+    @classmethod
+    def _check_not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError(f"{value} must not be negative")
         return value
 
     @field_validator("demo_therapists", "demo_patients", "login_max_failures")
