@@ -27,9 +27,18 @@ from core.therapists.models import AgeGroup, Procedure, Setting, Therapist, Ther
 ACCEPTING = ("yes", "no", "unknown")
 PLZ_PREFIX = re.compile(r"^\d{1,5}$")
 LOCATION_COLUMNS = [
-    "id", "name", "postcode", "city", "latitude", "longitude", "precision", "status", "accepting", "procedures",
+    "id",
+    "name",
+    "postcode",
+    "city",
+    "latitude",
+    "longitude",
+    "precision",
+    "status",
+    "accepting",
+    "procedures",
     "languages",
-]  # fmt: skip
+]
 
 
 @dataclass(frozen=True)
@@ -69,16 +78,29 @@ def therapist_locations(session: Session, *, filters: TherapistMapFilter) -> pd.
     """Return the filtered therapists with their location (NaN coordinates where the location is missing)."""
     validate_filter(filters)
     query = select(
-        Therapist.id, Therapist.title, Therapist.first_name, Therapist.last_name, Therapist.postcode, Therapist.city,
-        Therapist.latitude, Therapist.longitude, Therapist.location_precision, Therapist.status,
-        Therapist.accepting_patients, Therapist.procedures, Therapist.languages,
-    ).order_by(Therapist.last_name, Therapist.first_name, Therapist.id)  # fmt: skip
+        Therapist.id,
+        Therapist.title,
+        Therapist.first_name,
+        Therapist.last_name,
+        Therapist.postcode,
+        Therapist.city,
+        Therapist.latitude,
+        Therapist.longitude,
+        Therapist.location_precision,
+        Therapist.status,
+        Therapist.accepting_patients,
+        Therapist.procedures,
+        Therapist.languages,
+    ).order_by(Therapist.last_name, Therapist.first_name, Therapist.id)
     offer = {
         key: value
-        for key, value in (("procedure", filters.procedure), ("setting", filters.setting),
-                           ("age_group", filters.age_group))
+        for key, value in (
+            ("procedure", filters.procedure),
+            ("setting", filters.setting),
+            ("age_group", filters.age_group),
+        )
         if value is not None
-    }  # fmt: skip
+    }
     if offer:
         # one offered (procedure, setting, age group) entry must match every chosen part at once
         query = query.where(Therapist.procedures.contains([offer]))
@@ -202,3 +224,56 @@ def region_features(balance: pd.DataFrame) -> dict:
                 # JSON has no Infinity: "no accepting therapist" stays visible through the balance band
                 feature["properties"][key] = None if isinstance(value, float) and not np.isfinite(value) else value
     return collection
+
+
+def therapists_near(
+    session: Session, *, latitude: float, longitude: float, radius_km: float, limit: int = 500
+) -> pd.DataFrame:
+    """Return active therapists within ``radius_km`` of a point, nearest first (bounding box in SQL, exact after).
+
+    Example: ``therapists_near(session, latitude=52.53, longitude=13.38, radius_km=15)``
+    """
+    from core.geo.distance import haversine_km
+
+    lat_span = float(radius_km) / 111.0  # one degree of latitude is about 111 km everywhere
+    latitude, longitude = float(latitude), float(longitude)
+    # plain floats: psycopg2 would render numpy 2 scalars as "np.float64(...)" inside the SQL
+    lon_span = float(radius_km / max(1e-6, 111.0 * np.cos(np.radians(latitude))))
+    rows = session.execute(
+        select(
+            Therapist.id,
+            Therapist.title,
+            Therapist.first_name,
+            Therapist.last_name,
+            Therapist.postcode,
+            Therapist.city,
+            Therapist.latitude,
+            Therapist.longitude,
+            Therapist.accepting_patients,
+        ).where(
+            Therapist.status == "active",
+            Therapist.latitude.between(latitude - lat_span, latitude + lat_span),
+            Therapist.longitude.between(longitude - lon_span, longitude + lon_span),
+        )
+    ).all()
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "name": " ".join(p for p in (r.title, r.first_name, r.last_name) if p),
+                "postcode": r.postcode,
+                "city": r.city or "",
+                "latitude": r.latitude,
+                "longitude": r.longitude,
+                "accepting": "unknown" if r.accepting_patients is None else "yes" if r.accepting_patients else "no",
+            }
+            for r in rows
+        ],
+        columns=["id", "name", "postcode", "city", "latitude", "longitude", "accepting"],
+    )
+    if frame.empty:
+        return frame.assign(distance_km=pd.Series(dtype=float))
+    frame["distance_km"] = haversine_km(
+        latitude, longitude, frame["latitude"].to_numpy(), frame["longitude"].to_numpy()
+    )
+    return frame[frame["distance_km"] <= radius_km].sort_values("distance_km").head(limit).reset_index(drop=True)

@@ -11,7 +11,7 @@ from core.errors import NotFound
 from core.patients import overview as patient_overview
 from core.patients import service as patients
 from dashboards import data
-from dashboards.components import availability_grid, patient_actions, patient_edit, patient_history
+from dashboards.components import availability_grid, patient_actions, patient_edit, patient_history, patient_nearby
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
@@ -55,6 +55,7 @@ tabs = st.tabs(
     [
         t("patient.tab.profile"),
         t("patient.tab.preferences"),
+        t("patient.tab.map"),
         t("patient.tab.history"),
         t("patient.tab.communication"),
         t("patient.tab.audit"),
@@ -67,10 +68,12 @@ with tabs[1]:
     patient_history.show_wishes(p)
     availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
 with tabs[2]:
-    patient_history.show_timeline(view.timeline)
+    patient_nearby.show(p)
 with tabs[3]:
-    patient_history.show_communication(view.communication)
+    patient_history.show_timeline(view.timeline)
 with tabs[4]:
-    patient_history.show_audit(view.audit)
+    patient_history.show_communication(view.communication)
 with tabs[5]:
+    patient_history.show_audit(view.audit)
+with tabs[6]:
     patient_edit.show(view=view, user=user, today=today)

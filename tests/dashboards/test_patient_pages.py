@@ -98,7 +98,7 @@ def test_detail__opening_is_audited_once_and_tabs_render(repo_root, staff, commi
     pid = make_patient(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(pid))
     assert not at.exception
-    assert [tab.label for tab in at.tabs][:3] == ["Profil", "Wünsche & Verfügbarkeit", "Suche & Anfragen"]
+    assert [tab.label for tab in at.tabs][:4] == ["Profil", "Wünsche & Verfügbarkeit", "Karte", "Suche & Anfragen"]
     assert "Noch keine Praxis kontaktiert" in texts(at)  # empty Absagenliste
     at.run()
     with Session(committed_db) as session:
@@ -155,3 +155,27 @@ def test_detail__erasure_needs_admin_and_explicit_confirmation(repo_root, staff,
     assert "Bitte die Anonymisierung ausdrücklich bestätigen." in texts(at)
     with Session(committed_db) as session:
         assert session.get(Patient, pid).erased_at is None
+
+
+def test_detail__map_tab_lists_the_nearest_active_therapists(repo_root, staff, committed_db):
+    from core.therapists.models import Therapist
+
+    with session_scope(committed_db) as session:
+        for i, (lat, status) in enumerate(
+            [(52.535, "active"), (52.60, "active"), (53.5, "active"), (52.54, "inactive")]
+        ):
+            session.add(
+                Therapist(
+                    first_name="T",
+                    last_name=f"Nah{i}",
+                    gender="female",
+                    postcode="10115",
+                    latitude=lat,
+                    longitude=13.385,
+                    status=status,
+                    status_reason=None if status == "active" else "Ruhestand",
+                )
+            )
+    pid = make_patient(committed_db, max_distance_km=15)
+    at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    assert "2 aktive Therapeut/innen im Umkreis von 15 km" in texts(at)  # 200 km away and inactive are left out

@@ -1,0 +1,47 @@
+"""The map tab of a patient: the patient, the search radius and the therapists nearby, nearest listed below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.db import session_scope
+from core.geo.service import therapists_near
+from dashboards import data
+from dashboards.components.maps import patient_map
+from dashboards.i18n import t
+from dashboards.navigation import page_path
+
+DEFAULT_RADIUS_KM = 15.0  # when the patient has not said how far they can travel
+SHOWN_BEYOND = 1.5  # draw therapists up to 1.5 x the radius, so staff see who is just outside
+
+
+def show(p: dict[str, Any]) -> None:
+    radius = float(p["max_distance_km"] or DEFAULT_RADIUS_KM)
+    located = p["latitude"] is not None and p["longitude"] is not None
+    frame = pd.DataFrame(columns=["id", "name", "latitude", "longitude", "distance_km"])
+    if located:
+        with session_scope(data.engine()) as session:
+            frame = therapists_near(
+                session, latitude=p["latitude"], longitude=p["longitude"], radius_km=radius * SHOWN_BEYOND
+            )
+    patient_map(
+        patient_latlon=(p["latitude"], p["longitude"]) if located else None,
+        radius_km=radius,
+        therapists_df=frame,
+        key=f"patient_map_{p['id']}",
+    )
+    inside = frame[frame["distance_km"] <= radius] if not frame.empty else frame
+    if located and inside.empty:
+        st.info(t("patient.nearby.none", radius=f"{radius:g}"))
+        return
+    st.caption(t("patient.nearby.count", count=len(inside), radius=f"{radius:g}"))
+    for row in inside.head(10).itertuples():
+        st.page_link(
+            page_path("therapist.py"),
+            query_params={"id": str(row.id)},
+            icon=":material/stethoscope:",
+            label=f"{row.name} · {row.postcode} {row.city} · {row.distance_km:.1f} km",
+        )
