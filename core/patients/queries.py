@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.errors import ValidationError
 from core.patients.models import Patient, Search, SearchStatus
 
 SORTS = {
@@ -56,6 +57,11 @@ def list_patients(
 ) -> PatientPage:
     """Return one page of patients matching ``filters``, sorted in SQL (quick with tens of thousands)."""
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    prefix = filters.postcode_prefix.strip()
+    if prefix and not prefix.isdigit():
+        raise ValidationError(
+            f"PLZ prefix '{prefix}' must contain digits only, e.g. 10 for Berlin", field="postcode_prefix"
+        )
     conditions = [Patient.erased_at.is_(None)]
     text = filters.text.strip()
     if text:

@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from core.errors import ValidationError
 from core.patients.models import InsuranceType, PatientStatus
 from core.patients.queries import SORTS
 from dashboards import data
@@ -47,7 +48,11 @@ with st.container(border=True):
     page = c2.number_input(t("patients.page"), min_value=1, value=1, step=1, key="patients_page_no")
 
 filters = (text, prefix, tuple(statuses), tuple(insurances), waiting)
-result = data.patient_page(filters, sort, int(page), PAGE_SIZE, date.today())
+try:
+    result = data.patient_page(filters, sort, int(page), PAGE_SIZE, date.today())
+except ValidationError as exc:
+    st.error(t("patients.bad_filter", problem=str(exc)))
+    st.stop()
 if not result["rows"]:
     st.info(t("patients.empty") if any([text, prefix, statuses, insurances, waiting]) else t("patients.empty_db"))
     st.stop()
