@@ -1,0 +1,235 @@
+"""The matching pipeline (DESIGN 4): snapshot -> candidates -> hard filters -> scores -> exploration + assignment.
+
+``run_pipeline`` is pure (no session, no clock: the snapshot carries its time); ``propose`` loads the
+snapshot and runs it. The result's inquiries go to ``core.matching.store``; its stats feed the job summary:
+
+stats key                  meaning
+model                      the score model's name (e.g. prior-v1)
+searches / therapists      rows in the snapshot; ``practices``: practices (or practice-less therapists)
+searches_with_capacity     searches that may get a new item; ``slots``: the new items they may get in total
+searches_without_location  searches without coordinates (they find no candidates)
+candidates                 pairs within reach (one BallTree query); ``pairs_passing``: pairs passing every filter
+filter_failures            {reason code: pairs failing that rule}; a pair may fail several
+exploration_items          items drawn at random (MATCH_EXPLORATION_SHARE); ``objective_exploration`` their value
+objective_exact            value (sum of score x waiting weight) of the optimised items
+objective_greedy           value of the greedy baseline on the same slots (oldest first, nearest therapist)
+upper_bound, proven_optimal  no assignment beats upper_bound; proven_optimal when it equals objective_exact
+flow_solves, split_practices  min-cost-flow solves spent; practices the first flow split between therapists
+expected_placements        sum of the chosen items' scores (probabilities), exploration included
+ignored_relaxations        relaxation entries with an unknown rule or value (see core.matching.snapshot)
+timings                    seconds per step: snapshot (propose only), candidates, filters, scores,
+                           exploration, exact, greedy, proposals, total
+
+Example:
+    with session_scope() as session:
+        result = propose(session, now=now, settings=get_settings(), region="10", seed=7)
+    result.stats["objective_exact"], result.inquiries[0].items[0].factors
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from core.matching.assign import AssignmentProblem, draw_exploration, residual, solve_exact, solve_greedy, violations
+from core.matching.candidates import Candidates, find_candidates
+from core.matching.filters import evaluate, search_capacity
+from core.matching.proposals import MatchingResult, ProposedInquiry, ProposedItem
+from core.matching.score import MatchModel, PriorModel, build_features, waiting_weight
+from core.matching.snapshot import Snapshot, load_snapshot
+
+
+class PipelineSettings(Protocol):
+    """The settings the pipeline reads (core.config.Settings has them)."""
+
+    match_inquiry_max_size: int
+    match_exploration_share: float
+    match_monthly_cap: int
+    match_min_overlap_hours: float
+    match_capacity_decline_days: int
+    timezone: str
+
+
+def service_today(now: datetime, settings: PipelineSettings) -> date:
+    """Return the calendar day of ``now`` where the service works (TIMEZONE), as core.matching.limits does."""
+    return now.astimezone(ZoneInfo(settings.timezone)).date() if now.tzinfo else now.date()
+
+
+def run_pipeline(
+    snapshot: Snapshot,
+    *,
+    now: datetime,
+    settings: PipelineSettings,
+    rng: np.random.Generator,
+    model: MatchModel | None = None,
+    candidate_finder: Callable[[Snapshot], Candidates] = find_candidates,
+) -> MatchingResult:
+    """Return the proposed inquiries for a snapshot: exploration items first, the optimal assignment for the rest.
+
+    ``now`` is recorded in the stats (the snapshot carries the time its rules are judged at); ``rng`` draws
+    the exploration items, so a seeded generator gives the same proposals for the same snapshot.
+    ``candidate_finder`` replaces the spatial index (the benchmark's brute-force baseline uses it).
+    """
+    model = model or PriorModel()
+    timings: dict[str, float] = {}
+    clock = _Stopwatch(timings)
+    searches, therapists = snapshot.searches, snapshot.therapists
+
+    with clock("candidates"):
+        candidates = candidate_finder(snapshot)
+    with clock("filters"):
+        checked = evaluate(
+            snapshot, candidates.search_rows, candidates.therapist_rows, candidates.distance_km, settings=settings
+        )
+        passing = np.flatnonzero(checked.passed)
+        # a canonical order: the result must not depend on how the candidate finder ordered equal distances
+        passing = passing[np.lexsort((candidates.therapist_rows[passing], candidates.search_rows[passing]))]
+        s, t = candidates.search_rows[passing], candidates.therapist_rows[passing]
+        km = candidates.distance_km[passing]
+    with clock("scores"):
+        features = build_features(snapshot, s, t, km)
+        probability = model.predict_proba(features)
+        weight = waiting_weight(features["waiting_days"].to_numpy())
+    capacity = search_capacity(snapshot)
+    problem = AssignmentProblem.build(
+        search=s,
+        therapist=t,
+        practice=therapists["practice_row"].to_numpy()[t],
+        value=probability * weight,
+        distance_km=km,
+        search_capacity=capacity,
+        practices=len(snapshot.practices),
+        inquiry_size=settings.match_inquiry_max_size,
+        search_priority=searches["started_day"].to_numpy(),
+    )
+    with clock("exploration"):
+        explored = draw_exploration(problem, share=settings.match_exploration_share, rng=rng)
+        rest, rest_pairs = residual(problem, explored.pairs)
+    with clock("greedy"):
+        greedy = solve_greedy(rest)
+    with clock("exact"):
+        exact = solve_exact(rest, incumbent=greedy.pairs)
+    chosen = np.concatenate([explored.pairs, rest_pairs[exact.pairs]]).astype(np.int64)
+    broken = violations(problem, chosen)
+    if broken:
+        raise RuntimeError(f"the assignment breaks its own constraints: {broken[:3]}")
+    with clock("proposals"):
+        inquiries = _proposals(snapshot, problem, chosen, explored, features, model)
+    timings["total"] = sum(timings.values())
+    stats: dict[str, Any] = {
+        "now": now.isoformat(),
+        "model": model.name,
+        "searches": len(searches),
+        "therapists": len(therapists),
+        "practices": len(snapshot.practices),
+        "searches_with_capacity": int(np.count_nonzero(capacity)),
+        "slots": int(capacity.sum()),
+        "searches_without_location": len(candidates.searches_without_location),
+        "candidates": len(candidates),
+        "pairs_passing": len(passing),
+        "filter_failures": checked.counts(),
+        "exploration_items": len(explored.pairs),
+        "inquiries": len(inquiries),
+        "items": len(chosen),
+        "objective_exploration": problem.objective(explored.pairs),
+        "objective_exact": exact.objective,
+        "objective_greedy": greedy.objective,
+        "upper_bound": exact.upper_bound,
+        "proven_optimal": exact.proven_optimal,
+        "flow_solves": exact.solves,
+        "split_practices": exact.split_practices,
+        "expected_placements": float(probability[chosen].sum()),
+        "ignored_relaxations": sum(len(v) for v in snapshot.ignored_relaxations.values()),
+        "timings": {step: round(seconds, 4) for step, seconds in timings.items()},
+    }
+    return MatchingResult(inquiries=tuple(inquiries), stats=stats)
+
+
+def _proposals(
+    snapshot: Snapshot,
+    problem: AssignmentProblem,
+    chosen: np.ndarray,
+    explored: Any,
+    features: Any,
+    model: MatchModel,
+) -> list[ProposedInquiry]:
+    """Group the chosen pairs into one inquiry per therapist, best score first, with each item's factors."""
+    if not len(chosen):
+        return []
+    probability, factors = model.predict(features.iloc[chosen].reset_index(drop=True))
+    drawn = dict(zip(explored.pairs.tolist(), explored.probabilities.tolist(), strict=True))
+    search_ids = snapshot.searches["search_id"].to_numpy()
+    therapist_ids = snapshot.therapists["therapist_id"].to_numpy()
+    practice_ids = snapshot.practices["practice_id"].to_numpy()
+    by_therapist: dict[int, list[tuple[float, int, ProposedItem]]] = {}
+    practice_of: dict[int, int] = {}
+    for position, pair in enumerate(chosen.tolist()):
+        item = ProposedItem(
+            search_id=int(search_ids[problem.search[pair]]),
+            score=round(float(probability[position]), 6),
+            factors=factors[position],
+            distance_km=round(float(problem.distance_km[pair]), 2),
+            is_exploration=pair in drawn,
+            selection_probability=round(drawn[pair], 6) if pair in drawn else None,
+        )
+        therapist = int(therapist_ids[problem.therapist[pair]])
+        by_therapist.setdefault(therapist, []).append((-item.score, item.search_id, item))
+        practice_of[therapist] = int(problem.practice[pair])
+    inquiries = []
+    for therapist, items in sorted(by_therapist.items()):
+        practice_id = practice_ids[practice_of[therapist]]
+        inquiries.append(
+            ProposedInquiry(
+                therapist_id=therapist,
+                practice_id=None if practice_id is None or practice_id != practice_id else int(practice_id),
+                items=tuple(item for _, _, item in sorted(items)),
+            )
+        )
+    return inquiries
+
+
+def propose(
+    session: Session,
+    *,
+    now: datetime,
+    settings: PipelineSettings,
+    region: str | None = None,
+    seed: int | None = None,
+    model: MatchModel | None = None,
+) -> MatchingResult:
+    """Load the snapshot (active searches of the 2-digit PLZ ``region``, or all) and run the pipeline on it.
+
+    Reads only; the caller stores the result (core.matching.store). ``seed`` fixes the exploration draws.
+    """
+    started = time.perf_counter()
+    snapshot = load_snapshot(session, now=now, today=service_today(now, settings), region=region)
+    loaded = time.perf_counter() - started
+    result = run_pipeline(snapshot, now=now, settings=settings, rng=np.random.default_rng(seed), model=model)
+    timings = {"snapshot": round(loaded, 4), **result.stats["timings"]}
+    timings["total"] = round(timings["total"] + loaded, 4)
+    return MatchingResult(
+        inquiries=result.inquiries, stats={**result.stats, "region": region, "seed": seed, "timings": timings}
+    )
+
+
+class _Stopwatch:
+    """``with clock("step"):`` adds the seconds the block took to ``timings["step"]``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    def __call__(self, step: str) -> _Stopwatch:
+        self.step = step
+        return self
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        self.timings[self.step] = self.timings.get(self.step, 0.0) + time.perf_counter() - self.started
