@@ -86,3 +86,9 @@ register(
     cron="*/30 * * * *",
     description="Geocodes patients, therapists and practices without a usable location (address, else PLZ centroid).",
 )
+register(
+    "run_matching",
+    "core.matching.service:scheduled_run",
+    cron="0 7 * * 1-5",  # working days before staff start: proposals are ready for review at 8
+    description="Proposes inquiries for every waiting patient (replaces only unreviewed proposals).",
+)

@@ -1,0 +1,296 @@
+"""Recording a practice's answer per inquiry item: the one function staff, answer links and phone calls use.
+
+Rules (DESIGN 3.2):
+- **First acceptance wins.** The search becomes successful, the patient moves to in_therapy, a placement is
+  recorded, and every other pending item of that search is withdrawn. A later acceptance for the same
+  search is stored as accepted with ``is_conflict`` (no second placement) for staff to resolve.
+- **Cooldown.** Any answer of the practice (accepted or declined) makes it cool down for
+  MATCH_COOLDOWN_WEEKS from the day of the answer. "No answer", withdrawal and the later no-show /
+  in-sessions updates are not answers of the practice and leave the cooldown alone.
+- **Unsuitable** excludes the therapist from that search.
+- **No-show** (only after an acceptance): the placement never began, so it is deleted, the search becomes
+  active again (ended_on cleared), the patient goes back to searching, and the therapist is excluded from
+  the search. The items withdrawn at the acceptance stay withdrawn; the next matching run proposes anew.
+  This undoes a success, which the search and patient state machines otherwise never allow: it is
+  audited as ``search.reopened`` / ``patient.status`` with reason "no_show".
+- **In sessions** confirms the placement (first_session_confirmed_at).
+- Recording the same answer again returns the existing one unchanged (answer links get clicked twice); a
+  different answer on an answered item raises IllegalTransition naming the recorded answer.
+
+Example:
+    result = record_answer(session, item_id=7, outcome="accepted", actor="anna@example.org", now=now)
+    result.placement_id, result.withdrawn_item_ids, result.reply_type
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit import service as audit
+from core.config import Settings, get_settings
+from core.errors import IllegalTransition, ValidationError
+from core.events import service as events
+from core.matching import inquiries, transitions
+from core.matching.limits import local_today
+from core.matching.models import (
+    AnswerSource,
+    Inquiry,
+    InquiryItem,
+    InquiryStatus,
+    ItemOutcome,
+    Placement,
+    ReplyType,
+)
+from core.patients import rules as patient_rules
+from core.patients import service as patients
+from core.patients.models import PatientStatus, Search, SearchStatus
+from core.therapists.models import Practice
+
+Out = ItemOutcome
+OUTCOME_EXAMPLE = "e.g. accepted, declined_capacity, declined_unsuitable, declined_other, no_answer"
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """What recording one answer did."""
+
+    item_id: int
+    outcome: ItemOutcome
+    changed: bool  # False: this very answer was recorded before, nothing happened now
+    is_conflict: bool  # an acceptance after the search already succeeded: for staff to resolve
+    placement_id: int | None  # the search's placement (new or existing), None if none
+    withdrawn_item_ids: tuple[int, ...]  # other items of the search withdrawn by this acceptance
+    inquiry_status: InquiryStatus
+    reply_type: ReplyType  # derived from the inquiry's items, never stored
+    cooldown_until: date | None  # the practice's cooldown after this answer
+
+
+def parse_outcome(value: str | ItemOutcome) -> ItemOutcome:
+    """Return the outcome for ``value`` or raise ValidationError listing the valid ones."""
+    try:
+        outcome = ItemOutcome(value)
+    except ValueError:
+        raise ValidationError(f"Outcome '{value}' is unknown; {OUTCOME_EXAMPLE}", field="outcome") from None
+    if outcome == Out.PENDING:
+        raise ValidationError(f"'pending' is not an answer; {OUTCOME_EXAMPLE}", field="outcome")
+    return outcome
+
+
+def parse_source(value: str | AnswerSource) -> AnswerSource:
+    try:
+        return AnswerSource(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in AnswerSource)
+        raise ValidationError(f"Answer source '{value}' is unknown; use one of {valid}", field="source") from None
+
+
+def _lock_search(session: Session, search_id: int) -> Search:
+    # Two acceptances for one search arrive in parallel (answer links): the row lock makes one of them first.
+    return session.scalar(
+        select(Search).where(Search.id == search_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def _placement(session: Session, search_id: int) -> Placement | None:
+    return session.scalar(select(Placement).where(Placement.search_id == search_id))
+
+
+def _result(item: InquiryItem, inquiry: Inquiry, placement: Placement | None, *, changed: bool,
+            withdrawn: tuple[int, ...] = (), cooldown: date | None) -> AnswerResult:  # fmt: skip
+    return AnswerResult(
+        item_id=item.id,
+        outcome=item.outcome,
+        changed=changed,
+        is_conflict=item.is_conflict,
+        placement_id=placement.id if placement else None,
+        withdrawn_item_ids=withdrawn,
+        inquiry_status=inquiry.status,
+        reply_type=inquiry.reply_type,
+        cooldown_until=cooldown,
+    )
+
+
+def _search_state(session: Session, search: Search, target: SearchStatus, *, actor: str, actor_id: int | None,
+                  reason: str | None = None, checked: bool = True) -> None:  # fmt: skip
+    """Move a search like core.patients.service does (audit + event); ``checked=False`` only for a no-show."""
+    if checked:
+        patient_rules.check_transition("search", search.status, target)
+    previous = search.status
+    search.status = target
+    action = f"search.{target.value}" if checked else "search.reopened"
+    audit.record(session, actor=actor, actor_id=actor_id, action=action, entity_type="search", entity_id=search.id,
+                 reason=reason, details={"from": previous.value, "to": target.value})  # fmt: skip
+    events.emit(session, action, aggregate_type="search", aggregate_id=search.id,
+                payload={"patient_id": search.patient_id, "from": previous.value})  # fmt: skip
+
+
+def _exclude(search: Search, therapist_id: int) -> None:
+    if therapist_id not in (search.excluded_therapist_ids or []):
+        search.excluded_therapist_ids = [*(search.excluded_therapist_ids or []), therapist_id]
+
+
+def _accept_first(session: Session, item: InquiryItem, inquiry: Inquiry, search: Search, *, today: date,
+                  actor: str, actor_id: int | None, now: datetime) -> tuple[Placement, tuple[int, ...]]:  # fmt: skip
+    if search.status == SearchStatus.PAUSED:  # a practice may answer during a pause: the place is still wanted
+        _search_state(session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id, reason="place offered")
+        search.paused_until = None
+    _search_state(session, search, SearchStatus.SUCCESSFUL, actor=actor, actor_id=actor_id)
+    search.ended_on = today
+    patient = patients.get(session, patient_id=search.patient_id)
+    patients.set_status(session, patient=patient, target=PatientStatus.IN_THERAPY, actor=actor, actor_id=actor_id,
+                        reason=f"place offered in inquiry {inquiry.reference}")  # fmt: skip
+    placement = Placement(search_id=search.id, therapist_id=inquiry.therapist_id, inquiry_item_id=item.id,
+                          placed_on=today, first_session_on=item.proposed_first_session)  # fmt: skip
+    session.add(placement)
+    session.flush()
+    audit.record(session, actor=actor, actor_id=actor_id, action="placement.created", entity_type="placement",
+                 entity_id=placement.id, details={"search_id": search.id, "item_id": item.id})  # fmt: skip
+    payload = {"search_id": search.id, "therapist_id": inquiry.therapist_id, "inquiry_id": inquiry.id}
+    events.emit(session, "placement.created", aggregate_type="placement", aggregate_id=placement.id, payload=payload)
+    others = session.scalars(
+        select(InquiryItem)
+        .where(InquiryItem.search_id == search.id, InquiryItem.id != item.id, InquiryItem.outcome == Out.PENDING)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    for other in others:
+        other.outcome = Out.WITHDRAWN
+    if others:
+        withdrawn_ids = [o.id for o in others]
+        audit.record(session, actor=actor, actor_id=actor_id, action="inquiry_item.withdrawn", entity_type="search",
+                     entity_id=search.id, reason="first acceptance wins",
+                     details={"item_ids": withdrawn_ids, "accepted_item_id": item.id})  # fmt: skip
+        session.flush()
+        for other_inquiry in {o.inquiry for o in others}:
+            inquiries.settle(session, other_inquiry, actor=actor, actor_id=actor_id, now=now)
+    return placement, tuple(o.id for o in others)
+
+
+def _no_show(session: Session, item: InquiryItem, inquiry: Inquiry, search: Search, *, label: str,
+             actor: str, actor_id: int | None) -> None:  # fmt: skip
+    placement = session.scalar(select(Placement).where(Placement.inquiry_item_id == item.id))
+    if placement is None:
+        raise ValidationError(
+            f"{label} is a conflicting acceptance without a placement; resolve the conflict instead", field="outcome"
+        )
+    patient = patients.get(session, patient_id=search.patient_id)
+    if patient.status != PatientStatus.IN_THERAPY:
+        raise ValidationError(
+            f"{label}: patient is '{patient.status.value}', not in_therapy; a no-show cannot be recorded now",
+            field="outcome",
+        )
+    audit.record(session, actor=actor, actor_id=actor_id, action="placement.removed", entity_type="placement",
+                 entity_id=placement.id, reason="no_show",
+                 details={"search_id": search.id, "therapist_id": placement.therapist_id})  # fmt: skip
+    events.emit(session, "placement.removed", aggregate_type="placement", aggregate_id=placement.id,
+                payload={"search_id": search.id, "reason": "no_show"})  # fmt: skip
+    session.delete(placement)
+    _search_state(session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id, reason="no_show", checked=False)
+    search.ended_on = None
+    _exclude(search, inquiry.therapist_id)
+    patient.status = PatientStatus.SEARCHING  # undoing the placement; not a step of the patient lifecycle
+    audit.record(session, actor=actor, actor_id=actor_id, action="patient.status", entity_type="patient",
+                 entity_id=patient.id, reason="no_show", details={"from": "in_therapy", "to": "searching"})  # fmt: skip
+    events.emit(session, "patient.status_changed", aggregate_type="patient", aggregate_id=patient.id,
+                payload={"from": "in_therapy", "to": "searching"})  # fmt: skip
+
+
+def _start_cooldown(session: Session, inquiry: Inquiry, *, today: date, settings: Settings) -> date | None:
+    if inquiry.practice_id is None:
+        return None
+    practice = session.get(Practice, inquiry.practice_id)
+    until = today + timedelta(weeks=settings.match_cooldown_weeks)
+    if practice.cooldown_until is None or practice.cooldown_until < until:
+        practice.cooldown_until = until
+    return practice.cooldown_until
+
+
+def record_answer(
+    session: Session,
+    *,
+    item_id: int,
+    outcome: str | ItemOutcome,
+    actor: str,
+    now: datetime,
+    source: str | AnswerSource = "staff",
+    message: str | None = None,
+    proposed_first_session: date | None = None,
+    actor_id: int | None = None,
+    settings: Settings | None = None,
+) -> AnswerResult:
+    """Record one item's outcome with every consequence of DESIGN 3.2 (see the module docstring)."""
+    settings = settings or get_settings()
+    target, answer_source = parse_outcome(outcome), parse_source(source)
+    # Lock order: search first, then items, then inquiries, as the withdrawal of other items does; two
+    # acceptances for one search then queue on the search instead of deadlocking on each other's items.
+    search = _lock_search(session, inquiries.get_item(session, item_id=item_id).search_id)
+    item = inquiries.get_item(session, item_id=item_id, for_update=True)
+    inquiry = inquiries.get(session, inquiry_id=item.inquiry_id, for_update=True)
+    label = inquiries.item_label(session, item)
+    practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+    if inquiry.status in (InquiryStatus.PROPOSED, InquiryStatus.DISCARDED):
+        raise IllegalTransition(
+            f"Inquiry {inquiry.reference} is '{inquiry.status.value}': it was never sent, so it has no answers; "
+            "approve it first"
+        )
+    if item.outcome == target:  # the same answer again (a second click on the answer link)
+        return _result(item, inquiry, _placement(session, search.id), changed=False,
+                       cooldown=practice.cooldown_until if practice else None)  # fmt: skip
+    transitions.check_outcome(item.outcome, target, label=label)
+    today = local_today(now, settings)
+    previous = item.outcome
+    placement, withdrawn = None, ()
+    if target == Out.ACCEPTED:
+        item.proposed_first_session = proposed_first_session
+        # withdrawn by an earlier acceptance (or the search ended otherwise): this one comes too late
+        ended = search.status not in (SearchStatus.ACTIVE, SearchStatus.PAUSED)
+        if ended or _placement(session, search.id) is not None:
+            item.is_conflict = True
+        item.outcome = target
+        if not item.is_conflict:
+            placement, withdrawn = _accept_first(session, item, inquiry, search, today=today, actor=actor,
+                                                 actor_id=actor_id, now=now)  # fmt: skip
+    elif target == Out.NO_SHOW:
+        _no_show(session, item, inquiry, search, label=label, actor=actor, actor_id=actor_id)
+        item.outcome = target
+    elif target == Out.IN_SESSIONS:
+        placement = session.scalar(select(Placement).where(Placement.inquiry_item_id == item.id))
+        if placement is None:
+            raise ValidationError(
+                f"{label} is a conflicting acceptance without a placement; resolve the conflict instead",
+                field="outcome",
+            )
+        placement.first_session_confirmed_at = now
+        placement.first_session_on = proposed_first_session or placement.first_session_on
+        item.outcome = target
+        events.emit(session, "placement.confirmed", aggregate_type="placement", aggregate_id=placement.id,
+                    payload={"search_id": search.id})  # fmt: skip
+    else:
+        item.outcome = target
+        if target == Out.DECLINED_UNSUITABLE:
+            _exclude(search, inquiry.therapist_id)
+    if target not in (Out.NO_SHOW, Out.IN_SESSIONS):  # later updates keep the time of the original answer
+        item.answered_at, item.answer_source = now, answer_source
+        item.answer_message = (message or "").strip() or None
+    cooldown = practice.cooldown_until if practice else None
+    if target in transitions.PRACTICE_ANSWERS:
+        cooldown = _start_cooldown(session, inquiry, today=today, settings=settings)
+        inquiry.answered_at = inquiry.answered_at or now
+    details = {"from": previous.value, "to": target.value, "source": answer_source.value, "inquiry_id": inquiry.id,
+               "is_conflict": item.is_conflict, "message": item.answer_message is not None}  # fmt: skip
+    audit.record(session, actor=actor, actor_id=actor_id, action="inquiry_item.answered", entity_type="inquiry_item",
+                 entity_id=item.id, details=details)  # fmt: skip
+    events.emit(session, "inquiry_item.answered", aggregate_type="inquiry", aggregate_id=inquiry.id,
+                payload={"item_id": item.id, "search_id": search.id, "therapist_id": inquiry.therapist_id,
+                         "outcome": target.value, "is_conflict": item.is_conflict})  # fmt: skip
+    if item.is_conflict and target == Out.ACCEPTED:
+        events.emit(session, "placement.conflict", aggregate_type="search", aggregate_id=search.id,
+                    payload={"item_id": item.id, "therapist_id": inquiry.therapist_id})  # fmt: skip
+    session.flush()
+    inquiries.settle(session, inquiry, actor=actor, actor_id=actor_id, now=now)
+    return _result(item, inquiry, placement or _placement(session, search.id), changed=True, withdrawn=withdrawn,
+                   cooldown=cooldown)  # fmt: skip

@@ -1,0 +1,75 @@
+"""Propose inquiries for every waiting patient: ``python -m jobs.run_matching [--dry-run] [--region NN] [--json]``.
+
+Loads the active searches and therapists, finds candidates, applies the hard filters, scores the pairs and
+assigns them optimally, then stores the result as proposals for staff to review. Re-running replaces only
+the proposals nobody has reviewed yet; ``--dry-run`` computes everything and writes nothing. Progress goes
+to stderr, the summary (or ``--json``) to stdout. ``--seed N`` fixes the random exploration draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from core.db import session_scope
+from core.errors import ValidationError
+from core.matching import service
+from jobs.cli import main_guard
+
+
+def summary(counts: dict[str, Any]) -> str:
+    """Return the human summary of a run's counts."""
+    exact, greedy = counts.get("objective_exact") or 0.0, counts.get("objective_greedy") or 0.0
+    gain = f" (+{(exact / greedy - 1) * 100:.1f} %)" if greedy else ""
+    optimal = "proven optimal" if counts.get("proven_optimal") else "not proven optimal"
+    stored = "would store" if counts["dry_run"] else "stored"
+    replaced = "would replace" if counts["dry_run"] else "replaced"
+    lines = [
+        f"matching run {counts['run_id']}" + (f" (region {counts['region']})" if counts.get("region") else ""),
+        f"  searches          {counts.get('searches', 0):>8,}  ({counts.get('searches_with_capacity', 0):,} may get "
+        f"a new inquiry, {counts.get('searches_without_location', 0):,} without location)",
+        f"  therapists        {counts.get('therapists', 0):>8,}  in {counts.get('practices', 0):,} practices",
+        f"  candidate pairs   {counts.get('candidates', 0):>8,}",
+        f"  passing pairs     {counts.get('pairs_passing', 0):>8,}",
+        f"  inquiries         {counts['inquiries']:>8,}  {stored}, "
+        f"{replaced} {counts['replaced']:,} unreviewed proposals",
+        f"  items             {counts['items']:>8,}  of them {counts['exploration_items']:,} for exploration",
+        f"  objective         exact {exact:.2f} vs greedy {greedy:.2f}{gain}, {optimal}",
+        f"  seconds           {counts['seconds']:>8.2f}",
+    ]
+    if counts["dry_run"]:
+        lines.append("dry run: nothing was written")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true", help="compute the proposals, write nothing")
+    parser.add_argument("--region", help="only patients whose PLZ starts with these two digits, e.g. 10")
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON instead of a summary")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the random exploration draws, e.g. 7")
+    args = parser.parse_args()
+    try:
+        region = service.clean_region(args.region)
+    except ValidationError as exc:
+        parser.error(str(exc))  # exit 2, like every other bad option
+    with session_scope() as session:
+        counts = service.scheduled_run(
+            session,
+            now=datetime.now(UTC),
+            dry_run=args.dry_run,
+            region=region,
+            seed=args.seed,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        if args.dry_run:
+            session.rollback()
+    print(json.dumps(counts, default=str) if args.json else summary(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    main_guard(main)
