@@ -107,10 +107,40 @@ def therapist_page(filters: tuple, sort: str, descending: bool, page: int, page_
     from core.therapists.service import TherapistFilter, get_all
 
     with session_scope(engine()) as session:
-        result = get_all(session, filters=TherapistFilter(*filters), sort=sort, descending=descending, page=page,
-                         page_size=page_size)  # fmt: skip
+        result = get_all(
+            session, filters=TherapistFilter(*filters), sort=sort, descending=descending, page=page, page_size=page_size
+        )
     return {"rows": result.rows, "total": result.total, "pages": result.pages, "page": result.page}
 
 
 def clear_therapists() -> None:
     therapist_page.clear()
+
+
+# --- matching --------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def proposals() -> list[dict[str, Any]]:
+    """Return the unreviewed proposals grouped by inquiry (see core.matching.queries.list_proposals)."""
+    from core.db import session_scope
+    from core.matching.queries import list_proposals
+
+    with session_scope(engine()) as session:
+        return list_proposals(session)
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def open_inquiries() -> list[dict[str, Any]]:
+    """Return the inquiries that wait for answers."""
+    from core.db import session_scope
+    from core.matching.queries import open_inquiries_for_answers
+
+    with session_scope(engine()) as session:
+        return open_inquiries_for_answers(session)
+
+
+def clear_matching() -> None:
+    proposals.clear()
+    open_inquiries.clear()
+    clear_patients()

@@ -56,6 +56,12 @@ PAGES: list[PageSpec] = [
         "practice",
         hidden=True,
     ),
+    PageSpec("proposals.py", "nav.matching_proposals", "nav.matching", ":material/hub:", STAFF_ROLES, "proposals"),
+    PageSpec(
+        "answers.py", "nav.matching_answers", "nav.matching", ":material/mark_email_read:", STAFF_ROLES, "answers"
+    ),
+    PageSpec("conflicts.py", "nav.matching_conflicts", "nav.matching", ":material/warning:", STAFF_ROLES, "conflicts"),
+    PageSpec("why_not.py", "nav.matching_why_not", "nav.matching", ":material/help:", CASE_ROLES, "why_not"),
     PageSpec("status.py", "status.title", "nav.admin", ":material/monitor_heart:", ALL_ROLES, "status"),
     PageSpec(
         "therapist_map.py",

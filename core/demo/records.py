@@ -133,10 +133,7 @@ def item_rows(history: History) -> list[Row]:
             "search_id": Ref("search", item.search.key),
             "outcome": item.outcome,
             "score": item.candidate.prior,
-            "factors": [
-                {"factor": "accepting_patients", "value": item.inquiry.therapist["accepting_patients"]},
-                {"factor": "distance_km", "value": item.candidate.distance_km},
-            ],
+            "factors": demo_factors(item.inquiry.therapist["accepting_patients"], item.candidate.distance_km),
             "is_exploration": item.is_exploration,
             "selection_probability": item.selection_probability,
             "distance_km": item.candidate.distance_km,
@@ -187,3 +184,18 @@ def update_practices(history: History) -> None:
 
 def _past(moment: datetime | None, now: datetime) -> datetime | None:
     return moment if moment is not None and moment <= now else None
+
+
+ACCEPTING_SENTENCES = {
+    True: "Reported taking new patients",
+    False: "Reported taking no new patients",
+    None: "Not known whether taking patients",
+}
+
+
+def demo_factors(accepting: bool | None, distance_km: float) -> list[dict[str, Any]]:
+    """Return the two factors of the demo's response model in the shape of core.matching.proposals.Factor."""
+    return [
+        {"code": "accepting", "sentence": ACCEPTING_SENTENCES[accepting], "weight": 0.0},
+        {"code": "distance", "sentence": f"{distance_km:.1f} km away", "weight": 0.0},
+    ]

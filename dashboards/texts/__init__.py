@@ -3,6 +3,6 @@
 A new area adds a module here and lists it in ``AREAS``; keys are prefixed by the area ("patients.").
 """
 
-from dashboards.texts import admin, common, geo, patients, therapists
+from dashboards.texts import admin, common, geo, matching, matching_pages, patients, therapists
 
-AREAS = [common, admin, patients, geo, therapists]
+AREAS = [common, admin, patients, geo, therapists, matching, matching_pages]

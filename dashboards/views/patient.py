@@ -68,7 +68,7 @@ with tabs[1]:
     patient_history.show_wishes(p)
     availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
 with tabs[2]:
-    patient_nearby.show(p)
+    patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
 with tabs[3]:
     patient_history.show_timeline(view.timeline)
 with tabs[4]:
