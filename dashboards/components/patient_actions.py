@@ -13,6 +13,7 @@ from core.patients import privacy, rejections
 from core.patients import service as patients
 from core.patients.overview import PatientOverview
 from dashboards import data
+from dashboards.components import search_relaxations
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
 
@@ -141,6 +142,7 @@ def _search(view: PatientOverview, user: CurrentUser, today: date) -> None:
                     t("patient.search.paused", date=f"{until:%d.%m.%Y}"),
                 )
                 st.rerun()
+    search_relaxations.show(search=search, user=user, run=_run)
     with st.expander(t("patient.search.cancel")), st.form("cancel_form", border=False):
         reason = st.text_input(t("patient.search.cancel_reason"))
         if st.form_submit_button(t("patient.search.cancel"), icon=":material/cancel:"):

@@ -10,7 +10,7 @@ from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching import service as matching
 from dashboards import data
-from dashboards.components import inquiry_items
+from dashboards.components import inquiry_items, proposal_edit
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 
@@ -96,7 +96,7 @@ for p in proposals[(page - 1) * PER_PAGE : page * PER_PAGE]:
             + "**"
         )
         inquiry_items.show(p["items"])
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         iid, ref = p["inquiry_id"], p["reference"]
         if c1.button(t("proposals.approve"), key=f"approve_{iid}", type="primary", icon=":material/check:"):
             act(
@@ -132,3 +132,4 @@ for p in proposals[(page - 1) * PER_PAGE : page * PER_PAGE]:
                         t("proposals.removed"),
                     )
                     st.rerun()
+        proposal_edit.show(inquiry=p, user=user, act=act, column=c4)

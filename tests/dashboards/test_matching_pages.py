@@ -124,3 +124,75 @@ def test_patient_map__nearby_therapists_show_whether_they_fit_and_why_not(repo_r
         assert "Keine aktive Therapeut/in im Umkreis" in texts(at)
     else:
         assert all(label.endswith("· passt") or "· passt nicht: " in label for label in links)
+
+
+def test_relaxation__shown_on_the_search_and_bad_values_write_nothing(repo_root, staff, committed_db):
+    from core.patients import service as patients
+
+    with session_scope(committed_db) as session:
+        patient = patients.create(
+            session,
+            data={
+                "first_name": "Ida",
+                "last_name": "Weit",
+                "gender": "female",
+                "birth_date": date(1980, 1, 1),
+                "postcode": "10115",
+                "insurance_type": "statutory",
+                "max_distance_km": 10,
+                "availability": [{"weekday": d, "start": "08:00", "end": "13:00"} for d in range(5)],
+            },
+            actor="t@example.org",
+            today=TODAY,
+        )
+        for kind in ("health_data", "share_profile"):
+            patients.record_consent(
+                session, patient_id=patient.id, kind=kind, text_version="1", actor="t", now=datetime.now(UTC)
+            )
+        search_id = patients.start_search(session, patient_id=patient.id, actor="t@example.org", today=TODAY).id
+    at = as_staff(repo_root, staff, "patient.py", id=str(patient.id))
+    assert "Keine – alle Wünsche gelten unverändert." in texts(at)
+    relax_box = next(s for s in at.selectbox if s.label == "Kriterium")
+    relax_box.select("distance")
+    next(i for i in at.text_input if i.label == "Neuer Wert").input("5")  # narrower than the wish: refused
+    next(i for i in at.text_input if i.label.startswith("Begründung")).input("Auto verfügbar")
+    next(b for b in at.button if b.label == "Lockern").click().run()
+    with Session(committed_db) as session:
+        assert session.get(Search, search_id).relaxations == []
+    assert any("distance" in e.value for e in at.error), [e.value for e in at.error]
+    next(i for i in at.text_input if i.label == "Neuer Wert").input("25")
+    next(b for b in at.button if b.label == "Lockern").click().run()
+    assert "Entfernung (km): **25" in texts(at)
+    with Session(committed_db) as session:
+        (entry,) = session.get(Search, search_id).relaxations
+    assert (entry["rule"], entry["by"], entry["reason"]) == ("distance", "sam@example.org", "Auto verfügbar")
+
+
+def test_proposals__add_a_patient_by_reference_or_get_told_why_not(repo_root, staff, committed_db):
+    demo(committed_db)
+    with session_scope(committed_db) as session:
+        matching.scheduled_run(session, now=datetime.now(UTC))
+        proposal = matching.list_proposals(session)[0]
+        inquiry_id = proposal["inquiry_id"]
+    at = as_staff(repo_root, staff, "proposals.py")
+    at.text_input(key=f"add_ref_{inquiry_id}").input("P-GIBTSNICHT")
+    at.button(key=f"add_{inquiry_id}").click().run()
+    assert "No patient has the reference 'P-GIBTSNICHT'" in texts(at)
+    with Session(committed_db) as session:
+        taken = {i["search_id"] for i in proposal["items"]}
+        reference = session.scalar(
+            select(Patient.reference)
+            .join(Search)
+            .where(Search.status == SearchStatus.ACTIVE, Search.id.not_in(taken))
+            .order_by(Patient.id)
+            .limit(1)
+        )
+    at.text_input(key=f"add_ref_{inquiry_id}").input(reference)
+    at.button(key=f"add_{inquiry_id}").click().run()
+    page = texts(at)
+    with Session(committed_db) as session:
+        count = session.scalar(
+            select(func.count()).select_from(InquiryItem).where(InquiryItem.inquiry_id == inquiry_id)
+        )
+    assert "Patient/in zur Anfrage hinzugefügt." in page, [e.value for e in at.error]
+    assert count == len(proposal["items"]) + 1
