@@ -8,6 +8,11 @@ from core.matching.filters import SUMMARIES
 
 DE = {
     "nav.matching_proposals": "Vorschläge",
+    "history.tab": "Anfragen",
+    "history.empty": "Noch keine Anfragen an diese Praxis.",
+    "history.when": "Datum",
+    "history.inquiry": "Anfrage",
+    "history.status": "Status",
     "relax.title": "Gelockerte Kriterien",
     "relax.none": "Keine – alle Wünsche gelten unverändert.",
     "relax.add": "Kriterium lockern",
@@ -167,6 +172,11 @@ DE = {
 
 EN = {
     "nav.matching_proposals": "Proposals",
+    "history.tab": "Inquiries",
+    "history.empty": "No inquiries to this practice yet.",
+    "history.when": "Date",
+    "history.inquiry": "Inquiry",
+    "history.status": "Status",
     "relax.title": "Relaxed criteria",
     "relax.none": "None – every wish applies unchanged.",
     "relax.add": "Relax a criterion",

@@ -13,7 +13,7 @@ from core.db import session_scope
 from core.errors import NotFound
 from core.therapists import overview as overviews
 from dashboards import data
-from dashboards.components import therapist_form, therapist_profile, therapist_status
+from dashboards.components import match_history, therapist_form, therapist_profile, therapist_status
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
@@ -42,8 +42,14 @@ flash = st.session_state.pop("therapist_flash", None)
 if flash:
     st.success(flash)
 
-profile, status, edit, history = st.tabs(
-    [t("therapists.tab.profile"), t("therapists.tab.status"), t("therapists.tab.edit"), t("therapists.tab.audit")],
+profile, status, edit, inquiries, history = st.tabs(
+    [
+        t("therapists.tab.profile"),
+        t("therapists.tab.status"),
+        t("therapists.tab.edit"),
+        t("history.tab"),
+        t("therapists.tab.audit"),
+    ],
     key=f"therapist_tabs_{th['id']}",  # a key keeps the open tab across the rerun after an action
 )
 with profile:
@@ -55,6 +61,8 @@ with edit:
         therapist_form.show_edit(view=view, user=user)
     else:
         st.caption(t("therapists.action.readonly"))
+with inquiries:
+    match_history.show(therapist_id=th["id"])
 with history:
     if not view.audit:
         st.caption(t("therapists.audit.empty"))

@@ -196,3 +196,13 @@ def test_proposals__add_a_patient_by_reference_or_get_told_why_not(repo_root, st
         )
     assert "Patient/in zur Anfrage hinzugefügt." in page, [e.value for e in at.error]
     assert count == len(proposal["items"]) + 1
+
+
+def test_therapist_page__lists_the_practice_inquiries(repo_root, staff, committed_db):
+    demo(committed_db)
+    with Session(committed_db) as session:
+        therapist_id = session.scalar(select(Inquiry.therapist_id).where(Inquiry.sent_at.is_not(None)).limit(1))
+    at = as_staff(repo_root, staff, "therapist.py", id=str(therapist_id))
+    assert not at.exception
+    history = next(df.value for df in at.dataframe if "Anfrage" in df.value.columns)
+    assert history["Anfrage"].str.startswith("A-").all()
