@@ -55,6 +55,13 @@ EXAMPLES: dict[str, str] = {
     "MATCH_EXPLORATION_SHARE": "0.05",
     "MATCH_MIN_OVERLAP_HOURS": "2",
     "MATCH_CAPACITY_DECLINE_DAYS": "90",
+    "PUBLIC_BASE_URL": "https://vermittlung.example.org",
+    "ANSWER_LINK_DAYS": "42",
+    "SEND_WINDOW": "Mon-Fri 08:00-18:00",
+    "SEND_MAX_ATTEMPTS": "6",
+    "FOLLOWUP_REMINDER_DAYS": "7",
+    "FOLLOWUP_CALL_DAYS": "7",
+    "FOLLOWUP_CALL_ATTEMPTS": "3",
     "LOG_LEVEL": "INFO",
     "NOMINATIM_URL": "https://nominatim.openstreetmap.org",
     "NOMINATIM_USER_AGENT": "placement-workbench (vermittlung@example.org)",
@@ -100,6 +107,13 @@ class Settings(BaseSettings):
     match_exploration_share: float = Field(default=0.05, description="Share of slots for random eligible pairs")
     match_min_overlap_hours: float = Field(default=2.0, description="Least weekly overlap with practice hours")
     match_capacity_decline_days: int = Field(default=90, description="Days a 'no capacity' answer blocks a pair")
+    public_base_url: str = Field(default="http://localhost:8501", description="Address therapists open answer links at")
+    answer_link_days: int = Field(default=42, description="Days an answer link in an inquiry stays valid")
+    send_window: str = Field(default="Mon-Fri 08:00-18:00", description="When mail may go out (Europe/Berlin)")
+    send_max_attempts: int = Field(default=6, description="Attempts before a failing mail is marked dead")
+    followup_reminder_days: int = Field(default=7, description="Days without answer before the reminder")
+    followup_call_days: int = Field(default=7, description="Days after the reminder before a phone call")
+    followup_call_attempts: int = Field(default=3, description="Call attempts before an inquiry expires")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
     nominatim_url: str | None = Field(
         default=None, description="Nominatim server for address geocoding; unset = offline (PLZ centroids only)"
@@ -137,6 +151,26 @@ class Settings(BaseSettings):
         if not 1 <= value <= 65535:
             raise ValueError(f"{value} is not a port number between 1 and 65535")
         return value
+
+    @field_validator(
+        "answer_link_days",
+        "send_max_attempts",
+        "followup_reminder_days",
+        "followup_call_days",
+        "followup_call_attempts",
+    )
+    @classmethod
+    def _check_positive_count(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"{value} must be 1 or more")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("match_inquiry_max_size")
     @classmethod
