@@ -23,10 +23,8 @@ def show(*, search: dict[str, Any], user: CurrentUser, run) -> None:
         st.caption(t("relax.none"))
     for entry in current:
         when = str(entry.get("at", ""))[:10]
-        st.markdown(
-            f"- {t('relax.rule.' + entry['rule'])}: **{entry['value']}** · {entry.get('by', '')} · {when}"
-            f" · {entry.get('reason') or ''}"
-        )
+        label = t(f"relax.rule.{entry['rule']}")
+        st.markdown(f"- {label}: **{entry['value']}** · {entry.get('by', '')} · {when} · {entry.get('reason') or ''}")
     with st.popover(t("relax.add"), icon=":material/tune:"), st.form(f"relax_form_{search['id']}", border=False):
         rule = st.selectbox(t("relax.rule"), relaxations.RULES, format_func=lambda r: t(f"relax.rule.{r}"))
         value = st.text_input(t("relax.value"), help=t("relax.value_help"))

@@ -1,15 +1,21 @@
 """A staff member registers a patient in Chromium, corrects two mistakes, finds the record and starts the search."""
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.auth import service as auth
-from core.patients.models import Patient, Search, SearchStatus
+from core.patients.models import Consent, Patient, Search, SearchStatus
 from tests.e2e.conftest import login, screenshot
+from tests.support.postgres import wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ein langes passwort"
+
+
+def consents(engine) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(Consent))
 
 
 def fill(page, label: str, value: str) -> None:
@@ -59,8 +65,10 @@ def test_register_patient__errors_keep_the_input_then_search_starts_and_pauses(p
     page.get_by_role("link", name=f"Probefrau, Mira · {patient.reference}").click()
     page.get_by_role("heading", name="Mira Probefrau").wait_for(timeout=30_000)
 
-    for _ in range(2):  # both consents: health data, then sharing the pseudonymised profile
+    # both consents; each click is confirmed in the database before the next (a flash text may linger)
+    for recorded in (1, 2):
         page.get_by_role("button", name="Einwilligung erfassen").click()
+        wait_for(lambda n=recorded: consents(committed_db) == n, timeout=30, what=f"consent {recorded} to be saved")
         page.get_by_text("Einwilligung erfasst.").wait_for(timeout=30_000)
     page.get_by_role("button", name="Platzsuche starten").click()
     page.get_by_text("Platzsuche gestartet.").wait_for(timeout=30_000)
