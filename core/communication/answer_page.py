@@ -1,0 +1,142 @@
+"""The public answer page's core: read a signed link, show the pseudonymous summary, record the answer.
+
+No login: the signed token is the only credential, and it names exactly one inquiry item. ``load`` shows
+what the therapist may see (the pseudonymous summary and, once answered, the recorded answer).
+``submit`` records through ``core.matching.service.record_answer`` with source "link" (the same function
+staff use) and queues the acknowledgement mail to the practice in the same transaction. A reused link
+(the item is answered already) shows the recorded answer and writes nothing; a tampered or expired link
+raises LinkError and writes nothing. Example:
+
+    with session_scope() as session:
+        view = submit(session, token=token, outcome="accepted", message="Termin am 7.12.", now=now)
+        view.outcome, view.just_recorded
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.communication import links, outbox
+from core.config import Settings, get_settings
+from core.errors import ValidationError
+from core.matching import inquiries
+from core.matching import service as matching
+from core.matching.models import InquiryStatus, ItemOutcome
+from core.matching.queries import therapist_name
+from core.patients.models import Patient, Search
+from core.therapists.models import Therapist
+
+ANSWERS = (
+    ItemOutcome.ACCEPTED,
+    ItemOutcome.DECLINED_CAPACITY,
+    ItemOutcome.DECLINED_UNSUITABLE,
+    ItemOutcome.DECLINED_OTHER,
+)
+NOT_SENT = (InquiryStatus.PROPOSED, InquiryStatus.DISCARDED)
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    """What the public page shows for one link."""
+
+    item_id: int
+    reference: str  # the inquiry's reference, e.g. A-2026-000123
+    therapist_name: str
+    summary: dict[str, Any]  # pseudonymous: see core.communication.outbox.item_summary
+    outcome: ItemOutcome
+    answered_at: datetime | None
+    answer_message: str | None
+    proposed_first_session: date | None
+    just_recorded: bool = False  # True only right after this very submit wrote the answer
+
+    @property
+    def open(self) -> bool:
+        return self.outcome == ItemOutcome.PENDING
+
+
+def _item_id(token: str | None, *, now: datetime, settings: Settings) -> int:
+    return links.read_token(token, secret=settings.resolved_secret_key(), now=now)
+
+
+def _view(session: Session, item_id: int, *, just_recorded: bool = False) -> AnswerView:
+    item = inquiries.get_item(session, item_id=item_id)
+    inquiry = inquiries.get(session, inquiry_id=item.inquiry_id)
+    if inquiry.status in NOT_SENT:  # a signed link for an inquiry that never went out
+        raise links.LinkError("This answer link is not valid; the inquiry was never sent", reason="invalid")
+    search, patient = session.execute(
+        select(Search, Patient).join(Patient, Patient.id == Search.patient_id).where(Search.id == item.search_id)
+    ).one()
+    therapist = session.get(Therapist, inquiry.therapist_id)
+    return AnswerView(
+        item_id=item.id,
+        reference=inquiry.reference,
+        therapist_name=therapist_name(therapist),
+        summary=outbox.item_summary(patient, search, asked_on=inquiry.created_at.date()),
+        outcome=item.outcome,
+        answered_at=item.answered_at,
+        answer_message=item.answer_message,
+        proposed_first_session=item.proposed_first_session,
+        just_recorded=just_recorded,
+    )
+
+
+def load(session: Session, *, token: str | None, now: datetime, settings: Settings | None = None) -> AnswerView:
+    """Return the view of a link; raise LinkError for a tampered, expired or unsent one. Reads only."""
+    settings = settings or get_settings()
+    return _view(session, _item_id(token, now=now, settings=settings))
+
+
+def submit(
+    session: Session,
+    *,
+    token: str | None,
+    outcome: str | ItemOutcome,
+    now: datetime,
+    message: str | None = None,
+    proposed_first_session: date | None = None,
+    settings: Settings | None = None,
+) -> AnswerView:
+    """Record the therapist's answer for the link's item; see the module docstring for reused/invalid links."""
+    settings = settings or get_settings()
+    item_id = _item_id(token, now=now, settings=settings)
+    current = _view(session, item_id)
+    if not current.open:  # reused link: show what is recorded, write nothing
+        return current
+    try:
+        chosen = ItemOutcome(outcome)
+    except ValueError:
+        chosen = None
+    if chosen not in ANSWERS:
+        valid = ", ".join(a.value for a in ANSWERS)
+        raise ValidationError(f"Answer '{outcome}' is not offered on this page; use one of {valid}", field="outcome")
+    if proposed_first_session is not None and proposed_first_session < now.date():
+        raise ValidationError(
+            f"The first appointment {proposed_first_session:%d.%m.%Y} lies in the past; pick a later date",
+            field="proposed_first_session",
+        )
+    if chosen != ItemOutcome.ACCEPTED:
+        proposed_first_session = None
+    inquiry_reference = current.reference
+    matching.record_answer(
+        session,
+        item_id=item_id,
+        outcome=chosen,
+        actor=f"link:{inquiry_reference}",
+        now=now,
+        source="link",
+        message=(message or "").strip()[:2000] or None,
+        proposed_first_session=proposed_first_session,
+        settings=settings,
+    )
+    inquiry = inquiries.get(session, inquiry_id=inquiries.get_item(session, item_id=item_id).inquiry_id)
+    context = outbox.answer_ack_context(session, inquiry_id=inquiry.id, item_ids=[item_id])
+    if context["to_address"]:
+        outbox.enqueue(session, template="answer_ack", to_address=context["to_address"], context=context,
+                       inquiry_id=inquiry.id, therapist_id=inquiry.therapist_id, now=now,
+                       actor=f"link:{inquiry_reference}", settings=settings)  # fmt: skip
+    return _view(session, item_id, just_recorded=True)

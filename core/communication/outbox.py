@@ -1,0 +1,264 @@
+"""The transactional outbox: render a mail and write it as a queued Email row in the caller's transaction.
+
+The sender job (core.communication.sender) delivers queued rows; nothing here talks to SMTP. The contexts
+below build what the templates need from the database; the inquiry context is pseudonymised (patient
+reference, age, gender, insurance type, symptoms, diagnoses, availability, procedure wish; never name,
+address, e-mail or phone) and carries one signed answer link per open item.
+
+How to queue an inquiry in the same transaction as its approval (the lead wires this in)::
+
+    with session_scope() as session:
+        inquiry = matching.approve(session, inquiry_id=4, actor=user.email, now=now)
+        context = inquiry_context(session, inquiry_id=inquiry.id, now=now)
+        enqueue(session, template="inquiry", to_address=context["to_address"], context=context,
+                inquiry_id=inquiry.id, therapist_id=inquiry.therapist_id, now=now)
+        matching.mark_queued(session, inquiry_id=inquiry.id, actor=user.email, now=now)
+
+The reminder is the same call with ``template="reminder"`` (its context also needs ``sent_on``, which
+``inquiry_context`` fills from the inquiry).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.audit import service as audit
+from core.communication import links, templates
+from core.communication.models import Email, EmailStatus
+from core.config import Settings, get_settings
+from core.contact import display_phone, validate_email
+from core.errors import NotFound, ValidationError
+from core.events import service as events
+from core.matching import inquiries
+from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, ItemOutcome, Placement
+from core.matching.queries import therapist_name
+from core.patients.models import Patient, Search
+from core.patients.rules import age_on
+from core.therapists.models import ContactChannel, Practice, Therapist
+from core.therapists.phone_hours import format_phone_hours
+
+ACTOR = "system:outbox"
+
+
+def _message_id(settings: Settings) -> str:
+    domain = settings.mail_from.rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def enqueue(
+    session: Session,
+    *,
+    template: str,
+    to_address: str | None,
+    context: Mapping[str, Any],
+    language: str = "de",
+    inquiry_id: int | None = None,
+    patient_id: int | None = None,
+    therapist_id: int | None = None,
+    now: datetime,
+    actor: str = ACTOR,
+    settings: Settings | None = None,
+) -> Email:
+    """Render ``template`` and add a queued Email row (unique message_id, due ``now``); does not commit.
+
+    Raises ValidationError for a missing/invalid address or a missing template value, before writing.
+    """
+    settings = settings or get_settings()
+    address = validate_email(to_address, field="to_address")
+    if address is None:
+        raise ValidationError(
+            f"Mail '{template}' needs a recipient address, e.g. praxis@example.org", field="to_address"
+        )
+    mail = templates.render(template, language=language, context=context)
+    email = Email(
+        template=template,
+        language=templates.template_language(template, language),
+        to_address=address,
+        subject=mail.subject[:300],
+        body_text=mail.text,
+        body_html=mail.html,
+        message_id=_message_id(settings),
+        status=EmailStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        inquiry_id=inquiry_id,
+        patient_id=patient_id,
+        therapist_id=therapist_id,
+    )
+    session.add(email)
+    session.flush()
+    audit.record(session, actor=actor, action="email.queued", entity_type="email", entity_id=email.id,
+                 details={"template": template, "inquiry_id": inquiry_id, "patient_id": patient_id,
+                          "therapist_id": therapist_id})  # fmt: skip
+    events.emit(session, "email.queued", aggregate_type="email", aggregate_id=email.id,
+                payload={"template": template, "inquiry_id": inquiry_id})  # fmt: skip
+    return email
+
+
+def availability_text(windows: list[dict[str, Any]] | None, *, weekly_hours: float | None = None,
+                      language: str = "de") -> str:  # fmt: skip
+    """Return a patient's weekly windows as text, e.g. 'Mo–Mi 08:00–12:00 (12 h pro Woche)'."""
+    hours: dict[str, list[list[str]]] = {}
+    for window in windows or []:
+        hours.setdefault(str(window["weekday"]), []).append([window["start"], window["end"]])
+    text = format_phone_hours(hours, language=language)
+    if weekly_hours:
+        total = f"{weekly_hours:g} h {'pro Woche' if language == 'de' else 'per week'}"
+        text = f"{text} ({total})" if text else total
+    return text
+
+
+def therapist_address(therapist: Therapist, practice: Practice | None) -> str:
+    street = (practice.street if practice else None) or therapist.street
+    postcode = (practice.postcode if practice else None) or therapist.postcode
+    city = (practice.city if practice else None) or therapist.city
+    return ", ".join(p for p in (street, " ".join(x for x in (postcode, city) if x)) if p)
+
+
+def recipient(therapist: Therapist, practice: Practice | None) -> str | None:
+    """The address inquiries go to: the therapist's own e-mail, else the practice's."""
+    return therapist.email or (practice.email_normalized if practice else None)
+
+
+def item_summary(patient: Patient, search: Search, *, asked_on: date) -> dict[str, Any]:
+    """The pseudonymous summary of one patient shown to a therapist (no name, address, e-mail or phone)."""
+    return {
+        "patient_reference": patient.reference,
+        "age": age_on(patient.birth_date, asked_on),
+        "gender": patient.gender,
+        "insurance_type": patient.insurance_type or "none",
+        "symptoms": ", ".join(patient.symptoms or []),
+        "diagnoses": ", ".join(patient.diagnoses or []),
+        "availability": availability_text(patient.availability, weekly_hours=patient.weekly_hours),
+        "procedure_wish": "/".join(patient.procedure_wishes or []) or "any",
+    }
+
+
+def _inquiry_rows(session: Session, inquiry_id: int) -> tuple[Inquiry, Therapist, Practice | None]:
+    inquiry = inquiries.get(session, inquiry_id=inquiry_id)
+    therapist = session.get(Therapist, inquiry.therapist_id)
+    practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+    return inquiry, therapist, practice
+
+
+def inquiry_context(
+    session: Session, *, inquiry_id: int, now: datetime, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Return the context of the "inquiry" and "reminder" mails: the pending items, each with an answer link.
+
+    Links expire ANSWER_LINK_DAYS after ``now``. Keys: reference, therapist_name, practice_name, items,
+    expires_on, sent_on, to_address. Raises ValidationError when no patient is left to ask.
+    """
+    settings = settings or get_settings()
+    inquiry, therapist, practice = _inquiry_rows(session, inquiry_id)
+    expires_at = now + timedelta(days=settings.answer_link_days)
+    secret = settings.resolved_secret_key()
+    asked_on = inquiry.created_at.date()
+    rows = session.execute(
+        select(InquiryItem, Search, Patient)
+        .join(Search, Search.id == InquiryItem.search_id)
+        .join(Patient, Patient.id == Search.patient_id)
+        .where(InquiryItem.inquiry_id == inquiry.id, InquiryItem.outcome == ItemOutcome.PENDING)
+        .order_by(InquiryItem.id)
+    ).all()
+    if not rows:
+        raise ValidationError(f"Inquiry {inquiry.reference} has no patient left to ask; nothing to send",
+                              field="inquiry_id")  # fmt: skip
+    items = []
+    for item, search, patient in rows:
+        token = links.make_token(item.id, secret=secret, expires_at=expires_at)
+        items.append({**item_summary(patient, search, asked_on=asked_on), "item_id": item.id,
+                      "answer_url": links.answer_url(settings.public_base_url, token)})  # fmt: skip
+    return {
+        "reference": inquiry.reference,
+        "therapist_name": therapist_name(therapist),
+        "practice_name": practice.name if practice else therapist_name(therapist),
+        "items": items,
+        "expires_on": expires_at.date(),
+        "sent_on": (inquiry.sent_at or now).date(),
+        "to_address": recipient(therapist, practice),
+    }
+
+
+def answer_ack_context(session: Session, *, inquiry_id: int, item_ids: list[int] | None = None) -> dict[str, Any]:
+    """Return the context of "answer_ack": the recorded answers (all answered items, or ``item_ids``)."""
+    inquiry, therapist, practice = _inquiry_rows(session, inquiry_id)
+    query = (
+        select(InquiryItem, Patient)
+        .join(Search, Search.id == InquiryItem.search_id)
+        .join(Patient, Patient.id == Search.patient_id)
+        .where(InquiryItem.inquiry_id == inquiry.id, InquiryItem.answered_at.is_not(None))
+        .order_by(InquiryItem.id)
+    )
+    if item_ids is not None:
+        query = query.where(InquiryItem.id.in_(item_ids))
+    answers = [{"patient_reference": p.reference, "outcome": i.outcome} for i, p in session.execute(query).all()]
+    return {"reference": inquiry.reference, "therapist_name": therapist_name(therapist),
+            "practice_name": practice.name if practice else therapist_name(therapist), "answers": answers,
+            "to_address": recipient(therapist, practice)}  # fmt: skip
+
+
+def patient_context(session: Session, *, patient_id: int, now: datetime) -> dict[str, Any]:
+    """Return the context of "search_started" and "status_update" for a patient's latest search."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(f"Patient {patient_id} does not exist; pick one from the patient list")
+    search = session.scalar(select(Search).where(Search.patient_id == patient.id).order_by(Search.started_on.desc()))
+    started_on = search.started_on if search else now.date()
+    asked = opened = 0
+    if search is not None:
+        asked, opened = session.execute(
+            select(
+                func.count(func.distinct(Inquiry.therapist_id)),
+                func.count(func.distinct(Inquiry.id)).filter(Inquiry.status.in_(OPEN_INQUIRY_STATUSES)),
+            )
+            .join(InquiryItem, InquiryItem.inquiry_id == Inquiry.id)
+            .where(InquiryItem.search_id == search.id, Inquiry.sent_at.is_not(None))
+        ).one()
+    return {
+        "patient_name": f"{patient.first_name} {patient.last_name}",
+        "patient_reference": patient.reference,
+        "started_on": started_on,
+        "waiting_days": max((now.date() - started_on).days, 0),
+        "practices_asked": asked,
+        "open_inquiries": opened,
+        "to_address": patient.email,
+        "language": patient.contact_language if patient.contact_language in templates.LANGUAGES else "de",
+    }
+
+
+def placement_context(session: Session, *, item_id: int) -> dict[str, Any]:
+    """Return the context of the placement mail for an accepted item, plus "template" (write or call).
+
+    A practice reached by phone (contact channel "phone", or no e-mail) gets "placement_call".
+    """
+    item = inquiries.get_item(session, item_id=item_id)
+    _inquiry, therapist, practice = _inquiry_rows(session, item.inquiry_id)
+    patient = session.scalar(select(Patient).join(Search, Search.patient_id == Patient.id)
+                             .where(Search.id == item.search_id))  # fmt: skip
+    placement = session.scalar(select(Placement).where(Placement.inquiry_item_id == item.id))
+    email = therapist.email or (practice.email_normalized if practice else None)
+    phone = therapist.phone or (practice.phone if practice else None)
+    hours = therapist.phone_hours or (practice.phone_hours if practice else None) or {}
+    language = patient.contact_language if patient.contact_language in templates.LANGUAGES else "de"
+    by_phone = (practice is not None and practice.contact_channel == ContactChannel.PHONE) or not email
+    return {
+        "template": "placement_call" if by_phone and phone else "placement_write",
+        "patient_name": f"{patient.first_name} {patient.last_name}",
+        "patient_reference": patient.reference,
+        "therapist_name": therapist_name(therapist),
+        "practice_name": practice.name if practice else therapist_name(therapist),
+        "therapist_email": email,
+        "therapist_phone": display_phone(phone) if phone else None,
+        "therapist_address": therapist_address(therapist, practice),
+        "phone_hours": format_phone_hours(hours, language=language),
+        "first_session": (placement.first_session_on if placement else None) or item.proposed_first_session,
+        "to_address": patient.email,
+        "language": language,
+    }

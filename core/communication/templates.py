@@ -1,0 +1,171 @@
+"""Mail templates: Jinja2 over Markdown, rendered to a subject, plain text and autoescaped HTML.
+
+Each template lives in ``templates/<name>.<language>.md``: a front matter with the subject, then the
+Markdown body. Undefined variables are errors (StrictUndefined). For the HTML part every value is escaped
+*before* Markdown sees it (every ASCII punctuation character gets a backslash, and markdown-it runs with
+raw HTML disabled), so a value can neither inject HTML (``<script>`` arrives as ``&lt;script&gt;``) nor
+Markdown (links, emphasis, headings). The plain-text part comes from the same source with the values as
+they are; Markdown links become "label: url". Therapist templates exist in German only (a request for
+English falls back to German); patient templates exist in German and English.
+
+    mail = render("inquiry", language="de", context=sample_context("inquiry"))
+    mail.subject  # "Anfrage A-2026-000123: 2 Patient/innen suchen einen Therapieplatz"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markdown_it import MarkdownIt
+
+from core.communication.rendering import RenderedMail
+from core.errors import ValidationError
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+THERAPIST_TEMPLATES = ("inquiry", "reminder", "answer_ack")
+PATIENT_TEMPLATES = ("search_started", "placement_write", "placement_call", "status_update")
+TEMPLATES = THERAPIST_TEMPLATES + PATIENT_TEMPLATES
+LANGUAGES = ("de", "en")
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character (CommonMark escapable)
+_FRONT = re.compile(r"\A---\n(?P<head>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
+_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\n]+)\)")
+_STRONG = re.compile(r"\*\*(.+?)\*\*")
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+LABELS: dict[str, dict[str, str]] = {
+    "de": {
+        "female": "weiblich", "male": "männlich", "diverse": "divers", "unknown": "keine Angabe",
+        "statutory": "gesetzlich", "private": "privat", "subsidy": "Beihilfe",
+        "self_pay": "Selbstzahlung", "other": "sonstige",
+        "accepted": "Platz angeboten", "declined_capacity": "kein Platz frei", "declined_unsuitable": "passt nicht",
+        "declined_other": "abgesagt (anderer Grund)", "none": "keine Angabe", "any": "alle Verfahren",
+        "VT": "Verhaltenstherapie", "TP": "tiefenpsychologisch fundierte Therapie", "AP": "analytische Therapie",
+        "ST": "systemische Therapie",
+    },
+    "en": {
+        "female": "female", "male": "male", "diverse": "diverse", "unknown": "not stated",
+        "statutory": "statutory", "private": "private", "subsidy": "civil-service allowance",
+        "self_pay": "self-pay", "other": "other",
+        "accepted": "place offered", "declined_capacity": "no capacity", "declined_unsuitable": "not suitable",
+        "declined_other": "declined (other reason)", "none": "not stated", "any": "any method",
+        "VT": "cognitive behavioural therapy", "TP": "psychodynamic therapy", "AP": "psychoanalytic therapy",
+        "ST": "systemic therapy",
+    },
+}  # fmt: skip
+
+
+def label(value: Any, language: str = "de") -> str:
+    """Return the mail wording of a code (gender, insurance type, outcome, procedure); unknown codes as they are."""
+    key = getattr(value, "value", value)
+    return LABELS.get(language, LABELS["de"]).get(str(key), str(key))
+
+
+def escape_markdown(value: Any) -> str:
+    """Return ``value`` as text that Markdown shows literally (None -> empty): the HTML part's finalizer."""
+    if value is None:
+        return ""
+    return _PUNCTUATION.sub(r"\\\1", str(value))
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _environment(finalize: Any) -> jinja2.Environment:
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - values are Markdown-escaped by finalize; markdown-it escapes all HTML
+        finalize=finalize,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+_HTML_ENV = _environment(escape_markdown)
+_TEXT_ENV = _environment(_plain)
+
+
+def template_language(template: str, language: str) -> str:
+    """Return the language a template is rendered in: ``language`` if it exists, else German."""
+    if template not in TEMPLATES:
+        raise ValidationError(
+            f"Unknown mail template '{template}'; use one of {', '.join(TEMPLATES)}", field="template"
+        )
+    if language not in LANGUAGES:
+        raise ValidationError(f"Unknown mail language '{language}'; use one of {', '.join(LANGUAGES)}, e.g. de",
+                              field="language")  # fmt: skip
+    return language if (TEMPLATE_DIR / f"{template}.{language}.md").exists() else "de"
+
+
+@cache
+def _compiled(template: str, language: str) -> tuple[jinja2.Template, jinja2.Template, jinja2.Template]:
+    source = (TEMPLATE_DIR / f"{template}.{language}.md").read_text(encoding="utf-8")
+    match = _FRONT.match(source)
+    if match is None or not match["head"].startswith("subject:"):
+        raise ValidationError(f"Template {template}.{language}.md needs a front matter '---\\nsubject: ...\\n---'",
+                              field="template")  # fmt: skip
+    subject = match["head"].removeprefix("subject:").strip()
+    text_source = _STRONG.sub(r"\1", _LINK.sub(r"\1: \2", match["body"]))  # template markup only, never values
+    return _TEXT_ENV.from_string(subject), _TEXT_ENV.from_string(text_source), _HTML_ENV.from_string(match["body"])
+
+
+def render(template: str, *, language: str, context: Mapping[str, Any]) -> RenderedMail:
+    """Render ``template`` in ``language`` with ``context``; raise ValidationError for a missing variable."""
+    used = template_language(template, language)
+    subject_t, text_t, html_t = _compiled(template, used)
+    values = {**context, "lang": used, "label": lambda value: label(value, used)}
+    try:
+        subject = " ".join(subject_t.render(values).split())  # one line: no header injection
+        text = text_t.render(values)
+        html = _MARKDOWN.render(html_t.render(values))
+    except jinja2.UndefinedError as exc:
+        raise ValidationError(f"Mail template '{template}' ({used}) needs a value: {exc.message}",
+                              field="context") from None  # fmt: skip
+    return RenderedMail(subject=subject, text=text.strip() + "\n", html=html)
+
+
+def sample_context(template: str) -> dict[str, Any]:
+    """Return made-up values for ``template`` (the preview page and the tests use them)."""
+    from datetime import date
+
+    items = [
+        {"patient_reference": "P-7K3F9Q", "age": 34, "gender": "female", "insurance_type": "statutory",
+         "symptoms": "Niedergeschlagenheit, Schlafstörungen", "diagnoses": "F32.1",
+         "availability": "Mo 08:00–12:00, Mi 14:00–18:00 (10 h pro Woche)", "procedure_wish": "VT",
+         "answer_url": "https://vermittlung.example.org/answer?token=1.1790000000.sample"},
+        {"patient_reference": "P-2M8R4T", "age": 27, "gender": "male", "insurance_type": "private",
+         "symptoms": "Ängste", "diagnoses": "", "availability": "Di–Fr nachmittags (20 h pro Woche)",
+         "procedure_wish": "any", "answer_url": "https://vermittlung.example.org/answer?token=2.1790000000.sample"},
+    ]  # fmt: skip
+    therapist = {"therapist_name": "Dr. Jana Kraus", "reference": "A-2026-000123", "practice_name": "Praxis am Park"}
+    patient = {"patient_name": "Lea Beispiel", "patient_reference": "P-7K3F9Q"}
+    contact = {
+        "therapist_name": "Dr. Jana Kraus",
+        "practice_name": "Praxis am Park",
+        "therapist_email": "praxis.kraus@example.org",
+        "therapist_phone": "030 1234567",
+        "therapist_address": "Parkstraße 1, 10115 Berlin",
+        "phone_hours": "Mo–Fr 09:00–10:00",
+        "first_session": date(2026, 12, 7),
+    }
+    samples: dict[str, dict[str, Any]] = {
+        "inquiry": {**therapist, "items": items, "expires_on": date(2027, 1, 7)},
+        "reminder": {**therapist, "items": items, "expires_on": date(2027, 1, 7), "sent_on": date(2026, 11, 26)},
+        "answer_ack": {**therapist, "answers": [{"patient_reference": "P-7K3F9Q", "outcome": "accepted"},
+                                                {"patient_reference": "P-2M8R4T", "outcome": "declined_capacity"}]},
+        "search_started": {**patient, "started_on": date(2026, 11, 26)},
+        "placement_write": {**patient, **contact},
+        "placement_call": {**patient, **contact},
+        "status_update": {**patient, "waiting_days": 45, "practices_asked": 6, "open_inquiries": 2},
+    }  # fmt: skip
+    if template not in samples:
+        template_language(template, "de")  # raises the clear error
+    return samples[template]
