@@ -1,0 +1,251 @@
+"""The follow-up ladder (DESIGN 3.2): reminder, phone call, call attempts, expiry.
+
+The decision is a pure function of an inquiry's state and ``now`` (``decide``); ``run`` is the scheduled
+job ``follow_up`` that claims the open inquiries (FOR UPDATE SKIP LOCKED), decides for each and acts:
+
+- sent, no answer FOLLOWUP_REMINDER_DAYS (local calendar days) after sending -> reminder mail
+  (template "reminder"), inquiry -> reminded;
+- reminded, no answer FOLLOWUP_CALL_DAYS after the reminder -> phone call in the next free 5-minute slot
+  inside the practice's phone hours (``core.communication.calls``), inquiry -> call_scheduled;
+- a practice without e-mail (contact channel "phone" or no address at all) is called instead of mailed: an
+  approved inquiry at once, a sent one instead of the reminder;
+- call_scheduled without a scheduled call: the last call was not reached -> the next call (up to
+  FOLLOWUP_CALL_ATTEMPTS calls), then the inquiry expires and its pending items become ``no_answer``; after
+  a wrong number nothing happens until staff correct it.
+
+Example:
+    decide(LadderState(status=InquiryStatus.SENT, sent_at=sent, ...), now=now, rules=Rules(7, 7, 3), tz=tz)
+    -> Decision(action=Action.REMIND, due_on=date(2026, 12, 3))
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.communication import calls, outbox
+from core.communication.models import CallStatus, Email, PhoneCall
+from core.config import Settings, get_settings
+from core.matching import inquiries
+from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
+from core.patients.models import Search
+from core.therapists.models import ContactChannel, Practice, Therapist
+
+JOB_ACTOR = calls.JOB_ACTOR
+S = InquiryStatus
+LADDER_STATUSES = (S.APPROVED, S.SENT, S.REMINDED, S.CALL_SCHEDULED)
+
+ReminderStep = Callable[[Session, Inquiry, str, datetime], Email]
+
+
+class Action(enum.StrEnum):
+    WAIT = "wait"  # nothing due yet
+    REMIND = "remind"
+    CALL = "call"  # schedule the first or next call
+    EXPIRE = "expire"
+    BLOCKED = "blocked"  # wrong number: staff must correct the practice's phone number first
+    NONE = "none"  # not on the ladder (answered, waiting for the sender, nothing pending)
+
+
+@dataclass(frozen=True)
+class Rules:
+    reminder_days: int
+    call_days: int
+    call_attempts: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        return cls(settings.followup_reminder_days, settings.followup_call_days, settings.followup_call_attempts)
+
+
+@dataclass(frozen=True)
+class LadderState:
+    status: InquiryStatus
+    sent_at: datetime | None = None
+    reminded_at: datetime | None = None
+    has_email: bool = True
+    pending_items: int = 1
+    scheduled_calls: int = 0
+    calls_made: int = 0  # calls with an outcome or failed (attempts used)
+    last_call_outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    due_on: date | None = None  # the local day the next step is (or was) due
+    attempt: int | None = None  # the number of the call to schedule
+
+
+def _due(moment: datetime | None, days: int, zone: ZoneInfo) -> date | None:
+    return moment.astimezone(zone).date() + timedelta(days=days) if moment else None
+
+
+def decide(state: LadderState, *, now: datetime, rules: Rules, tz: str) -> Decision:
+    """Return the ladder step due for ``state`` at ``now`` (see the module docstring)."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    if state.pending_items == 0 or state.status not in LADDER_STATUSES:
+        return Decision(Action.NONE)
+    if state.status == S.APPROVED:
+        return Decision(Action.NONE) if state.has_email else Decision(Action.CALL, today, 1)
+    if state.status == S.SENT:
+        due = _due(state.sent_at, rules.reminder_days, zone)
+        if due is None or today < due:
+            return Decision(Action.WAIT, due)
+        return Decision(Action.REMIND, due) if state.has_email else Decision(Action.CALL, due, 1)
+    if state.status == S.REMINDED:
+        due = _due(state.reminded_at, rules.call_days, zone)
+        if due is None or today < due:
+            return Decision(Action.WAIT, due)
+        return Decision(Action.CALL, due, 1)
+    # call_scheduled
+    if state.scheduled_calls:
+        return Decision(Action.WAIT)
+    if state.last_call_outcome == calls.CallOutcome.WRONG_NUMBER:
+        return Decision(Action.BLOCKED)
+    if state.calls_made >= rules.call_attempts:
+        return Decision(Action.EXPIRE, today)
+    return Decision(Action.CALL, today, state.calls_made + 1)
+
+
+def _claim(session: Session, *, limit: int | None) -> list[Inquiry]:
+    query = (
+        select(Inquiry)
+        .where(Inquiry.status.in_(LADDER_STATUSES))
+        .order_by(Inquiry.id)
+        .with_for_update(skip_locked=True, of=Inquiry)  # a colleague recording an answer keeps their inquiry
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def load_states(session: Session, claimed: list[Inquiry]) -> dict[int, LadderState]:
+    """Build the ladder state of every claimed inquiry with four set-based queries."""
+    ids = [inquiry.id for inquiry in claimed]
+    if not ids:
+        return {}
+    pending = dict(
+        session.execute(
+            select(InquiryItem.inquiry_id, func.count())
+            .where(InquiryItem.inquiry_id.in_(ids), InquiryItem.outcome == ItemOutcome.PENDING)
+            .group_by(InquiryItem.inquiry_id)
+        ).all()
+    )
+    scheduled, made, last = {}, {}, {}
+    for inquiry_id, status, outcome in session.execute(
+        select(PhoneCall.inquiry_id, PhoneCall.status, PhoneCall.outcome)
+        .where(PhoneCall.inquiry_id.in_(ids), PhoneCall.status != CallStatus.CANCELLED)
+        .order_by(PhoneCall.inquiry_id, PhoneCall.attempt, PhoneCall.id)
+    ):
+        if status == CallStatus.SCHEDULED:
+            scheduled[inquiry_id] = scheduled.get(inquiry_id, 0) + 1
+        else:
+            made[inquiry_id] = made.get(inquiry_id, 0) + 1
+            last[inquiry_id] = outcome
+    email = {
+        inquiry_id: channel != ContactChannel.PHONE and bool(therapist_email or practice_email)
+        for inquiry_id, therapist_email, practice_email, channel in session.execute(
+            select(Inquiry.id, Therapist.email, Practice.email_normalized, Practice.contact_channel)
+            .join(Therapist, Therapist.id == Inquiry.therapist_id)
+            .outerjoin(Practice, Practice.id == Inquiry.practice_id)
+            .where(Inquiry.id.in_(ids))
+        )
+    }
+    return {
+        inquiry.id: LadderState(
+            status=inquiry.status,
+            sent_at=inquiry.sent_at,
+            reminded_at=inquiry.reminded_at,
+            has_email=email.get(inquiry.id, False),
+            pending_items=pending.get(inquiry.id, 0),
+            scheduled_calls=scheduled.get(inquiry.id, 0),
+            calls_made=made.get(inquiry.id, 0),
+            last_call_outcome=last.get(inquiry.id),
+        )
+        for inquiry in claimed
+    }
+
+
+def send_reminder(session: Session, inquiry: Inquiry, to_address: str, now: datetime) -> Email:
+    """Queue the reminder mail of ``inquiry`` through the outbox (template "reminder")."""
+    context = outbox.inquiry_context(session, inquiry_id=inquiry.id, now=now)
+    return outbox.enqueue(session, template="reminder", to_address=to_address, context=context, language="de",
+                          inquiry_id=inquiry.id, therapist_id=inquiry.therapist_id, now=now,
+                          actor=JOB_ACTOR)  # fmt: skip
+
+
+def _address(session: Session, inquiry: Inquiry) -> str | None:
+    therapist = session.get(Therapist, inquiry.therapist_id)
+    practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+    return (therapist.email if therapist else None) or (practice.email_normalized if practice else None)
+
+
+def _searches_free(session: Session, inquiry: Inquiry) -> bool:
+    """Lock the searches of the pending items without waiting (answers lock searches first): True if all got."""
+    ids = sorted({item.search_id for item in inquiry.items if item.outcome == ItemOutcome.PENDING})
+    got = session.scalars(select(Search.id).where(Search.id.in_(ids)).with_for_update(skip_locked=True)).all()
+    return len(got) == len(ids)
+
+
+def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Settings | None = None,
+        reminder: ReminderStep | None = None, limit: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Climb the ladder one step for every open inquiry that is due; return the counts per action."""
+    settings = settings or get_settings()
+    rules, reminder = Rules.from_settings(settings), reminder or send_reminder
+    claimed = _claim(session, limit=limit)
+    states = load_states(session, claimed)
+    # therapists and practices in the identity map: the steps below look them up by id without a query each
+    therapist_ids = {inquiry.therapist_id for inquiry in claimed}
+    practice_ids = {inquiry.practice_id for inquiry in claimed if inquiry.practice_id}
+    _loaded = [*session.scalars(select(Therapist).where(Therapist.id.in_(therapist_ids))),
+              *session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))]  # fmt: skip
+    counts: dict[str, Any] = {"claimed": len(claimed), "reminded": 0, "calls_scheduled": 0, "expired": 0,
+                              "waiting": 0, "blocked": 0, "no_slot": 0, "busy": 0, "dry_run": dry_run}  # fmt: skip
+    taken: set[datetime] | None = None
+    for inquiry in claimed:
+        decision = decide(states[inquiry.id], now=now, rules=rules, tz=settings.timezone)
+        if decision.action in (Action.NONE, Action.WAIT):
+            counts["waiting"] += decision.action == Action.WAIT
+            continue
+        if decision.action == Action.BLOCKED:
+            counts["blocked"] += 1
+        elif decision.action == Action.REMIND:
+            reminder(session, inquiry, _address(session, inquiry), now)
+            inquiries.move(session, inquiry, S.REMINDED, actor=JOB_ACTOR,
+                           details={"after_days": rules.reminder_days})  # fmt: skip
+            inquiry.reminded_at = now
+            counts["reminded"] += 1
+        elif decision.action == Action.CALL:
+            if taken is None:
+                taken = calls.taken_slots(session)
+            call = calls.schedule_call(session, inquiry=inquiry, after=now, attempt=decision.attempt, actor=JOB_ACTOR,
+                                       taken=taken, settings=settings)  # fmt: skip
+            if call is None:
+                counts["no_slot"] += 1
+                continue
+            if inquiry.status != S.CALL_SCHEDULED:
+                inquiries.move(session, inquiry, S.CALL_SCHEDULED, actor=JOB_ACTOR,
+                               details={"call_id": call.id})  # fmt: skip
+                inquiry.call_scheduled_at = now
+            counts["calls_scheduled"] += 1
+        elif decision.action == Action.EXPIRE:
+            if not _searches_free(session, inquiry):
+                counts["busy"] += 1
+                continue
+            calls.expire_inquiry(session, inquiry=inquiry, actor=JOB_ACTOR, now=now)
+            counts["expired"] += 1
+    session.flush()
+    return counts
+
+
+def scheduled_run(session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
+    """The registered job ``follow_up``."""
+    return run(session, now=now, dry_run=dry_run)

@@ -1,0 +1,48 @@
+"""Communication timeline of a patient or a therapist: mails, calls and answers, newest first.
+
+Usage on a detail page: ``communication_timeline.show(patient_id=patient.id)``.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from core.communication import timeline
+from core.config import get_settings
+from core.db import session_scope
+from dashboards import data
+from dashboards.i18n import t
+
+
+def _what(entry: timeline.TimelineEntry) -> str:
+    return t(f"outcome.{entry.title}") if entry.kind == "answer" else entry.title
+
+
+def table(entries: list[timeline.TimelineEntry]) -> None:
+    """Render entries as a table (also used by the inquiry thread page)."""
+    zone = ZoneInfo(get_settings().timezone)
+    st.dataframe(
+        {
+            t("followup.timeline.at"): [f"{e.at.astimezone(zone):%d.%m.%Y %H:%M}" for e in entries],
+            t("followup.timeline.kind"): [t(f"followup.kind.{e.kind}") for e in entries],
+            t("followup.timeline.what"): [_what(e) for e in entries],
+            t("followup.timeline.status"): [e.status for e in entries],
+            t("followup.timeline.inquiry"): [e.inquiry_reference or "" for e in entries],
+            t("followup.timeline.detail"): [e.detail for e in entries],
+        },
+        hide_index=True,
+        use_container_width=True,
+    )
+
+
+def show(*, patient_id: int | None = None, therapist_id: int | None = None) -> None:
+    """Show the timeline of one patient or one therapist under a subheader, or a short empty note."""
+    st.subheader(t("followup.timeline.title"))
+    with session_scope(data.engine()) as session:
+        entries = timeline.entries(session, patient_id=patient_id, therapist_id=therapist_id)
+    if not entries:
+        st.info(t("followup.timeline.empty"))
+        return
+    table(entries)
