@@ -144,3 +144,30 @@ def clear_matching() -> None:
     proposals.clear()
     open_inquiries.clear()
     clear_patients()
+
+
+# --- communication: mailbox and outbox (sender) ----------------------------------------------------------------
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def caught_mail(limit: int = 200) -> list[Any]:
+    """Return the mails the local catcher stored in DATA_DIR/mailbox, newest first."""
+    from core.communication.catcher import read_mailbox
+    from core.config import get_settings
+
+    return read_mailbox(get_settings().data_dir / "mailbox", limit=limit)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def outbox_state() -> dict[str, Any]:
+    """Return the outbox counts per status and the dead / to-review rows (core.communication.sender.outbox_state)."""
+    from core.communication.sender import outbox_state as state
+    from core.db import session_scope
+
+    with session_scope(engine()) as session:
+        return state(session)
+
+
+def clear_mailbox() -> None:
+    caught_mail.clear()
+    outbox_state.clear()

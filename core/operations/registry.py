@@ -92,3 +92,15 @@ register(
     cron="0 7 * * 1-5",  # working days before staff start: proposals are ready for review at 8
     description="Proposes inquiries for every waiting patient (replaces only unreviewed proposals).",
 )
+register(
+    "follow_up",
+    "core.communication.followup:scheduled_run",
+    cron="15 8-17 * * 1-5",  # hourly in office hours: calls land in today's list, reminders in the send window
+    description="Sends reminders, schedules phone calls and expires unanswered inquiries (follow-up ladder).",
+)
+register(
+    "send_emails",
+    "core.communication.sender:scheduled_run",
+    cron="*/2 * * * *",  # the sender itself keeps to SEND_WINDOW and reports when it opens
+    description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
+)

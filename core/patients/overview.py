@@ -13,7 +13,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
-from core.communication.models import Email, PhoneCall
 from core.matching.models import Inquiry, InquiryItem, Placement
 from core.patients import rules
 from core.patients.models import Consent, ConsentKind, Search
@@ -31,7 +30,6 @@ class PatientOverview:
     waiting_days: int | None
     unmet: list[rules.Requirement]
     timeline: list[dict[str, Any]]  # when, kind, what (codes for translation), reference
-    communication: list[dict[str, Any]]
     audit: list[dict[str, Any]]
 
 
@@ -78,7 +76,6 @@ def overview(session: Session, *, patient_id: int, today: date) -> PatientOvervi
         waiting_days=(today - search.started_on).days if search else None,
         unmet=unmet_requirements(session, patient=patient, today=today) if search is None else [],
         timeline=_timeline(session, patient.id),
-        communication=_communication(session, patient.id),
         audit=_audit(session, patient.id),
     )
 
@@ -112,49 +109,6 @@ def _timeline(session: Session, patient_id: int) -> list[dict[str, Any]]:
             {"when": placement.placed_on, "kind": "placement", "reference": "", "therapist_id": placement.therapist_id}
         )
     return sorted(events, key=lambda e: (e["when"], e["kind"]), reverse=True)
-
-
-def _communication(session: Session, patient_id: int) -> list[dict[str, Any]]:
-    inquiry_ids = (
-        select(InquiryItem.inquiry_id)
-        .join(Search, Search.id == InquiryItem.search_id)
-        .where(Search.patient_id == patient_id)
-    )
-    mails = session.scalars(
-        select(Email)
-        .where(or_(Email.patient_id == patient_id, Email.inquiry_id.in_(inquiry_ids)))
-        .order_by(Email.created_at.desc())
-        .limit(200)
-    )
-    calls = session.scalars(
-        select(PhoneCall)
-        .where(or_(PhoneCall.patient_id == patient_id, PhoneCall.inquiry_id.in_(inquiry_ids)))
-        .order_by(PhoneCall.scheduled_for.desc())
-        .limit(200)
-    )
-    rows = [
-        {
-            "when": m.sent_at or m.created_at,
-            "kind": "email",
-            "subject": m.subject,
-            "status": m.status.value,
-            "to": m.to_address,
-            "template": m.template,
-        }
-        for m in mails
-    ]
-    rows += [
-        {
-            "when": c.scheduled_for,
-            "kind": "call",
-            "subject": c.outcome or "",
-            "status": c.status.value,
-            "to": "",
-            "template": "",
-        }
-        for c in calls
-    ]
-    return sorted(rows, key=lambda r: r["when"], reverse=True)
 
 
 def _audit(session: Session, patient_id: int) -> list[dict[str, Any]]:

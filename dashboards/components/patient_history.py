@@ -50,24 +50,6 @@ def show_timeline(events: list[dict[str, Any]]) -> None:
     st.markdown("\n".join(f"- {line}" for line in lines))
 
 
-def show_communication(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        st.info(t("patient.communication.empty"))
-        return
-    frame = pd.DataFrame(
-        {
-            "": [f"{r['when']:%d.%m.%Y %H:%M}" for r in rows],
-            t("patient.tab.communication"): [
-                t("patient.communication.email", subject=r["subject"], status=r["status"])
-                if r["kind"] == "email"
-                else t("patient.communication.call", status=r["status"])
-                for r in rows
-            ],
-        }
-    )
-    st.dataframe(frame, hide_index=True, width="stretch")
-
-
 def show_audit(rows: list[dict[str, Any]]) -> None:
     if not rows:
         st.info(t("patient.audit.empty"))

@@ -3,6 +3,17 @@
 A new area adds a module here and lists it in ``AREAS``; keys are prefixed by the area ("patients.").
 """
 
-from dashboards.texts import admin, common, geo, matching, matching_pages, patients, therapists
+from dashboards.texts import (
+    admin,
+    common,
+    communication,
+    followup,
+    geo,
+    mail,
+    matching,
+    matching_pages,
+    patients,
+    therapists,
+)
 
-AREAS = [common, admin, patients, geo, therapists, matching, matching_pages]
+AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail]

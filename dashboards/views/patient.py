@@ -11,7 +11,14 @@ from core.errors import NotFound
 from core.patients import overview as patient_overview
 from core.patients import service as patients
 from dashboards import data
-from dashboards.components import availability_grid, patient_actions, patient_edit, patient_history, patient_nearby
+from dashboards.components import (
+    availability_grid,
+    communication_timeline,
+    patient_actions,
+    patient_edit,
+    patient_history,
+    patient_nearby,
+)
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
@@ -72,7 +79,7 @@ with tabs[2]:
 with tabs[3]:
     patient_history.show_timeline(view.timeline)
 with tabs[4]:
-    patient_history.show_communication(view.communication)
+    communication_timeline.show(patient_id=p["id"])
 with tabs[5]:
     patient_history.show_audit(view.audit)
 with tabs[6]:

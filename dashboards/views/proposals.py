@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core.communication import dispatch
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching import service as matching
@@ -66,7 +67,7 @@ with st.expander(t("proposals.bulk"), icon=":material/done_all:"), st.form("bulk
     if st.form_submit_button(t("proposals.approve"), icon=":material/done_all:") and chosen:
 
         def bulk(session):
-            report = matching.approve_many(
+            report = dispatch.approve_many_and_queue(
                 session, inquiry_ids=chosen, actor=user.email, actor_id=user.id, now=datetime.now(UTC)
             )
             st.session_state["proposals_bulk"] = report
@@ -100,7 +101,7 @@ for p in proposals[(page - 1) * PER_PAGE : page * PER_PAGE]:
         iid, ref = p["inquiry_id"], p["reference"]
         if c1.button(t("proposals.approve"), key=f"approve_{iid}", type="primary", icon=":material/check:"):
             act(
-                lambda s, iid=iid: matching.approve(
+                lambda s, iid=iid: dispatch.approve_and_queue(
                     s, inquiry_id=iid, actor=user.email, actor_id=user.id, now=datetime.now(UTC)
                 ),
                 t("proposals.approved", reference=ref),

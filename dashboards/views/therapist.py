@@ -13,7 +13,13 @@ from core.db import session_scope
 from core.errors import NotFound
 from core.therapists import overview as overviews
 from dashboards import data
-from dashboards.components import match_history, therapist_form, therapist_profile, therapist_status
+from dashboards.components import (
+    communication_timeline,
+    match_history,
+    therapist_form,
+    therapist_profile,
+    therapist_status,
+)
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
@@ -63,6 +69,7 @@ with edit:
         st.caption(t("therapists.action.readonly"))
 with inquiries:
     match_history.show(therapist_id=th["id"])
+    communication_timeline.show(therapist_id=th["id"])
 with history:
     if not view.audit:
         st.caption(t("therapists.audit.empty"))
