@@ -98,8 +98,14 @@ def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
         log.close()
 
 
-def login(page, url: str, email: str, password: str) -> None:
+def login(page, url: str, email: str, password: str, *, expect_success: bool = True) -> None:
+    """Open ``url``, log in through the real form and, by default, wait until the logged-in page is there.
+
+    Waiting matters: a click right after "Anmelden" can land during the rerun that follows the login.
+    """
     page.goto(url)
     page.get_by_label("E-Mail").fill(email, timeout=60_000)
     page.get_by_label("Passwort").fill(password)
     page.get_by_role("button", name="Anmelden").click()
+    if expect_success:
+        page.get_by_text("Angemeldet als").wait_for(timeout=60_000)

@@ -87,9 +87,10 @@ def test_inquiry_mail_to_answer_to_timeline(page, browser, streamlit_app, commit
             )
         ).one()
         patient_id = session.get(Search, item.search_id).patient_id
-    page.goto(f"{streamlit_app}/patient?id={patient_id}")
     login(page, f"{streamlit_app}/patient?id={patient_id}", "sam@example.org", PASSWORD)
-    page.get_by_role("tab", name="Suche & Anfragen").click(timeout=60_000)
+    # the logged-in page must be there before the tab is clicked, or the rerun after login resets the tab
+    page.get_by_role("link", name="Zur Liste").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Suche & Anfragen").click()
     page.get_by_text(f"Anfrage {proposal['reference']}").filter(has_text="Zusage").first.wait_for(timeout=30_000)
     screenshot(page, "communication-patient-timeline")
     assert page.outside_requests == []

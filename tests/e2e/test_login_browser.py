@@ -15,7 +15,7 @@ def test_login_in_browser__reaches_the_status_page(page, streamlit_app, committe
         auth.create_user(session, email="mia@example.org", role="admin", password=PASSWORD, display_name="Mia Muster")
         session.commit()
 
-    login(page, streamlit_app, "mia@example.org", "falsches passwort")
+    login(page, streamlit_app, "mia@example.org", "falsches passwort", expect_success=False)
     page.get_by_text("E-Mail oder Passwort ist falsch.").wait_for(timeout=30_000)
 
     login(page, f"{streamlit_app}/status", "mia@example.org", PASSWORD)  # a deep link survives the login
