@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.communication import links, outbox
+from core.communication.dispatch import notify_placement
 from core.config import Settings, get_settings
 from core.errors import ValidationError
 from core.matching import inquiries
@@ -122,7 +123,7 @@ def submit(
     if chosen != ItemOutcome.ACCEPTED:
         proposed_first_session = None
     inquiry_reference = current.reference
-    matching.record_answer(
+    result = matching.record_answer(
         session,
         item_id=item_id,
         outcome=chosen,
@@ -136,7 +137,16 @@ def submit(
     inquiry = inquiries.get(session, inquiry_id=inquiries.get_item(session, item_id=item_id).inquiry_id)
     context = outbox.answer_ack_context(session, inquiry_id=inquiry.id, item_ids=[item_id])
     if context["to_address"]:
-        outbox.enqueue(session, template="answer_ack", to_address=context["to_address"], context=context,
-                       inquiry_id=inquiry.id, therapist_id=inquiry.therapist_id, now=now,
-                       actor=f"link:{inquiry_reference}", settings=settings)  # fmt: skip
+        outbox.enqueue(
+            session,
+            template="answer_ack",
+            to_address=context["to_address"],
+            context=context,
+            inquiry_id=inquiry.id,
+            therapist_id=inquiry.therapist_id,
+            now=now,
+            actor=f"link:{inquiry_reference}",
+            settings=settings,
+        )
+    notify_placement(session, result=result, actor=f"link:{inquiry_reference}", now=now)
     return _view(session, item_id, just_recorded=True)

@@ -11,16 +11,21 @@ schedules a phone call for it at once. Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.communication.models import Email
-from core.communication.outbox import enqueue, inquiry_context
+from core.communication.outbox import enqueue, inquiry_context, patient_context, placement_context
 from core.config import Settings, get_settings
 from core.errors import WorkbenchError
 from core.matching import service as matching
+from core.matching.answers import AnswerResult
+from core.matching.models import InquiryItem, ItemOutcome
 from core.matching.review import ApprovalReport
+from core.patients import service as patients
+from core.patients.models import Search
 
 
 def queue_inquiry_mail(
@@ -101,3 +106,47 @@ def approve_many_and_queue(
         savepoint.commit()
         reports.append(ApprovalReport(inquiry_id=inquiry_id, reference=None, approved=True, message="approved"))
     return reports
+
+
+def start_search_and_notify(
+    session: Session, *, patient_id: int, actor: str, today: date, now: datetime, actor_id: int | None = None
+) -> Email | None:
+    """Start a patient's search and queue the confirmation mail with it (None when the patient has no e-mail)."""
+    patients.start_search(session, patient_id=patient_id, actor=actor, actor_id=actor_id, today=today)
+    context = patient_context(session, patient_id=patient_id, now=now)
+    if not context.get("to_address"):
+        return None
+    return enqueue(
+        session,
+        template="search_started",
+        to_address=context["to_address"],
+        context=context,
+        language=context["language"],
+        patient_id=patient_id,
+        now=now,
+        actor=actor,
+    )
+
+
+def notify_placement(session: Session, *, result: AnswerResult, actor: str, now: datetime) -> Email | None:
+    """After an answer: queue the patient's placement mail if this answer placed the patient (not for conflicts)."""
+    if result.outcome != ItemOutcome.ACCEPTED or result.is_conflict or not result.changed or not result.placement_id:
+        return None
+    context = placement_context(session, item_id=result.item_id)
+    if not context.get("to_address"):
+        return None
+    patient_id = session.scalar(
+        select(Search.patient_id)
+        .join(InquiryItem, InquiryItem.search_id == Search.id)
+        .where(InquiryItem.id == result.item_id)
+    )
+    return enqueue(
+        session,
+        template=context["template"],
+        to_address=context["to_address"],
+        context=context,
+        language=context["language"],
+        patient_id=patient_id,
+        now=now,
+        actor=actor,
+    )

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
+from core.communication import dispatch
 from core.contact import display_phone
 from core.db import session_scope
 from core.errors import WorkbenchError
@@ -104,7 +105,9 @@ def _search(view: PatientOverview, user: CurrentUser, today: date) -> None:
             t("patient.search.start"), type="primary", icon=":material/play_arrow:", key="search_start"
         ):
             _run(
-                lambda s: patients.start_search(s, patient_id=pid, actor=user.email, actor_id=user.id, today=today),
+                lambda s: dispatch.start_search_and_notify(
+                    s, patient_id=pid, actor=user.email, actor_id=user.id, today=today, now=datetime.now(UTC)
+                ),
                 t("patient.search.started"),
             )
             st.rerun()

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import streamlit as st
 
+from core.communication import dispatch
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching import service as matching
@@ -42,6 +43,7 @@ def record(item_id: int, outcome: ItemOutcome, message: str | None, first_sessio
                 message=message or None,
                 proposed_first_session=first_session,
             )
+            dispatch.notify_placement(session, result=result, actor=user.email, now=datetime.now(UTC))
     except WorkbenchError as exc:
         flash.append(("error", str(exc)))
         return

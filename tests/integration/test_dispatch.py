@@ -44,3 +44,49 @@ def test_approve_and_queue__a_refused_approval_queues_no_mail(session, proposals
     with pytest.raises(WorkbenchError):
         dispatch.approve_and_queue(session, inquiry_id=inquiry_id, actor="anna@example.org", now=NOW)  # twice
     assert session.scalar(select(func.count()).select_from(Email)) == before
+
+
+def test_start_search_and_notify__queues_the_confirmation_with_the_search(session):
+    from core.patients import service as patients
+
+    patient = patients.create(
+        session,
+        data={
+            "first_name": "Nora",
+            "last_name": "Neu",
+            "gender": "female",
+            "birth_date": date(1990, 1, 1),
+            "postcode": "10115",
+            "email": "nora@example.org",
+            "insurance_type": "statutory",
+            "contact_language": "en",
+            "availability": [{"weekday": d, "start": "08:00", "end": "13:00"} for d in range(5)],
+        },
+        actor="t@example.org",
+        today=date(2026, 11, 26),
+    )
+    for kind in ("health_data", "share_profile"):
+        patients.record_consent(session, patient_id=patient.id, kind=kind, text_version="1", actor="t", now=NOW)
+    email = dispatch.start_search_and_notify(
+        session, patient_id=patient.id, actor="t@example.org", today=date(2026, 11, 26), now=NOW
+    )
+    assert (email.template, email.language, email.to_address) == ("search_started", "en", "nora@example.org")
+    assert patients.current_search(session, patient_id=patient.id) is not None
+
+
+def test_notify_placement__the_accepting_answer_queues_the_patients_mail_once(session, proposals):
+    from core.patients.models import Patient, Search
+
+    def has_email(item) -> bool:
+        search = session.get(Search, item["search_id"])
+        return bool(session.get(Patient, search.patient_id).email)
+
+    proposal, item = next((p, i) for p in proposals for i in p["items"] if has_email(i))
+    dispatch.approve_and_queue(session, inquiry_id=proposal["inquiry_id"], actor="anna@example.org", now=NOW)
+    result = matching.record_answer(
+        session, item_id=item["item_id"], outcome="accepted", actor="a@example.org", now=NOW
+    )
+    email = dispatch.notify_placement(session, result=result, actor="a@example.org", now=NOW)
+    assert email.template in {"placement_write", "placement_call"}
+    again = matching.record_answer(session, item_id=item["item_id"], outcome="accepted", actor="a@example.org", now=NOW)
+    assert dispatch.notify_placement(session, result=again, actor="a@example.org", now=NOW) is None  # no repeat
