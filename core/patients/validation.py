@@ -7,7 +7,6 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -16,34 +15,17 @@ from sqlalchemy.orm import Session
 
 from core.contact import normalise_phone, validate_email
 from core.errors import ValidationError
-from core.geo.models import Postcode
-from core.icd10 import parse_icd10
+from core.geo.addresses import clean_postcode
+from core.icd10 import parse_icd10_list
 from core.patients import rules
 from core.patients.models import Gender, GenderWish, InsuranceType, SettingWish, TransportMode
 from core.patients.vocabulary import LANGUAGES, SYMPTOMS
 
-PLZ_PATTERN = re.compile(r"^\d{5}$")
 PROCEDURES = ("VT", "TP", "AP", "ST")
 MAX_DISTANCE_KM = 200.0  # beyond this nobody travels weekly to therapy
 
 # Fields a patient record has, in form order; required ones must be present on create.
 REQUIRED = ("first_name", "last_name", "gender", "birth_date", "postcode")
-
-
-def clean_icd10(code: str, *, field: str = "diagnoses") -> str:
-    """Return a normalised ICD-10 chapter V code or raise (core.icd10 holds the rules), e.g. 'f32.1' -> 'F32.1'."""
-    return parse_icd10(code, field=field)
-
-
-def clean_postcode(session: Session, value: str | None, *, field: str = "postcode") -> Postcode:
-    """Return the postcode row for a 5-digit German PLZ or raise naming the problem."""
-    plz = (value or "").strip()
-    if not PLZ_PATTERN.match(plz):
-        raise ValidationError(f"PLZ '{plz}' must have 5 digits, e.g. 10115", field=field)
-    row = session.get(Postcode, plz)
-    if row is None:
-        raise ValidationError(f"PLZ '{plz}' does not exist in Germany; check the digits, e.g. 10115", field=field)
-    return row
 
 
 def _text(value: Any, *, field: str, max_length: int, required: bool = False) -> str | None:
@@ -179,7 +161,7 @@ def clean_patient(session: Session, data: Mapping[str, Any], *, today: date, par
         "insurance_type": lambda v: None if v in (None, "") else _choice(InsuranceType, v, field="insurance_type"),
         "insurance_name": lambda v: _text(v, field="insurance_name", max_length=100),
         "symptoms": _symptoms,
-        "diagnoses": lambda v: sorted({clean_icd10(code) for code in _list(v)}),
+        "diagnoses": parse_icd10_list,
         "previous_therapy_end": lambda v: _optional_date(v, field="previous_therapy_end", today=today),
         "two_year_exception": lambda v: _text(v, field="two_year_exception", max_length=2000),
         "availability": lambda v: rules.normalise_availability(list(v or [])),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core.contact import normalise_phone, validate_email
 from core.errors import ValidationError
+from core.geo.addresses import clean_postcode as geo_clean_postcode
 from core.geo.models import Postcode
 from core.icd10 import parse_icd10_list
 from core.patients.models import Gender, GenderWish
@@ -47,16 +48,10 @@ DEFAULTS: dict[str, Any] = {
 
 
 def clean_postcode(session: Session, value: Any, *, field: str = "postcode") -> Postcode:
-    """Return the postcode row of a 5-digit German PLZ or raise naming the problem."""
-    plz = str(value or "").strip()
-    if not plz:
+    """Return the postcode row of a 5-digit German PLZ; a therapist record cannot do without one."""
+    if not str(value or "").strip():
         raise ValidationError("PLZ is required, e.g. 10115", field=field)
-    if not PLZ_PATTERN.match(plz):
-        raise ValidationError(f"PLZ '{plz}' must have 5 digits, e.g. 10115", field=field)
-    row = session.get(Postcode, plz)
-    if row is None:
-        raise ValidationError(f"PLZ '{plz}' does not exist in Germany; check the digits, e.g. 10115", field=field)
-    return row
+    return geo_clean_postcode(session, str(value), field=field)
 
 
 LABELS = {"title": "Title", "first_name": "First name", "last_name": "Last name", "street": "Street", "city": "City"}
