@@ -45,7 +45,6 @@ from core.matching.models import (
     Placement,
     ReplyType,
 )
-from core.patients import rules as patient_rules
 from core.patients import service as patients
 from core.patients.models import PatientStatus, Search, SearchStatus
 from core.therapists.models import Practice
@@ -114,20 +113,6 @@ def _result(item: InquiryItem, inquiry: Inquiry, placement: Placement | None, *,
     )
 
 
-def _search_state(session: Session, search: Search, target: SearchStatus, *, actor: str, actor_id: int | None,
-                  reason: str | None = None, checked: bool = True) -> None:  # fmt: skip
-    """Move a search like core.patients.service does (audit + event); ``checked=False`` only for a no-show."""
-    if checked:
-        patient_rules.check_transition("search", search.status, target)
-    previous = search.status
-    search.status = target
-    action = f"search.{target.value}" if checked else "search.reopened"
-    audit.record(session, actor=actor, actor_id=actor_id, action=action, entity_type="search", entity_id=search.id,
-                 reason=reason, details={"from": previous.value, "to": target.value})  # fmt: skip
-    events.emit(session, action, aggregate_type="search", aggregate_id=search.id,
-                payload={"patient_id": search.patient_id, "from": previous.value})  # fmt: skip
-
-
 def _exclude(search: Search, therapist_id: int) -> None:
     if therapist_id not in (search.excluded_therapist_ids or []):
         search.excluded_therapist_ids = [*(search.excluded_therapist_ids or []), therapist_id]
@@ -136,9 +121,11 @@ def _exclude(search: Search, therapist_id: int) -> None:
 def _accept_first(session: Session, item: InquiryItem, inquiry: Inquiry, search: Search, *, today: date,
                   actor: str, actor_id: int | None, now: datetime) -> tuple[Placement, tuple[int, ...]]:  # fmt: skip
     if search.status == SearchStatus.PAUSED:  # a practice may answer during a pause: the place is still wanted
-        _search_state(session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id, reason="place offered")
+        patients.move_search(
+            session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id, reason="place offered"
+        )
         search.paused_until = None
-    _search_state(session, search, SearchStatus.SUCCESSFUL, actor=actor, actor_id=actor_id)
+    patients.move_search(session, search, SearchStatus.SUCCESSFUL, actor=actor, actor_id=actor_id)
     search.ended_on = today
     patient = patients.get(session, patient_id=search.patient_id)
     patients.set_status(session, patient=patient, target=PatientStatus.IN_THERAPY, actor=actor, actor_id=actor_id,
@@ -189,14 +176,8 @@ def _no_show(session: Session, item: InquiryItem, inquiry: Inquiry, search: Sear
     events.emit(session, "placement.removed", aggregate_type="placement", aggregate_id=placement.id,
                 payload={"search_id": search.id, "reason": "no_show"})  # fmt: skip
     session.delete(placement)
-    _search_state(session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id, reason="no_show", checked=False)
-    search.ended_on = None
     _exclude(search, inquiry.therapist_id)
-    patient.status = PatientStatus.SEARCHING  # undoing the placement; not a step of the patient lifecycle
-    audit.record(session, actor=actor, actor_id=actor_id, action="patient.status", entity_type="patient",
-                 entity_id=patient.id, reason="no_show", details={"from": "in_therapy", "to": "searching"})  # fmt: skip
-    events.emit(session, "patient.status_changed", aggregate_type="patient", aggregate_id=patient.id,
-                payload={"from": "in_therapy", "to": "searching"})  # fmt: skip
+    patients.reopen_after_no_show(session, search=search, actor=actor, actor_id=actor_id)
 
 
 def _start_cooldown(session: Session, inquiry: Inquiry, *, today: date, settings: Settings) -> date | None:

@@ -440,7 +440,7 @@ def _search(session: Session, search_id: int) -> Search:
     return search
 
 
-def _move_search(
+def move_search(
     session: Session,
     search: Search,
     target: SearchStatus,
@@ -450,6 +450,7 @@ def _move_search(
     reason: str | None = None,
     details: dict | None = None,
 ) -> None:
+    """Move a search to ``target`` if DESIGN 3.1 allows it; audit and emit the change (other domains use this too)."""
     rules.check_transition("search", search.status, target)
     previous = search.status
     search.status = target
@@ -472,6 +473,53 @@ def _move_search(
     )
 
 
+def reopen_after_no_show(session: Session, *, search: Search, actor: str, actor_id: int | None = None) -> None:
+    """Undo a placement whose patient did not come: the search is active again and the patient searching.
+
+    Not a step of the lifecycle tables (successful and in_therapy are final there), so it is its own,
+    audited operation instead of a transition.
+    """
+    previous = search.status
+    search.status, search.ended_on = SearchStatus.ACTIVE, None
+    audit.record(
+        session,
+        actor=actor,
+        actor_id=actor_id,
+        action="search.reopened",
+        entity_type="search",
+        entity_id=search.id,
+        reason="no_show",
+        details={"from": previous.value, "to": "active"},
+    )
+    events.emit(
+        session,
+        "search.reopened",
+        aggregate_type="search",
+        aggregate_id=search.id,
+        payload={"patient_id": search.patient_id, "from": previous.value},
+    )
+    patient = get(session, patient_id=search.patient_id)
+    before = patient.status
+    patient.status = PatientStatus.SEARCHING
+    audit.record(
+        session,
+        actor=actor,
+        actor_id=actor_id,
+        action="patient.status",
+        entity_type="patient",
+        entity_id=patient.id,
+        reason="no_show",
+        details={"from": before.value, "to": "searching"},
+    )
+    events.emit(
+        session,
+        "patient.status_changed",
+        aggregate_type="patient",
+        aggregate_id=patient.id,
+        payload={"from": before.value, "to": "searching"},
+    )
+
+
 def pause_search(
     session: Session,
     *,
@@ -488,7 +536,7 @@ def pause_search(
         raise ValidationError(
             f"Pause until {until:%d.%m.%Y} must lie after today ({today:%d.%m.%Y})", field="paused_until"
         )
-    _move_search(
+    move_search(
         session,
         search,
         SearchStatus.PAUSED,
@@ -504,7 +552,7 @@ def pause_search(
 def resume_search(session: Session, *, search_id: int, actor: str, actor_id: int | None = None) -> Search:
     """Reactivate a paused search now."""
     search = _search(session, search_id)
-    _move_search(session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id)
+    move_search(session, search, SearchStatus.ACTIVE, actor=actor, actor_id=actor_id)
     search.paused_until = None
     return search
 
@@ -518,7 +566,7 @@ def cancel_search(
             "A reason is required to cancel a search, e.g. 'found a place herself'", field="cancel_reason"
         )
     search = _search(session, search_id)
-    _move_search(session, search, SearchStatus.CANCELLED, actor=actor, actor_id=actor_id, reason=reason)
+    move_search(session, search, SearchStatus.CANCELLED, actor=actor, actor_id=actor_id, reason=reason)
     search.cancel_reason, search.ended_on, search.paused_until = reason.strip(), today, None
     patient = get(session, patient_id=search.patient_id)
     set_status(
@@ -536,7 +584,7 @@ def reactivate_due_searches(session: Session, *, now: datetime, dry_run: bool = 
         .with_for_update(skip_locked=True)
     ).all()
     for search in due:
-        _move_search(
+        move_search(
             session,
             search,
             SearchStatus.ACTIVE,
