@@ -22,6 +22,7 @@ from core.errors import ValidationError
 from core.geo.models import Postcode
 from core.geo.outline import regions_geojson
 from core.patients.models import Patient, Search, SearchStatus
+from core.therapists.duplicates import display_name
 from core.therapists.models import AgeGroup, Procedure, Setting, Therapist, TherapistStatus
 
 ACCEPTING = ("yes", "no", "unknown")
@@ -120,7 +121,7 @@ def therapist_locations(session: Session, *, filters: TherapistMapFilter) -> pd.
     rows = [
         {
             "id": t.id,
-            "name": " ".join(part for part in (t.title, t.first_name, t.last_name) if part),
+            "name": display_name(t.title, t.first_name, t.last_name),
             "postcode": t.postcode or "",
             "city": t.city or "",
             "latitude": np.nan if t.latitude is None else t.latitude,
@@ -260,7 +261,7 @@ def therapists_near(
         [
             {
                 "id": r.id,
-                "name": " ".join(p for p in (r.title, r.first_name, r.last_name) if p),
+                "name": display_name(r.title, r.first_name, r.last_name),
                 "postcode": r.postcode,
                 "city": r.city or "",
                 "latitude": r.latitude,

@@ -27,6 +27,7 @@ from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcom
 from core.matching.transitions import OPEN_STATUSES
 from core.patients.models import Patient, Search, SearchStatus
 from core.patients.rules import age_on
+from core.therapists.duplicates import display_name
 from core.therapists.models import Practice, Therapist
 
 ACTIONS = ("offer", "close")
@@ -36,7 +37,7 @@ DEFAULT_RADIUS_KM = 15.0  # Patient.max_distance_km default, for patients who ga
 
 
 def _name(therapist: Therapist) -> str:
-    return " ".join(part for part in (therapist.title, therapist.first_name, therapist.last_name) if part)
+    return display_name(therapist.title, therapist.first_name, therapist.last_name)
 
 
 def list_conflicts(session: Session) -> list[dict[str, Any]]:

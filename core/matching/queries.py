@@ -20,11 +20,12 @@ from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcom
 from core.matching.transitions import INQUIRY_TRANSITIONS, OPEN_STATUSES
 from core.patients.models import Patient, Search
 from core.patients.rules import age_on
+from core.therapists.duplicates import display_name
 from core.therapists.models import Practice, Therapist
 
 
 def therapist_name(therapist: Therapist) -> str:
-    return " ".join(part for part in (therapist.title, therapist.first_name, therapist.last_name) if part)
+    return display_name(therapist.title, therapist.first_name, therapist.last_name)
 
 
 def _item_row(item: InquiryItem, search: Search, patient: Patient, inquiry: Inquiry) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from core.matching.models import Inquiry, InquiryItem, Placement
 from core.patients import rules
 from core.patients.models import Consent, ConsentKind, Search
 from core.patients.service import current_search, form_values, get, unmet_requirements
+from core.therapists.duplicates import display_name
 from core.therapists.models import Therapist
 
 
@@ -100,7 +101,7 @@ def _timeline(session: Session, patient_id: int) -> list[dict[str, Any]]:
                 "reference": inquiry.reference,
                 "inquiry_status": inquiry.status.value,
                 "outcome": item.outcome.value,
-                "therapist": " ".join(p for p in (therapist.title, therapist.first_name, therapist.last_name) if p),
+                "therapist": display_name(therapist.title, therapist.first_name, therapist.last_name),
                 "therapist_id": therapist.id,
             }
         )

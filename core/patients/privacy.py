@@ -27,6 +27,7 @@ from core.geo.models import GeocacheEntry, Postcode
 from core.matching.models import Inquiry, InquiryItem, Placement
 from core.patients.models import Consent, LocationPrecision, Patient, Search
 from core.patients.service import get
+from core.therapists.duplicates import display_name
 from core.therapists.models import Therapist
 
 ERASED_NAME = "Gelöscht"
@@ -108,7 +109,7 @@ def export_json(session: Session, *, patient_id: int, actor: str, actor_id: int 
 def _therapist_name(therapist: Therapist | None) -> str | None:
     if therapist is None:
         return None
-    return " ".join(part for part in (therapist.title, therapist.first_name, therapist.last_name) if part)
+    return display_name(therapist.title, therapist.first_name, therapist.last_name)
 
 
 def erase(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome
 from core.patients.models import Patient, Search
+from core.therapists.duplicates import display_name
 from core.therapists.models import Practice, Therapist
 
 OUTCOME_DE = {
@@ -61,7 +62,7 @@ def rejection_list(session: Session, *, patient_id: int) -> list[Contact]:
     ).all()
     contacts = []
     for item, inquiry, therapist, practice in rows:
-        name = " ".join(p for p in (therapist.title, therapist.first_name, therapist.last_name) if p)
+        name = display_name(therapist.title, therapist.first_name, therapist.last_name)
         street = therapist.street or (practice.street if practice else None)
         place = " ".join(p for p in (therapist.postcode, therapist.city) if p)
         contacts.append(
