@@ -41,7 +41,7 @@ def email_rows(history: History, rng: random.Random) -> list[Row]:
         sent = created + timedelta(minutes=2)
         rows.append(
             email_row(
-                template="placement_patient",
+                template="placement_write",
                 to=patient["email"],
                 subject=subject,
                 body=body,
@@ -113,7 +113,7 @@ def _inquiry_mails(inquiry: InquiryState, history: History, rng: random.Random) 
             status, sent_at, error = "queued", None, None
         mails.append(
             email_row(
-                template="inquiry_reminder",
+                template="reminder",
                 to=to,
                 subject=subject,
                 body=body,
@@ -130,7 +130,7 @@ def _inquiry_mails(inquiry: InquiryState, history: History, rng: random.Random) 
 
 def _show_rare_statuses(rows: list[Row], history: History) -> None:
     """Make a bounced and a temporarily failed reminder visible if chance produced none."""
-    reminders = [row for row in rows if row["template"] == "inquiry_reminder" and row["status"] == "sent"]
+    reminders = [row for row in rows if row["template"] == "reminder" and row["status"] == "sent"]
     reminders.sort(key=lambda row: row["created_at"])
     if reminders and not any(row["status"] == "dead" for row in rows):
         oldest = reminders.pop(0)

@@ -39,7 +39,7 @@ def job_run_rows(
     if not rounds:
         return []
     sent = sorted(row["sent_at"] for row in emails if row["sent_at"] is not None)
-    reminders = sorted(row["created_at"] for row in emails if row["template"] == "inquiry_reminder")
+    reminders = sorted(row["created_at"] for row in emails if row["template"] == "reminder")
     call_plans = sorted(row["created_at"] for row in calls if row["attempt"] == 1)
     runs: list[tuple[datetime, str, dict[str, Any]]] = [
         (r.at, "matching", {"searches": r.searches, "inquiries": r.inquiries, "items": r.items}) for r in rounds
