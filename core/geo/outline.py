@@ -218,6 +218,41 @@ def regions_geojson() -> dict[str, Any]:
     return json.loads(REGIONS_FILE.read_text(encoding="utf-8"))
 
 
+@functools.lru_cache(maxsize=1)
+def _region_boxes() -> np.ndarray:
+    """Bounding box (min lat, min lon, max lat, max lon) of every region, in the order of regions_geojson()."""
+    boxes = []
+    for feature in regions_geojson()["features"]:
+        points = np.array(list(_coordinates(feature["geometry"]["coordinates"])), dtype=float)
+        boxes.append([points[:, 1].min(), points[:, 0].min(), points[:, 1].max(), points[:, 0].max()])
+    return np.array(boxes)
+
+
+def _coordinates(nested: Any):
+    """Yield the [lon, lat] pairs of a (Multi)Polygon's nested coordinate lists."""
+    if nested and isinstance(nested[0], int | float):
+        yield nested
+        return
+    for part in nested:
+        yield from _coordinates(part)
+
+
+def regions_near(latitude: float, longitude: float, *, lat_span: float, lon_span: float) -> dict[str, Any]:
+    """Return only the regions whose box meets the window around a point (a map view shows a few, not 1,000).
+
+    Example: ``regions_near(52.5, 13.4, lat_span=0.5, lon_span=0.8)["features"]`` -> the Berlin regions
+    """
+    boxes = _region_boxes()
+    near = (
+        (boxes[:, 0] <= latitude + lat_span)
+        & (boxes[:, 2] >= latitude - lat_span)
+        & (boxes[:, 1] <= longitude + lon_span)
+        & (boxes[:, 3] >= longitude - lon_span)
+    )
+    features = regions_geojson()["features"]
+    return {"type": "FeatureCollection", "features": [features[i] for i in np.flatnonzero(near)]}
+
+
 LABEL_MIN_POPULATION = 150_000  # about 40 cities: enough to find one's way on a map of Germany
 LABEL_DISTRICT_KM = 20.0  # geonames lists big cities' districts (Altona, Kreuzberg) as places: keep the city
 GERMAN_NAMES = {"Munich": "München", "Nuremberg": "Nürnberg", "Cologne": "Köln"}  # geonames' English exonyms

@@ -19,7 +19,7 @@ import streamlit as st
 
 from core.config import get_settings
 from core.geo.distance import distance_check, location_missing
-from core.geo.outline import city_labels, outline_geojson, regions_geojson
+from core.geo.outline import city_labels, outline_geojson, regions_near
 from core.geo.service import ACCEPTING, TherapistMapFilter
 from core.therapists.models import AgeGroup, Procedure, Setting, TherapistStatus
 from dashboards.i18n import t
@@ -57,10 +57,17 @@ def outline_layer() -> pdk.Layer:
     )  # fmt: skip
 
 
-def region_lines_layer() -> pdk.Layer:
-    """Faint borders of the 3-digit PLZ regions: orientation when zoomed in to a city, where the outline is far."""
+def region_lines_layer(view: dict) -> pdk.Layer:
+    """Faint borders of the 3-digit PLZ regions: orientation when zoomed in to a city, where the outline is far.
+
+    Only the regions around the view go into the deck: all of them are 2.8 MB of JSON per page render
+    (measured 84 ms to serialise) for the few borders a zoomed-in map shows.
+    """
+    # the visible window halves with every zoom level; this margin still leaves room for panning
+    lat_span = 360.0 / 2 ** view["zoom"]
+    data = regions_near(view["latitude"], view["longitude"], lat_span=lat_span, lon_span=lat_span * 2)
     return pdk.Layer(
-        "GeoJsonLayer", data=regions_geojson(), id="plz-region-lines", stroked=True, filled=False,
+        "GeoJsonLayer", data=data, id="plz-region-lines", stroked=True, filled=False,
         get_line_color=[190, 198, 208, 255], line_width_min_pixels=1, pickable=False,
     )  # fmt: skip
 
@@ -87,7 +94,7 @@ def make_deck(layers: list[pdk.Layer], *, view: dict, tooltip: dict | None) -> p
         return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**view), map_provider="carto",
                         map_style=style, tooltip=tooltip)  # fmt: skip
     # map_provider=None: no basemap at all, so no request leaves the machine; the outline is the map
-    base = [outline_layer(), region_lines_layer()] if view["zoom"] >= LABEL_DETAIL_ZOOM else [outline_layer()]
+    base = [outline_layer(), region_lines_layer(view)] if view["zoom"] >= LABEL_DETAIL_ZOOM else [outline_layer()]
     layers = [*base, *layers, labels_layer(view["zoom"])]
     return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(**view), map_provider=None, tooltip=tooltip)
 

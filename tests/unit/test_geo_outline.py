@@ -60,3 +60,13 @@ def test_shapes__regenerate_from_the_packaged_data_like_the_shipped_files():
     assert len(fresh[0][0]) == pytest.approx(len(shipped[0][0]), rel=0.01)
     assert np.allclose(np.min(fresh[0][0], axis=0), np.min(shipped[0][0], axis=0), atol=0.01)
     assert [f["properties"] for f in regions["features"]] == [f["properties"] for f in regions_geojson()["features"]]
+
+
+def test_regions_near__keeps_the_regions_around_a_point_only():
+    from core.geo.outline import regions_geojson, regions_near
+
+    berlin = regions_near(52.52, 13.40, lat_span=0.3, lon_span=0.5)["features"]
+    regions = {f["properties"]["region"] for f in berlin}
+    assert "101" in regions  # Berlin-Mitte
+    assert "803" not in regions  # Munich is far away
+    assert len(berlin) < len(regions_geojson()["features"]) / 10
