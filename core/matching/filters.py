@@ -331,10 +331,10 @@ def describe(
     therapist = snapshot.therapists.iloc[therapist_row]
     practice = snapshot.practices.iloc[int(therapist["practice_row"])]
     details = _DETAILS[code](snapshot, search, therapist, practice, search_row, therapist_row, distance_km, settings)
-    return Failure(code=code, sentence=_SENTENCES[code].format(**details), details=details)
+    return Failure(code=code, sentence=SENTENCES[code].format(**details), details=details)
 
 
-_SENTENCES: dict[str, str] = {
+SENTENCES: dict[str, str] = {
     "search_inactive": "The search is {status}, not active; only active searches are matched.",
     "location_missing": "The {side} has no usable location, so no distance can be computed.",
     "too_far": "The practice is {km:.1f} km away; the patient's limit is {limit_km:g} km.",

@@ -3,7 +3,7 @@
 The English reason sentences are the core's own (core.matching.filters), so both languages share placeholders.
 """
 
-from core.matching.filters import _SENTENCES as REASON_SENTENCES
+from core.matching.filters import SENTENCES as REASON_SENTENCES
 from core.matching.filters import SUMMARIES
 
 DE = {

@@ -2,12 +2,12 @@
 
 import re
 
-from core.matching.filters import _SENTENCES
+from core.matching.filters import SENTENCES
 from dashboards.texts.matching_pages import DE
 
 
 def test_reason_texts__german_uses_the_same_placeholders_as_the_core():
     field = re.compile(r"{(\w+)")
-    for code, english in _SENTENCES.items():
+    for code, english in SENTENCES.items():
         german = DE[f"reason.{code}"]
         assert set(field.findall(german)) <= set(field.findall(english)), code
