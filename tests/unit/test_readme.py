@@ -15,3 +15,16 @@ def test_readme__screenshot_exists(repo_root):
     readme = (repo_root / "README.md").read_text()
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):
         assert (repo_root / image).is_file(), image
+
+
+def test_readme__links_point_to_files_in_the_repository(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    targets = [t for t in re.findall(r"\]\(([^)#]+)\)", readme) if not t.startswith(("http://", "https://"))]
+    assert targets, "the README links to docs/architecture.md at least"
+    for target in targets:
+        assert (repo_root / target).is_file(), f"README links to {target}, which is not in the repository"
+
+
+def test_readme__names_no_file_outside_the_repository(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    assert "DESIGN.md" not in readme and "HOUSE.md" not in readme, "the repository must explain itself"
