@@ -78,18 +78,27 @@ def test_two_schedulers__never_run_the_same_job_concurrently(repo_root, committe
     env = {**os.environ, "JOB_SCHEDULES": '{"sleepy": "* * * * * *"}'}
     command = [sys.executable, "-m", "jobs.scheduler", "--plugin", "tests.support.sleepy_job", "--only", "sleepy"]
     schedulers = [
-        subprocess.Popen(command, cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(command, cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         for _ in range(2)
     ]
-    try:
-        time.sleep(9)
+
+    def sleepy_runs() -> list[JobRun]:
+        with Session(committed_db) as session:
+            return session.scalars(select(JobRun).where(JobRun.job_name == "sleepy").order_by(JobRun.started_at)).all()
+
+    try:  # both fire every second: wait for three finished runs and a skip, however slow the machine starts them
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            statuses = [r.status for r in sleepy_runs()]
+            if statuses.count(JobStatus.SUCCEEDED) >= 3 and JobStatus.SKIPPED in statuses:
+                break
+            time.sleep(0.5)
     finally:
         for proc in schedulers:
             proc.send_signal(signal.SIGTERM)
         for proc in schedulers:
             proc.wait(timeout=30)
-    with Session(committed_db) as session:
-        runs = session.scalars(select(JobRun).where(JobRun.job_name == "sleepy").order_by(JobRun.started_at)).all()
+    runs = sleepy_runs()
     done = [r for r in runs if r.status == JobStatus.SUCCEEDED]
     skipped = [r for r in runs if r.status == JobStatus.SKIPPED]
     assert len(done) >= 3, [(r.status, r.pid) for r in runs]
