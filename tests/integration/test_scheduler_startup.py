@@ -90,7 +90,7 @@ def wait_until(condition, proc: subprocess.Popen, what: str) -> None:
 
 
 def test_scheduler__fresh_processes_that_fire_every_job_at_once_never_break(committed_db, repo_root):
-    jobs = [job.name for job in registry.get_all()]
+    jobs = [job.name for job in registry.get_all() if job.target.startswith("core.")]  # not the tests' own jobs
     env = scheduler_env(dict.fromkeys(jobs, EVERY_SECOND))
     for attempt in range(FRESH_PROCESSES):
         proc = start_scheduler(repo_root, env)
