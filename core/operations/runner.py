@@ -65,8 +65,7 @@ def run_job(
         if not _try_lock(lock_conn, name):
             return _record(engine, name, triggered_by, JobStatus.SKIPPED, error=SKIPPED_ERROR)
         _close_abandoned(engine, name)  # we hold the lock: a 'running' row of this job is a dead process's
-        return _run_locked(engine, job, function or job.function(), triggered_by=triggered_by, dry_run=dry_run,
-                           now=now)  # fmt: skip
+        return _run_locked(engine, job, function, triggered_by=triggered_by, dry_run=dry_run, now=now)
 
 
 def _try_lock(conn: Connection, name: str) -> bool:
@@ -80,7 +79,7 @@ def _try_lock(conn: Connection, name: str) -> bool:
 def _run_locked(
     engine: Engine,
     job: registry.Job,
-    function: registry.JobFunction,
+    function: registry.JobFunction | None,
     *,
     triggered_by: str,
     dry_run: bool,
@@ -97,6 +96,7 @@ def _run_locked(
                 audit.record(session, actor=triggered_by, action="job.triggered", entity_type="job",
                              entity_id=job.name)  # fmt: skip
                 session.commit()
+        function = function or job.function()  # inside: a job that cannot be imported is a failed run too
         with Session(engine, expire_on_commit=False) as session:
             counts = function(session, now=now or utcnow(), dry_run=dry_run)
             if dry_run:
