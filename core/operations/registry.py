@@ -9,10 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from core.errors import JobError
 
@@ -50,10 +47,6 @@ def get(name: str) -> Job:
 
 def get_all() -> list[Job]:
     return sorted(_JOBS.values(), key=lambda job: job.name)
-
-
-def run_function(job: Job, session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
-    return job.function()(session, now=now, dry_run=dry_run)
 
 
 register(
