@@ -2,10 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
+from core.auth.models import LoginSession
 from tests.dashboards.conftest import log_in, start_app, texts
 
 
@@ -53,9 +54,10 @@ def test_login__success_opens_the_first_page_of_the_menu(repo_root, make_user):
     assert "Anmeldung" not in page
 
 
-def test_session__expires_after_the_idle_timeout(repo_root, make_user):
+def test_session__expires_after_the_idle_timeout(repo_root, make_user, committed_db):
     at = log_in(start_app(repo_root), make_user())
-    at.session_state["last_seen"] = datetime.now(UTC) - timedelta(minutes=31)
+    with committed_db.begin() as conn:  # the session was last seen 31 minutes ago
+        conn.execute(update(LoginSession).values(last_seen_at=datetime.now(UTC) - timedelta(minutes=31)))
     at.run()
     assert "Sitzung ist nach 30 Minuten ohne Aktivität abgelaufen" in texts(at)
     assert "Angemeldet als" not in texts(at)
@@ -76,3 +78,64 @@ def test_language__switch_to_english_translates_the_page(repo_root, make_user):
     page = texts(at)
     assert "Patients" in page
     assert "No patients yet." in page
+
+
+def page_links(at) -> list[str]:
+    return [link.proto.label for link in at.get("page_link")]
+
+
+def _admin_action(committed_db, action, email: str, **values) -> None:
+    from core.auth import service as auth
+
+    with Session(committed_db) as session:
+        admin = auth.get_by_email(session, email="boss@example.org") or auth.create_user(
+            session, email="boss@example.org", role="admin", password="ein sehr langes passwort"
+        )
+        target = auth.get_by_email(session, email=email)
+        action(session, user_id=target.id, actor=admin.email, actor_id=admin.id, now=datetime.now(UTC), **values)
+        session.commit()
+
+
+def test_session__deactivated_user_is_thrown_out_on_the_next_click(repo_root, make_user, committed_db):
+    from core.auth import accounts
+
+    email = make_user(email="sam@example.org", role="staff")
+    at = log_in(start_app(repo_root), email)
+    assert "Angemeldet als" in texts(at)
+    _admin_action(committed_db, accounts.deactivate, email)
+    at.run()  # the next click
+    assert "Ihr Konto wurde deaktiviert." in texts(at)
+    assert "Angemeldet als" not in texts(at)
+    assert "Patient/innen" not in texts(at)
+
+
+def test_session__role_change_takes_effect_on_the_next_click(repo_root, make_user, committed_db):
+    from core.auth import accounts
+
+    email = make_user(email="sam@example.org", role="staff")
+    at = log_in(start_app(repo_root), email)
+    _admin_action(committed_db, accounts.change_role, email, role="analyst")
+    at.run()
+    assert "Ihre Rolle wurde geändert. Bitte melden Sie sich erneut an." in texts(at)
+    at = log_in(at, email)
+    assert "(Analyse)" in texts(at)  # the sidebar names the new role
+    # still on the patient list's address, which analysts may not open
+    assert "Ihre Rolle (Analyse) darf diese Seite nicht öffnen." in texts(at)
+    assert "Zur Startseite" in page_links(at)
+
+
+def test_login__analyst_lands_on_their_first_page_not_the_public_answer_page(repo_root, make_user):
+    at = log_in(start_app(repo_root), make_user(email="ana@example.org", role="analyst"))
+    assert not at.exception
+    assert "Angebot und Nachfrage" in [title.value for title in at.title]
+    assert "Antwort auf unsere Anfrage" not in texts(at)
+
+
+def test_login__deep_link_to_a_page_the_role_may_not_open_says_no_access(repo_root, make_user):
+    at = start_app(repo_root)
+    at.switch_page("views/patients.py").run()  # a deep link to the patient list, then the login
+    at = log_in(at, make_user(email="ana@example.org", role="analyst"))
+    assert "Kein Zugriff" in texts(at)
+    assert "Zur Startseite" in page_links(at)
+    assert "Ihre Rolle (Analyse) darf diese Seite nicht öffnen." in texts(at)
+    assert "Patient/innen" not in [title.value for title in at.title]
