@@ -2,12 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
 from core.auth.models import LoginSession
-from tests.dashboards.conftest import log_in, start_app, texts
+from tests.dashboards.conftest import PASSWORD, log_in, start_app, texts
 
 
 def test_login__page_shows_only_the_form(repo_root, committed_db):
@@ -139,3 +140,68 @@ def test_login__deep_link_to_a_page_the_role_may_not_open_says_no_access(repo_ro
     assert "Zur Startseite" in page_links(at)
     assert "Ihre Rolle (Analyse) darf diese Seite nicht öffnen." in texts(at)
     assert "Patient/innen" not in [title.value for title in at.title]
+
+
+def _password_only(at, email: str, password: str = PASSWORD):
+    at.text_input(key="login_email").input(email)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click()
+    return at.run()
+
+
+def _enter_code(at, step: str, code: str):
+    at.text_input(key=f"{step}_code").input(code)
+    at.button(key=f"{step}_submit").click()
+    return at.run()
+
+
+def test_login__admin_must_enrol_two_factor_and_cannot_skip_it(repo_root, make_user):
+    at = _password_only(start_app(repo_root), make_user(email="ada@example.org", role="admin"))
+    assert "Zwei-Faktor-Anmeldung einrichten" in texts(at)
+    assert "Angemeldet als" not in texts(at)
+    at.switch_page("views/status.py").run()  # trying to go elsewhere keeps the enrolment in place
+    assert "Zwei-Faktor-Anmeldung einrichten" in texts(at)
+    assert "Angemeldet als" not in texts(at)
+    at = _enter_code(at, "enrol", "000000")
+    assert "Der Code passt nicht." in texts(at)
+    secret = at.session_state["login_pending"]["secret"]
+    at = _enter_code(at, "enrol", pyotp.TOTP(secret).now())
+    assert "Angemeldet als" in texts(at)
+
+
+def test_login__enrolled_user_needs_the_current_code_and_a_wrong_one_is_refused(repo_root, make_user, committed_db):
+    from core.auth import service as auth
+    from core.auth import totp
+    from core.config import get_settings
+
+    email = make_user(email="sam@example.org", role="staff")
+    secret = totp.new_secret()
+    with Session(committed_db) as session:
+        totp.enrol(session, user=auth.get_by_email(session, email=email), secret=secret,
+                   code=pyotp.TOTP(secret).now(), now=datetime.now(UTC),
+                   secret_key=get_settings().resolved_secret_key())  # fmt: skip
+        session.commit()
+    at = _password_only(start_app(repo_root), email)
+    assert "Bestätigungscode" in texts(at)
+    assert "Angemeldet als" not in texts(at)
+    at = _enter_code(at, "totp", "000000")
+    assert "Der Code ist falsch oder wurde schon verwendet." in texts(at)
+    at = _enter_code(at, "totp", pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30)))
+    assert "Angemeldet als" in texts(at)
+
+
+def test_login__first_login_with_a_temporary_password_forces_a_new_one(repo_root, committed_db):
+    from core.auth import service as auth
+
+    with Session(committed_db) as session:
+        auth.create_user(session, email="neu@example.org", role="staff", password=PASSWORD, must_change_password=True)
+        session.commit()
+    at = _password_only(start_app(repo_root), "neu@example.org")
+    assert "Neues Passwort wählen" in texts(at)
+    assert "Angemeldet als" not in texts(at)  # no menu, no page until the password is changed
+    at.text_input(key="change_password").input("mein eigenes neues passwort")
+    at.text_input(key="change_repeat").input("mein eigenes neues passwort")
+    at.button[0].click()
+    at.run()
+    assert "Angemeldet als" in texts(at)
+    assert "Patient/innen" in texts(at)
