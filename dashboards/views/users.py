@@ -16,7 +16,7 @@ from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import LANGUAGES, t
 
 user = require_user()
 if user.role != "admin":
@@ -75,7 +75,8 @@ with left, st.form("users_new", clear_on_submit=True):
     name = st.text_input(t("users.name"), key="users_new_name")
     role = st.selectbox(t("users.role"), ROLES, index=ROLES.index("staff"), format_func=lambda r: t(f"role.{r}"),
                         key="users_new_role")  # fmt: skip
-    language = st.selectbox(t("users.language"), ["de", "en"], key="users_new_language")
+    language = st.selectbox(t("users.language"), list(LANGUAGES), format_func=LANGUAGES.__getitem__,
+                            key="users_new_language")  # fmt: skip
     password = st.text_input(t("users.initial_password"), type="password", key="users_new_password",
                              autocomplete="new-password")  # fmt: skip
     if st.form_submit_button(t("users.create"), type="primary"):
