@@ -89,3 +89,27 @@ def test_users__page_is_only_for_admins(repo_root, committed_db):
     at, _ = users_page(repo_root, committed_db, role="staff")
     assert "Benutzerverwaltung" not in texts(at)
     assert "Kein Zugriff" in texts(at)
+
+
+def test_account__staff_may_set_up_two_factor_and_switch_it_off(repo_root, committed_db):
+    import pyotp
+
+    from core.auth import totp
+
+    with Session(committed_db) as session:
+        sam_id = auth.create_user(session, email="sam@example.org", role="staff", password=PASSWORD).id
+        session.commit()
+    at = open_page(repo_root, "account.py", user_id=sam_id, email="sam@example.org", role="staff")
+    assert "nicht eingerichtet (freiwillig für Ihre Rolle)" in texts(at)
+    at.button(key="account_totp_start").click()
+    at.run()
+    secret = at.session_state["account_totp_secret"]
+    at.text_input(key="account_totp_code").input(pyotp.TOTP(secret).now())
+    at.button[0].click()
+    at.run()
+    assert "Die Zwei-Faktor-Anmeldung ist eingerichtet." in texts(at)
+    with Session(committed_db) as session:
+        assert totp.enrolled(auth.get_by_email(session, email="sam@example.org"))
+    at.button(key="account_totp_disable").click()
+    at.run()
+    assert "nicht eingerichtet" in texts(at)
