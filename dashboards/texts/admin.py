@@ -38,6 +38,7 @@ DE = {
     "job.status.running": "läuft",
     "job.heartbeat": "Lebenszeichen des Schedulers; zählt die Ausgangswarteschlange.",
     "job.maintenance": "Löscht Job-Protokolle, die älter als 90 Tage sind.",
+    "job.check_audit": "Prüft die Hash-Kette des Zugriffsprotokolls; meldet die erste veränderte, gelöschte oder verschobene Zeile.",
 }
 
 EN = {
@@ -78,4 +79,5 @@ EN = {
     "job.status.running": "running",
     "job.heartbeat": "Scheduler heartbeat; counts the outbox.",
     "job.maintenance": "Deletes job records older than 90 days.",
+    "job.check_audit": "Checks the audit log's hash chain; reports the first altered, deleted or moved row.",
 }
