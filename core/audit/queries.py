@@ -10,13 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
+from core.audit.service import READ_PREFIX
 from core.errors import ValidationError
 from core.patients.models import Patient, Search
+
+READ_ACTIONS = READ_PREFIX  # the action filter's "every read" choice: a prefix
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,6 @@ def actions(session: Session) -> list[str]:
 
 
 def _conditions(session: Session, filters: AuditFilters) -> list[Any]:
-    from zoneinfo import ZoneInfo
-
     conditions: list[Any] = []
     if filters.actor.strip():
         conditions.append(AuditEvent.actor.icontains(filters.actor.strip(), autoescape=True))
