@@ -104,6 +104,8 @@ def test_mailbox__hostile_mail_runs_no_script_and_fetches_nothing(page, streamli
     page.get_by_role("heading", name="Dringend: Rückfrage").wait_for(timeout=60_000)  # the newest mail opens
     readable = shown_in_a_frame(page, "bitte lesen Sie diese wichtige Nachricht")
     page.wait_for_timeout(2_000)  # give any script, image or error handler the time it would need
+    page.locator("iframe").last.scroll_into_view_if_needed()
+    page.wait_for_timeout(1_000)  # the frame repaints after scrolling
     screenshot(page, "mailbox-hostile-mail")
 
     assert readable
