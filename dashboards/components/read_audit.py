@@ -29,13 +29,17 @@ def record(
     details: dict[str, Any] | None = None,
     entity_type: str | None = None,
     entity_id: int | str | None = None,
+    every_time: bool = False,
 ) -> None:
-    """Write the audit row for this view unless the same view was just recorded in this browser session."""
+    """Write the audit row for this view unless the same view was just recorded in this browser session.
+
+    ``every_time``: a download is a new copy each time, so it is always recorded.
+    """
     view = json.dumps([what, page, sorted(references or []), details, entity_type, entity_id], default=str)
     seen: dict[str, tuple[str, datetime]] = st.session_state.setdefault("_audit_last_read", {})
     now = datetime.now(UTC)
     last = seen.get(what)
-    if last and last[0] == view and now - last[1] < REPEAT:
+    if not every_time and last and last[0] == view and now - last[1] < REPEAT:
         return
     with session_scope(data.engine()) as session:
         audit.record_read(

@@ -90,3 +90,23 @@ def test_patient_detail__opening_is_still_audited_as_a_read_of_that_patient(repo
     (event,) = reads(committed_db, "patient.viewed")
     assert (event.entity_type, event.entity_id, event.actor) == ("patient", str(patient_id), staff[1])
     assert date.today() == event.occurred_at.date()
+
+
+def test_rejection_list_download__each_download_is_audited_with_its_format(repo_root, staff, committed_db):
+    a_call_now(committed_db)  # the practice was asked about "Beispiel": one line on the rejection list
+    with Session(committed_db) as session:
+        patient = session.scalars(select(Patient).where(Patient.last_name == "Beispiel")).one()
+        patient_id, reference = patient.id, patient.reference
+    at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
+    assert not at.exception
+    assert reads(committed_db, "read.rejection_list") == []  # showing the buttons is no download
+
+    at.get("download_button")[1].click().run()  # CSV
+    at.get("download_button")[1].click().run()  # and again: a second copy
+
+    events = reads(committed_db, "read.rejection_list")
+    assert [(e.details["format"], e.entity_id, e.details["references"]) for e in events] == [
+        ("csv", str(patient_id), [reference]),
+        ("csv", str(patient_id), [reference]),
+    ]
+    assert names_absent(events[0], "Beispiel")
