@@ -60,10 +60,14 @@ def verify(session: Session) -> ChainStatus:
     if anchor is not None and anchor.last_event_id is not None:
         kept = session.get(AuditEvent, anchor.last_event_id)
         if kept is None or kept.row_hash != anchor.last_hash:
-            change = "was deleted" if kept is None else "was altered"
+            change = (
+                "was deleted since (rows at the end of the log were removed)"
+                if kept is None
+                else ("was rewritten since (its hash differs from the one recorded then)")
+            )
             problem = (
                 f"Audit chain broken at row {anchor.last_event_id}: it was the newest row when the check of "
-                f"{_when(anchor.checked_at)} passed and {change} since (rows at the end of the log were removed). "
+                f"{_when(anchor.checked_at)} passed and {change}. "
                 "Restore audit_event from a backup and find out who changed it."
             )
             return ChainStatus(False, rows, last_id, anchor.last_event_id, problem)
