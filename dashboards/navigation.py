@@ -92,6 +92,7 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec("mailbox.py", "mail.title", "nav.communication", ":material/inbox:", STAFF_ROLES, "mailbox"),
     PageSpec("status.py", "status.title", "nav.admin", ":material/monitor_heart:", ALL_ROLES, "status"),
+    PageSpec("audit.py", "audit.title", "nav.admin", ":material/policy:", frozenset({"admin"}), "audit"),
     PageSpec(
         "therapist_map.py",
         "geo.therapist_map.title",

@@ -97,3 +97,9 @@ register(
     cron="*/2 * * * *",  # the sender itself keeps to SEND_WINDOW and reports when it opens
     description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
 )
+register(
+    "check_audit",
+    "core.audit.chain:scheduled_run",
+    cron="40 2 * * *",  # nightly, before staff start: a broken chain is on the status page in the morning
+    description="Recomputes the audit log's hash chain; fails naming the first altered, deleted or moved row.",
+)

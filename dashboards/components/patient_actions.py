@@ -14,7 +14,7 @@ from core.patients import privacy, rejections
 from core.patients import service as patients
 from core.patients.overview import PatientOverview
 from dashboards import data
-from dashboards.components import search_relaxations
+from dashboards.components import read_audit, search_relaxations
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
 
@@ -56,7 +56,7 @@ def show(*, view: PatientOverview, user: CurrentUser, today: date) -> None:
         _consents(view, user)
     with right:
         _search(view, user, today)
-        _rejection_list(p)
+        _rejection_list(p, user)
     if user.role == "admin":
         _data_subject_rights(p, user)
 
@@ -158,7 +158,7 @@ def _search(view: PatientOverview, user: CurrentUser, today: date) -> None:
             st.rerun()
 
 
-def _rejection_list(p: dict) -> None:
+def _rejection_list(p: dict, user: CurrentUser) -> None:
     st.markdown(f"**{t('patient.rejections')}**")
     st.caption(t("patient.rejections.help"))
     with session_scope(data.engine()) as session:
@@ -178,6 +178,8 @@ def _rejection_list(p: dict) -> None:
         mime="text/html",
         icon=":material/print:",
         key="rejections_html",
+        on_click=_audit_download,
+        args=(user, p, "html"),
     )
     c2.download_button(
         t("patient.rejections.csv"),
@@ -186,7 +188,14 @@ def _rejection_list(p: dict) -> None:
         mime="text/csv",
         icon=":material/table:",
         key="rejections_csv",
+        on_click=_audit_download,
+        args=(user, p, "csv"),
     )
+
+
+def _audit_download(user: CurrentUser, p: dict, file_format: str) -> None:
+    read_audit.record(user, what="rejection_list", page="patient", references=[p["reference"]], every_time=True,
+                      details={"format": file_format}, entity_type="patient", entity_id=p["id"])  # fmt: skip
 
 
 def _data_subject_rights(p: dict, user: CurrentUser) -> None:
