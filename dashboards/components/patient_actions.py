@@ -191,21 +191,7 @@ def _rejection_list(p: dict) -> None:
 
 def _data_subject_rights(p: dict, user: CurrentUser) -> None:
     with st.expander(t("patient.admin"), icon=":material/shield_person:"):
-        if st.button(t("patient.export"), key="export_json", icon=":material/download:"):
-            with session_scope(data.engine()) as session:
-                st.session_state["patient_export"] = privacy.export_json(
-                    session, patient_id=p["id"], actor=user.email, actor_id=user.id
-                )
-        export = st.session_state.get("patient_export")
-        if export:
-            st.success(t("patient.export_ready"))
-            st.download_button(
-                t("patient.export_download"),
-                export,
-                file_name=f"{p['reference']}.json",
-                mime="application/json",
-                key="export_download",
-            )
+        _export_button(p, user)
         if p["erased_at"]:
             return
         with st.form("erase_form", border=False):
@@ -228,3 +214,27 @@ def _data_subject_rights(p: dict, user: CurrentUser) -> None:
                         t("patient.erased_done"),
                     )
                     st.rerun()
+
+
+def _export_button(p: dict, user: CurrentUser) -> None:
+    """Offer the Art. 15 export of this page's patient; the file is made (and audited) only on the click.
+
+    Nothing is kept in the session between pages, so another patient's page can never offer this file, and
+    Streamlit holds no media URL for it until the click (it drops the file again on the next reruns).
+    """
+    engine, patient_id = data.engine(), p["id"]
+
+    def build() -> str:  # runs in Streamlit's download thread: no st.* calls here
+        with session_scope(engine) as session:
+            return privacy.export_json(session, patient_id=patient_id, actor=user.email, actor_id=user.id)
+
+    st.caption(t("patient.export_help"))
+    st.download_button(
+        t("patient.export_download"),
+        build,
+        file_name=f"{p['reference']}.json",
+        mime="application/json",
+        key=f"export_download_{patient_id}",
+        on_click="ignore",
+        icon=":material/download:",
+    )

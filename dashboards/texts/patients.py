@@ -166,8 +166,8 @@ DE = {
     "patient.rejections.empty": "Noch keine Praxis kontaktiert – die Absagenliste ist leer.",
     "patient.rejections.count": "{count} Praxen kontaktiert",
     "patient.admin": "Betroffenenrechte (nur Administration)",
-    "patient.export": "Alle Daten als JSON exportieren",
-    "patient.export_ready": "Export erstellt (im Protokoll vermerkt).",
+    "patient.export_help": "Alle gespeicherten Daten (Art. 15 DSGVO). Die Datei entsteht erst beim Klick "
+    "und wird im Protokoll vermerkt.",
     "patient.export_download": "JSON herunterladen",
     "patient.erase": "Akte anonymisieren (Löschung nach Art. 17 DSGVO)",
     "patient.erase_reason": "Grund / Antrag",
@@ -358,8 +358,8 @@ EN = {
     "patient.rejections.empty": "No practice contacted yet – the rejection list is empty.",
     "patient.rejections.count": "{count} practices contacted",
     "patient.admin": "Data-subject rights (admins only)",
-    "patient.export": "Export all data as JSON",
-    "patient.export_ready": "Export created (recorded in the audit log).",
+    "patient.export_help": "Everything stored (GDPR Art. 15). The file is made only when you click, "
+    "and the export is recorded in the audit log.",
     "patient.export_download": "Download JSON",
     "patient.erase": "Anonymise record (erasure under GDPR Art. 17)",
     "patient.erase_reason": "Reason / request",
