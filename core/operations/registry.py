@@ -104,3 +104,9 @@ register(
     cron="*/2 * * * *",  # the sender itself keeps to SEND_WINDOW and reports when it opens
     description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
 )
+register(
+    "retention",
+    "core.patients.retention:scheduled_run",
+    cron="40 2 * * *",  # nightly, when nobody works on the records it may anonymise
+    description="Anonymises closed cases RETENTION_MONTHS after their search ended (like an Art. 17 erasure).",
+)
