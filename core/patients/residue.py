@@ -93,6 +93,11 @@ def compact_database(engine: Engine, *, embedded: bool) -> list[str]:
                 notes.append(f"table {table} was not rewritten ({type(exc.orig).__name__}); run VACUUM FULL {table}")
         if not notes:
             notes.append(f"tables rewritten and analysed: {', '.join(ERASURE_TABLES)}")
+        try:  # the statistics' old rows (sampled values) are dead tuples of pg_statistic now
+            connection.exec_driver_sql("VACUUM FULL pg_catalog.pg_statistic")
+        except DBAPIError as exc:
+            notes.append(f"pg_statistic was not rewritten ({type(exc.orig).__name__}); an operator may run "
+                         "VACUUM FULL pg_catalog.pg_statistic as a superuser")  # fmt: skip
         try:
             if embedded:
                 connection.exec_driver_sql("ALTER SYSTEM SET wal_recycle = off")

