@@ -9,6 +9,7 @@ centroid. Searches, inquiry items and placements stay as statistical rows. Examp
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -194,13 +195,13 @@ def erase(
         raise ValidationError(
             f"Patient {patient.reference} was already erased on {patient.erased_at:%d.%m.%Y}", field="patient"
         )
-    old_reference, identifiers = patient.reference, identifiers_of(patient)
+    identifiers = identifiers_of(patient)  # includes the old reference that practices know
     report = ErasureReport(patient_id=patient.id, reference="", erased_at=now, identifiers=identifiers)
     _end_searches(session, patient, report, actor=actor, actor_id=actor_id, now=now)
     _drop_geocache(session, patient)
     _anonymise(session, patient, now=now)
     session.flush()
-    _handle_mail(session, patient, old_reference, report, now=now, settings=settings)
+    _handle_mail(session, patient, identifiers, report, now=now, settings=settings)
     report.reference = patient.reference
     audit.record(session, actor=actor, actor_id=actor_id, action="patient.erased", entity_type="patient",
                  entity_id=patient.id, reason=reason.strip(), details=report.as_dict())  # fmt: skip
@@ -276,8 +277,8 @@ def _anonymise(session: Session, patient: Patient, *, now: datetime) -> None:
     session.execute(update(PhoneCall).where(PhoneCall.patient_id == patient.id).values(notes=None))
 
 
-def _handle_mail(session: Session, patient: Patient, old_reference: str, report: ErasureReport, *, now: datetime,
-                 settings: Settings) -> None:  # fmt: skip
+def _handle_mail(session: Session, patient: Patient, identifiers: tuple[str, ...], report: ErasureReport, *,
+                 now: datetime, settings: Settings) -> None:  # fmt: skip
     """Stop or rewrite unsent mail about the patient, report delivered mail, scrub our stored copies."""
     search_ids = select(Search.id).where(Search.patient_id == patient.id)
     inquiry_ids = select(InquiryItem.inquiry_id).where(InquiryItem.search_id.in_(search_ids))
@@ -297,10 +298,17 @@ def _handle_mail(session: Session, patient: Patient, old_reference: str, report:
         if mail.patient_id == patient.id:
             mail.to_address, mail.subject, mail.body_text, mail.body_html = (
                 "geloescht@invalid.example", SCRUBBED, SCRUBBED, None)  # fmt: skip
-        else:  # a practice's mail also about other patients: keep it, without the reference practices know
-            mail.subject = mail.subject.replace(old_reference, SCRUBBED)
-            mail.body_text = mail.body_text.replace(old_reference, SCRUBBED)
-            mail.body_html = mail.body_html.replace(old_reference, SCRUBBED) if mail.body_html else None
+        else:  # a practice's mail also about other patients: keep it, without the old reference or any name
+            mail.subject = _scrub(mail.subject, identifiers)
+            mail.body_text = _scrub(mail.body_text, identifiers)
+            mail.body_html = _scrub(mail.body_html, identifiers) if mail.body_html else None
+
+
+def _scrub(text: str, identifiers: tuple[str, ...]) -> str:
+    for value in sorted(identifiers, key=len, reverse=True):  # "Anna Muster" before a shorter overlap
+        text = text.replace(value, SCRUBBED)
+        text = text.replace(html.escape(value), SCRUBBED)
+    return text
 
 
 def _rewrite(session: Session, mail: Email, *, now: datetime, settings: Settings) -> bool:

@@ -114,5 +114,6 @@ def compact_database(engine: Engine, *, embedded: bool) -> list[str]:
                 "archives expire under your backup retention"
             )
     if not embedded:
-        notes.append("operator: backups, WAL archives and replicas of the own server keep old values until they expire")
+        notes.append("operator: set wal_recycle = off on the own server (recycled WAL segments keep old values); "
+                     "backups, WAL archives and replicas keep old values until they expire")  # fmt: skip
     return notes
