@@ -2,9 +2,14 @@
 
 Erasure anonymises rather than deletes, so statistics survive: names, contact data and free text are
 removed, the birth date is reduced to the year (1 July, the year's midpoint), the location to the PLZ
-centroid. Searches, inquiry items and placements stay as statistical rows. Example:
+centroid. Searches, inquiry items and placements stay as statistical rows. Erasure also stops all
+processing: the search ends, open items are withdrawn, queued mail is stopped or rewritten, and the record
+gets a new reference (the old one, which practices hold, leads nowhere). ``erase`` is the transactional part;
+``erase_everywhere`` commits it, then purges local mail copies and log lines and compacts the database
+(``core.patients.residue``), and stores the report. Example:
 
-    erase(session, patient_id=7, actor="admin@example.org", reason="Art. 17 request of 2026-11-20", now=now)
+    report = erase_everywhere(engine, patient_id=7, actor="admin@example.org", reason="Art. 17, 20.11.", now=now)
+    report.delivered  # mail already at practices: what could not be erased, with dates and practices
 """
 
 from __future__ import annotations
