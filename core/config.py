@@ -64,6 +64,7 @@ EXAMPLES: dict[str, str] = {
     "FOLLOWUP_REMINDER_DAYS": "7",
     "FOLLOWUP_CALL_DAYS": "7",
     "FOLLOWUP_CALL_ATTEMPTS": "3",
+    "RETENTION_MONTHS": "24",
     "LOG_LEVEL": "INFO",
     "NOMINATIM_URL": "https://nominatim.openstreetmap.org",
     "NOMINATIM_USER_AGENT": "placement-workbench (vermittlung@example.org)",
@@ -116,6 +117,9 @@ class Settings(BaseSettings):
     followup_reminder_days: int = Field(default=7, description="Days without answer before the reminder")
     followup_call_days: int = Field(default=7, description="Days after the reminder before a phone call")
     followup_call_attempts: int = Field(default=3, description="Call attempts before an inquiry expires")
+    retention_months: int = Field(
+        default=24, description="Months after a search ended before the retention job anonymises the case"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
     nominatim_url: str | None = Field(
         default=None, description="Nominatim server for address geocoding; unset = offline (PLZ centroids only)"
@@ -172,6 +176,7 @@ class Settings(BaseSettings):
         "followup_reminder_days",
         "followup_call_days",
         "followup_call_attempts",
+        "retention_months",
     )
     @classmethod
     def _check_positive_count(cls, value: int) -> int:
