@@ -98,15 +98,14 @@ register(
     description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
 )
 register(
-<<<<<<< ours
     "check_audit",
     "core.audit.chain:scheduled_run",
     cron="40 2 * * *",  # nightly, before staff start: a broken chain is on the status page in the morning
     description="Recomputes the audit log's hash chain; fails naming the first altered, deleted or moved row.",
-=======
+)
+register(
     "retention",
     "core.patients.retention:scheduled_run",
-    cron="40 2 * * *",  # nightly, when nobody works on the records it may anonymise
+    cron="50 2 * * *",  # nightly, when nobody works on the records it may anonymise
     description="Anonymises closed cases RETENTION_MONTHS after their search ended (like an Art. 17 erasure).",
->>>>>>> theirs
 )
