@@ -1,6 +1,6 @@
 """Check the audit log's hash chain: find the first row that was altered, deleted or moved.
 
-Each row's hash covers its content and the hash of the row before it (see migration 0005_audit), so:
+Each row's hash covers its content and the hash of the row before it (see migration 0006_audit), so:
 an altered row no longer matches its own hash; a deleted or reordered row leaves the next row linked to
 a hash that is not the one before it; rows deleted from the end are caught by the head that the last
 passed check recorded in audit_chain_check. The whole chain is recomputed in one query by PostgreSQL.

@@ -1,6 +1,6 @@
 """Audit events: who did what to which record, when. Rows are never updated or deleted by the app.
 
-Every row is hash-chained to the row before it by a database trigger (migration 0005_audit): id,
+Every row is hash-chained to the row before it by a database trigger (migration 0006_audit): id,
 prev_hash and row_hash are filled by PostgreSQL, so the app only inserts. ``core.audit.chain`` checks it.
 """
 

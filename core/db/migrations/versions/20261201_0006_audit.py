@@ -7,8 +7,8 @@ transaction-level lock also works behind PgBouncer in transaction pooling. ``job
 the chain with the same SQL function and records the head it saw in audit_chain_check, so rows deleted
 from the end are noticed too.
 
-Revision ID: 0005_audit
-Revises: 0004
+Revision ID: 0006_audit
+Revises: 0005_auth
 Create Date: 2026-12-01 00:00:00+00:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_audit"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006_audit"
+down_revision: str | Sequence[str] | None = "0005_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
