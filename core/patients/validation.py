@@ -48,6 +48,8 @@ def _choice(enum_cls, value: Any, *, field: str):
 
 
 def _birth_date(value: Any, *, today: date) -> date:
+    if value in (None, ""):
+        raise ValidationError("Birth date is required, e.g. 1990-04-17", field="birth_date")
     if not isinstance(value, date):
         try:
             value = date.fromisoformat(str(value).strip())
