@@ -185,3 +185,10 @@ def test_new__failed_save_survives_a_visit_to_the_list_and_no_date_is_filled_in(
         saved = session.scalars(select(Patient)).one()
         assert (saved.first_name, saved.birth_date, saved.previous_therapy_end) == ("Mira", date(1988, 2, 14), None)
     assert page.outside_requests == []
+
+
+def test_quick_search__finds_a_patient_by_a_one_character_surname(page, streamlit_app, committed_db):
+    staff_user(committed_db)
+    _id, reference = make_patient(committed_db, first_name="伟", last_name="李", email="li@example.org")
+    login(page, f"{streamlit_app}/patients", "sam@example.org", PASSWORD)
+    quick_open(page, "李", f"李, 伟 · {reference}", "伟 李")
