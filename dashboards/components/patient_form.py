@@ -17,6 +17,7 @@ from core.errors import ValidationError, WorkbenchError
 from core.patients import rules
 from core.patients.models import Gender, GenderWish, InsuranceType, SettingWish, TransportMode
 from core.patients.vocabulary import LANGUAGES, SYMPTOMS
+from dashboards.components import form_state
 from dashboards.i18n import t
 
 PROCEDURES = ["VT", "TP", "AP", "ST"]
@@ -75,31 +76,12 @@ def widget_values(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def seed(key: str, initial: dict[str, Any]) -> bool:
-    """Give every widget without state a value; return True if the form now shows ``initial`` afresh.
-
-    Streamlit drops a widget's state when a run does not draw it (the user opened another page), so the
-    form's own copy decides what comes back: the input of a failed save (``{key}__draft``), else the record.
-    """
-    state = st.session_state
-    missing = [name for name in WIDGETS if f"{key}_{name}" not in state]
-    if not missing:
-        return False
-    draft = state.get(f"{key}__draft")
-    source = draft if draft is not None else widget_values(initial)
-    for name in missing:
-        state[f"{key}_{name}"] = source[name]
-    return draft is None and len(missing) == len(WIDGETS)
+    """Fill the widgets that have no state; True if the form now shows ``initial`` afresh (see form_state)."""
+    return form_state.seed(key, widget_values(initial))
 
 
-def has_draft(key: str) -> bool:
-    """Return True while the form holds input of a save that failed."""
-    return st.session_state.get(f"{key}__draft") is not None
-
-
-def reset(key: str) -> None:
-    """Forget the form's state, the unsaved input included (after a save or to reload the record)."""
-    for name in [k for k in st.session_state if str(k).startswith(f"{key}_")]:
-        del st.session_state[name]
+has_draft = form_state.has_draft
+reset = form_state.reset
 
 
 def collect(key: str) -> dict[str, Any]:
@@ -119,7 +101,7 @@ def _submit(key: str, on_save: Callable[[dict[str, Any]], None]) -> None:
     state = st.session_state
     state[f"{key}_errors"] = {}
     state[f"{key}_problem"] = None
-    state[f"{key}__draft"] = {name: state.get(f"{key}_{name}") for name in WIDGETS}  # until the save succeeds
+    form_state.keep_draft(key, WIDGETS)  # until the save succeeds
     try:
         on_save(collect(key))
     except ValidationError as exc:

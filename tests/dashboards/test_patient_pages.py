@@ -203,6 +203,7 @@ def test_edit__second_visit_after_another_patient_shows_the_record_and_saving_ke
     key = f"edit_patient_{a}"
     at = as_staff(repo_root, staff, "patient.py", id=str(a))
     assert at.text_input(key=f"{key}_first_name").value == "Lea"
+    assert at.text_input(key=f"{key}_phone").value == "030 1234567"  # as dialled, not +49301234567
     visit(at, "patient.py", id=str(b))
     visit(at, "patient.py", id=str(a))
     assert not at.exception
@@ -305,3 +306,13 @@ def test_edit__failed_save_keeps_the_input_after_visiting_another_patient(repo_r
     next(b for b in at.button if b.label == "Speichern").click().run()
     with Session(committed_db) as session:
         assert (session.get(Patient, a).city, session.get(Patient, a).postcode) == ("Berlin-Mitte", "10117")
+
+
+def test_new__input_of_a_failed_save_can_be_discarded(repo_root, staff, committed_db):
+    at = as_staff(repo_root, staff, "patient_new.py")
+    assert not [b for b in at.button if b.label == "Eingaben verwerfen"]  # nothing to discard yet
+    at.text_input(key="new_patient_first_name").input("Mira")
+    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Eingaben verwerfen").click().run()
+    assert at.text_input(key="new_patient_first_name").value == ""
+    assert "Bitte die markierten Angaben korrigieren" not in texts(at)
