@@ -25,7 +25,7 @@ def show(key: str = "quick") -> None:
     query = st.text_input(
         t("quick.label"), key=f"{key}_query", placeholder=t("quick.placeholder"), icon=":material/search:"
     )
-    if len(query.strip()) < 2:
+    if not query.strip():  # one character is a whole surname in Chinese or Korean (李, 김)
         return
     with session_scope(data.engine()) as session:
         found_patients = quick_search(session, query=query)
