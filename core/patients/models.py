@@ -200,7 +200,7 @@ class Search(Base):
 Index("ix_patient_last_name_lower", func.lower(Patient.last_name))
 
 # Name search ignores case, accents and invisible characters (search_fold() and search_full_name() come with
-# migration 0005_forms): the trigram index serves LIKE '%x%' on the full name, the pattern index equality and
+# migration 0007_forms): the trigram index serves LIKE '%x%' on the full name, the pattern index equality and
 # prefixes of the last name (duplicate check, one-character search).
 Index(
     "ix_patient_full_name_folded",

@@ -36,7 +36,7 @@ def name_matches(text: str):
     """SQL condition: ``text`` occurs in the patient's name, ignoring case, accents and invisible characters.
 
     One character (e.g. the surname 李) matches the start of the first or last name, longer text anywhere in
-    "first last"; both sides go through search_fold() (migration 0005_forms), and indexes serve both.
+    "first last"; both sides go through search_fold() (migration 0007_forms), and indexes serve both.
     """
     typed = func.search_fold(_like_escaped(text), type_=String)
     full_name = func.search_full_name(Patient.first_name, Patient.last_name, type_=String)

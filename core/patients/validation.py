@@ -30,7 +30,7 @@ MAX_DISTANCE_KM = 200.0  # beyond this nobody travels weekly to therapy
 REQUIRED = ("first_name", "last_name", "gender", "birth_date", "postcode")
 # Invisible characters that come along when text is pasted from web pages, PDFs or chat apps (soft hyphen,
 # zero-width space and joiners, direction marks, word joiner, BOM): a name holding one is never found again.
-# The same set as search_fold() in migration 0005_forms.
+# The same set as search_fold() in migration 0007_forms.
 INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 SPACES = re.compile(r"\s+")
 

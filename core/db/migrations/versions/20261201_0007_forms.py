@@ -8,8 +8,8 @@ database owner may create on any PostgreSQL 13+ server ("trusted" extensions).
 
 Names stored before this revision lose their invisible characters once, as new input does in core.
 
-Revision ID: 0005_forms
-Revises: 0004
+Revision ID: 0007_forms
+Revises: 0006_audit
 Create Date: 2026-12-01 01:00:00+00:00
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_forms"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0007_forms"
+down_revision: str | Sequence[str] | None = "0006_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
