@@ -48,7 +48,7 @@ def upgrade() -> None:
     )
     for column in ("first_name", "last_name"):
         op.execute(
-            f"UPDATE patient SET {column} = regexp_replace({column}, '{INVISIBLE}', '', 'g') "
+            f"UPDATE patient SET {column} = regexp_replace({column}, '{INVISIBLE}', '', 'g') "  # noqa: S608 - fixed column names and a constant pattern, no input
             f"WHERE {column} ~ '{INVISIBLE}'"
         )
     op.create_index(
