@@ -1,0 +1,62 @@
+"""The public answer page: a form sent after another practice accepted is a conflict; free text stays text."""
+
+from sqlalchemy.orm import Session
+
+from core.communication import answer_page
+from core.matching import service as matching
+from core.matching.models import ItemOutcome
+from tests.dashboards.conftest import texts
+from tests.dashboards.test_answer_and_preview_pages import open_logged_out, token_for
+from tests.support.matching import NOW, searching_patient, sent, therapist
+
+IMAGE = "![Logo](https://tracker.example.net/pixel.png)"  # Markdown would make every viewer fetch it
+
+
+def _two_practices(engine, **patient) -> list[int]:
+    with Session(engine) as session:
+        lea = searching_patient(session, "Beispiel", **patient)
+        ids = [sent(session, therapist(session, name), [lea]).items[0].id for name in ("Kraus", "Lorenz")]
+        session.commit()
+    return ids
+
+
+def _send(at, outcome: ItemOutcome, message: str = ""):
+    at.radio[0].set_value(outcome)
+    at.text_area[0].input(message)
+    at.button[0].click()
+    return at.run()
+
+
+def test_answer_page__an_offer_sent_after_another_practice_accepted_is_saved_as_a_conflict(committed_db):
+    kraus_item, lorenz_item = _two_practices(committed_db)
+    kraus, lorenz = open_logged_out(token_for(kraus_item)), open_logged_out(token_for(lorenz_item))
+    _send(kraus, ItemOutcome.ACCEPTED)
+    _send(lorenz, ItemOutcome.ACCEPTED, "Platz ab Januar.")
+    assert "Diese Person hat inzwischen leider schon einen Therapieplatz gefunden" in texts(lorenz)
+    assert "meldet sich wegen Ihres angebotenen Platzes" in texts(lorenz)
+    assert "Ihre Antwort ist gespeichert" not in texts(lorenz)
+    with Session(committed_db) as session:
+        [conflict] = matching.list_conflicts(session)
+    assert (conflict["item_id"], conflict["answer_message"]) == (lorenz_item, "Platz ab Januar.")
+
+
+def test_answer_page__a_decline_sent_after_another_practice_accepted_says_no_answer_is_needed(committed_db):
+    kraus_item, lorenz_item = _two_practices(committed_db)
+    kraus, lorenz = open_logged_out(token_for(kraus_item)), open_logged_out(token_for(lorenz_item))
+    _send(kraus, ItemOutcome.ACCEPTED)
+    _send(lorenz, ItemOutcome.DECLINED_CAPACITY)
+    assert "hat inzwischen über eine andere Praxis einen Therapieplatz gefunden" in texts(lorenz)
+    assert not lorenz.radio
+
+
+def test_answer_page__shows_names_symptoms_and_messages_as_plain_text(committed_db):
+    item_id, _ = _two_practices(committed_db, symptoms=["Schlafstörungen", IMAGE])
+    with Session(committed_db) as session:
+        answer_page.submit(session, token=token_for(item_id), outcome="declined_capacity",
+                           message=f"Leider voll. {IMAGE}", now=NOW)  # fmt: skip
+        session.commit()
+    at = open_logged_out(token_for(item_id))
+    assert f"Ihre Nachricht: Leider voll. {IMAGE}" in [e.value for e in at.text]  # shown as typed
+    rendered = [str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.success]]
+    rendered += [str(cell) for cell in at.table[0].value.to_numpy().ravel()]
+    assert not [text for text in rendered if "![" in text or "](" in text]  # no Markdown image anywhere
