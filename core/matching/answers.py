@@ -230,6 +230,11 @@ def record_answer(
     if item.outcome == target:  # the same answer again (a second click on the answer link)
         return _result(item, inquiry, _placement(session, search.id), changed=False,
                        cooldown=practice.cooldown_until if practice else None)  # fmt: skip
+    if item.outcome == Out.WITHDRAWN and target != Out.ACCEPTED:
+        raise IllegalTransition(
+            f"{label} was withdrawn: the patient was placed through another inquiry meanwhile, so this "
+            f"'{target.value}' needs no recording; leave it out (an offer would be recorded as a conflict)"
+        )
     transitions.check_outcome(item.outcome, target, label=label)
     today = local_today(now, settings)
     previous = item.outcome

@@ -49,6 +49,9 @@ def save(call: dict, outcome: str, answers: dict[int, str], notes: str) -> None:
         st.error(str(exc))
         return
     flash.append(("success", t("followup.calls.saved")))
+    references = {p["item_id"]: p["reference"] for p in call["patients"]}
+    for item_id in follow["conflict_item_ids"]:  # placed meanwhile: the practice must not be promised the patient
+        flash.append(("warning", f"{references.get(item_id, item_id)}: {t('answers.conflict')}"))
     if follow["next_call_id"]:
         flash.append(("info", t("followup.calls.rescheduled")))
     if follow["expired"]:
@@ -110,7 +113,9 @@ for label, group in groups.items():
                 )
                 answers = {}
                 for patient in call["patients"]:
-                    if patient["outcome"] == ItemOutcome.PENDING:
+                    # withdrawn too: the patient may be placed while staff dial, and the practice's offer must
+                    # still be recorded (as a conflict) when the form is sent
+                    if patient["outcome"] in (ItemOutcome.PENDING, ItemOutcome.WITHDRAWN):
                         answers[patient["item_id"]] = st.selectbox(
                             t("followup.calls.answer", reference=patient["reference"]),
                             ANSWERS,

@@ -4,7 +4,9 @@ from sqlalchemy.orm import Session
 
 from core.communication import answer_page
 from core.matching import service as matching
-from core.matching.models import ItemOutcome
+from core.matching.models import InquiryItem, ItemOutcome
+from core.patients.models import Search
+from dashboards import data
 from tests.dashboards.conftest import texts
 from tests.dashboards.test_answer_and_preview_pages import open_logged_out, token_for
 from tests.support.matching import NOW, searching_patient, sent, therapist
@@ -60,3 +62,53 @@ def test_answer_page__shows_names_symptoms_and_messages_as_plain_text(committed_
     rendered = [str(e.value) for e in [*at.markdown, *at.caption, *at.info, *at.success]]
     rendered += [str(cell) for cell in at.table[0].value.to_numpy().ravel()]
     assert not [text for text in rendered if "![" in text or "](" in text]  # no Markdown image anywhere
+
+
+def test_call_list__an_offer_by_phone_for_a_patient_placed_meanwhile_is_flagged_as_a_conflict(
+    repo_root, staff, committed_db
+):
+    from tests.dashboards.test_calls_page import a_call_now, as_staff
+
+    _, call_id, (lea_item, tom_item) = a_call_now(committed_db)
+    at = as_staff(repo_root, staff, "calls.py")  # staff open the call list and dial ...
+    with Session(committed_db) as session:  # ... while another practice accepts Lea through its link
+        lea = session.get(Search, session.get(InquiryItem, lea_item).search_id)
+        by_link = sent(session, therapist(session, "Lorenz"), [lea])
+        matching.record_answer(session, item_id=by_link.items[0].id, outcome="accepted", actor="link", now=NOW)
+        session.commit()
+    at.radio(key=f"outcome_{call_id}").set_value("reached")
+    at.selectbox(key=f"answer_{call_id}_{lea_item}").set_value("accepted")
+    at.selectbox(key=f"answer_{call_id}_{tom_item}").set_value("declined_capacity")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Diese Zusage ist ein Konflikt" in texts(at)
+    with Session(committed_db) as session:
+        [conflict] = matching.list_conflicts(session)
+    assert conflict["item_id"] == lea_item
+
+
+def test_answers__an_offer_staff_record_after_the_patient_was_placed_elsewhere_is_a_conflict(
+    repo_root, staff, committed_db
+):
+    from tests.dashboards.test_matching_pages import as_staff
+
+    with Session(committed_db) as session:
+        lea, tom = searching_patient(session, "Beispiel"), searching_patient(session, "Muster", first_name="Tom")
+        inquiry = sent(session, therapist(session, "Kraus"), [lea, tom])
+        inquiry_id, lea_item, lea_search = inquiry.id, inquiry.items[0].id, lea.id
+        session.commit()
+    at = as_staff(repo_root, staff, "answers.py")  # Kraus phones; staff open the inquiry ...
+    at.selectbox(key="answers_inquiry").select(inquiry_id).run()
+    with Session(committed_db) as session:  # ... while Lorenz accepts Lea through his answer link
+        by_link = sent(session, therapist(session, "Lorenz"), [session.get(Search, lea_search)])
+        matching.record_answer(session, item_id=by_link.items[0].id, outcome="accepted", actor="link", now=NOW)
+        session.commit()
+    data.open_inquiries.clear()  # the list is cached for 15 s: typing the note takes longer
+    at.selectbox(key=f"outcome_{lea_item}").select(ItemOutcome.ACCEPTED)
+    at.text_input(key=f"message_{lea_item}").input("Platz ab Januar, bitte zurückrufen")
+    next(b for b in at.button if b.label == "Antwort speichern").click().run()
+    assert not at.exception
+    assert "Diese Zusage ist ein Konflikt" in texts(at)
+    with Session(committed_db) as session:
+        [conflict] = matching.list_conflicts(session)
+    assert (conflict["item_id"], conflict["answer_message"]) == (lea_item, "Platz ab Januar, bitte zurückrufen")
