@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.communication.templates import escape_markdown
 from core.patients.vocabulary import LANGUAGES
 from dashboards.i18n import t
 
@@ -41,7 +42,7 @@ def show_timeline(events: list[dict[str, Any]]) -> None:
                 + t(
                     "patient.timeline.inquiry",
                     reference=event["reference"],
-                    therapist=event["therapist"],
+                    therapist=escape_markdown(event["therapist"]),  # data, shown literally
                     outcome=t(f"outcome.{event['outcome']}"),
                 )
             )

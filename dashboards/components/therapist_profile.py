@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from core.communication.templates import escape_markdown
 from core.contact import display_phone
 from core.therapists.overview import TherapistOverview, is_stale
 from core.therapists.phone_hours import day_text
@@ -117,7 +118,7 @@ def show(*, view: TherapistOverview, today: date) -> None:
     with left:
         st.subheader(t("therapists.profile.contact"))
         lines = [th["street"], view.place, display_phone(th["phone"]), th["email"], th["website"]]
-        st.markdown("  \n".join(line for line in lines if line))
+        st.markdown("  \n".join(escape_markdown(line) for line in lines if line))  # data, shown literally
         _offer(th)
         _preferences(th)
     with right:

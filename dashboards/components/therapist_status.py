@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from core.communication.templates import escape_markdown
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.therapists import service as therapists
@@ -41,7 +42,7 @@ def show(*, view: TherapistOverview, user: CurrentUser) -> None:
     th = view.therapist
     st.markdown(t("therapists.status.now", status=t(f"therapists.status.{th['status']}")))
     if th["status_reason"]:
-        st.markdown(t("therapists.status.reason", reason=th["status_reason"]))
+        st.markdown(t("therapists.status.reason", reason=escape_markdown(th["status_reason"])))
     if th["status_until"]:
         st.markdown(t("therapists.status.until", date=f"{th['status_until']:%d.%m.%Y}"))
     if user.role not in {"admin", "staff"}:

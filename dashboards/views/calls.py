@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from core.communication import calls
+from core.communication.templates import escape_markdown
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
@@ -76,7 +77,7 @@ for label, group in groups.items():
             st.markdown(
                 t(
                     "followup.calls.card",
-                    therapist=call["therapist"],
+                    therapist=escape_markdown(call["therapist"]),  # data, shown literally
                     attempt=call["attempt"],
                     phone=call["phone"] or t("followup.calls.no_phone"),
                     hours=call["hours"],

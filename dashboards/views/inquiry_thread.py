@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.communication import timeline
+from core.communication.templates import escape_markdown
 from core.db import session_scope
 from core.errors import NotFound
 from core.matching import inquiries
@@ -18,7 +19,7 @@ from dashboards.i18n import t
 user = require_user()
 st.title(t("followup.thread.title"))
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("followup.thread.missing"))
     st.stop()
 try:
@@ -28,7 +29,7 @@ try:
             "followup.thread.header",
             reference=inquiry.reference,
             status=inquiry.status.value,
-            therapist=therapist_name(session.get(Therapist, inquiry.therapist_id)),
+            therapist=escape_markdown(therapist_name(session.get(Therapist, inquiry.therapist_id))),
         )
         entries = timeline.entries(session, inquiry_id=inquiry.id)
 except NotFound as exc:

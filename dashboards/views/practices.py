@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.communication.templates import escape_markdown
 from core.contact import display_phone
 from core.db import session_scope
 from core.errors import NotFound, WorkbenchError
@@ -18,7 +19,7 @@ from dashboards.navigation import page_path
 
 user = require_user()
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("therapists.practice.missing_id"))
     st.page_link(page_path("therapists.py"), label=t("therapists.back"), icon=":material/arrow_back:")
     st.stop()
@@ -46,7 +47,7 @@ def run(action, success: str) -> None:
 
 p = view.practice
 st.page_link(page_path("therapists.py"), label=t("therapists.back"), icon=":material/arrow_back:")
-st.title(p["name"])
+st.title(escape_markdown(p["name"]))  # names are data: shown literally
 st.caption(
     " · ".join(
         filter(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from core.communication.templates import escape_markdown
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import NotFound
@@ -27,7 +28,7 @@ from dashboards.navigation import page_path
 user = require_user()
 back = {"page": page_path("therapists.py"), "label": t("therapists.back"), "icon": ":material/arrow_back:"}
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("therapists.missing_id"))
     st.page_link(**back)
     st.stop()
@@ -41,7 +42,7 @@ except NotFound:
 
 th = view.therapist
 st.page_link(**back)
-st.title(view.name)
+st.title(escape_markdown(view.name))  # names are data: shown literally
 gender = t(f"therapists.gender.{th['gender']}") if th["gender"] != "unknown" else None
 st.caption(" · ".join(filter(None, [t(f"therapists.status.{th['status']}"), view.place, gender])))
 flash = st.session_state.pop("therapist_flash", None)
