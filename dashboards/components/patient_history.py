@@ -7,9 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.communication.templates import escape_markdown
 from core.patients.vocabulary import LANGUAGES
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 
 def show_wishes(p: dict[str, Any]) -> None:
@@ -42,7 +42,7 @@ def show_timeline(events: list[dict[str, Any]]) -> None:
                 + t(
                     "patient.timeline.inquiry",
                     reference=event["reference"],
-                    therapist=escape_markdown(event["therapist"]),  # data, shown literally
+                    therapist=literal(event["therapist"]),  # data, shown literally
                     outcome=t(f"outcome.{event['outcome']}"),
                 )
             )

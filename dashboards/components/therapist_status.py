@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from core.communication.templates import escape_markdown
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.therapists import service as therapists
@@ -14,6 +13,7 @@ from core.therapists.overview import TherapistOverview
 from dashboards import data
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 
 def _change(view: TherapistOverview, user: CurrentUser, action: str, reason: str, until: date | None) -> None:
@@ -42,7 +42,7 @@ def show(*, view: TherapistOverview, user: CurrentUser) -> None:
     th = view.therapist
     st.markdown(t("therapists.status.now", status=t(f"therapists.status.{th['status']}")))
     if th["status_reason"]:
-        st.markdown(t("therapists.status.reason", reason=escape_markdown(th["status_reason"])))
+        st.markdown(t("therapists.status.reason", reason=literal(th["status_reason"])))
     if th["status_until"]:
         st.markdown(t("therapists.status.until", date=f"{th['status_until']:%d.%m.%Y}"))
     if user.role not in {"admin", "staff"}:

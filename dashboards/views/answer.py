@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from core.communication import answer_page, links
-from core.communication.templates import escape_markdown, label
+from core.communication.templates import label
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
 from dashboards.i18n import current_language, t
+from dashboards.plain_text import literal
 
 st.title(t("communication.answer.title"))
 token = st.query_params.get("token")
@@ -39,7 +40,7 @@ except links.LinkError as exc:
 language = current_language()
 # Free text (names, symptoms, messages) is shown literally: st.markdown and st.table render Markdown, so an
 # image link in it would make every viewer's browser fetch that address.
-st.markdown(t("communication.answer.intro", reference=view.reference, therapist=escape_markdown(view.therapist_name)))
+st.markdown(t("communication.answer.intro", reference=view.reference, therapist=literal(view.therapist_name)))
 st.subheader(t("communication.answer.summary"))
 summary = view.summary
 rows = [
@@ -53,7 +54,7 @@ rows = [
     ("procedure", label(summary["procedure_wish"], language)),
 ]
 st.table({t("communication.answer.field"): [t(f"communication.answer.{key}") for key, _ in rows],
-          t("communication.answer.value"): [escape_markdown(value) for _, value in rows]})  # fmt: skip
+          t("communication.answer.value"): [literal(value) for _, value in rows]})  # fmt: skip
 
 
 def outcome_text(outcome) -> str:

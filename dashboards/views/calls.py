@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from core.communication import calls
-from core.communication.templates import escape_markdown
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
@@ -17,6 +16,7 @@ from dashboards import data
 from dashboards.components.login import require_user
 from dashboards.i18n import current_language, t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 ANSWERS = ["", "accepted", "declined_capacity", "declined_unsuitable", "declined_other"]
 OUTCOMES = [o.value for o in calls.CallOutcome]
@@ -77,7 +77,7 @@ for label, group in groups.items():
             st.markdown(
                 t(
                     "followup.calls.card",
-                    therapist=escape_markdown(call["therapist"]),  # data, shown literally
+                    therapist=literal(call["therapist"]),  # data, shown literally
                     attempt=call["attempt"],
                     phone=call["phone"] or t("followup.calls.no_phone"),
                     hours=call["hours"],

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from core.communication.templates import escape_markdown
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching import service as matching
 from dashboards import data
 from dashboards.components.login import require_user
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 user = require_user()
 st.title(t("conflicts.title"))
@@ -52,10 +52,10 @@ for c in conflicts:
         st.markdown(  # names are data: shown literally, never as Markdown
             t(
                 "conflicts.item",
-                therapist=escape_markdown(c["therapist_name"]),
+                therapist=literal(c["therapist_name"]),
                 patient=c["patient_reference"],
                 when=f"{c['answered_at']:%d.%m.%Y}" if c["answered_at"] else "—",
-                placed=escape_markdown(c["placed_with_name"] or "—"),
+                placed=literal(c["placed_with_name"] or "—"),
                 placed_on=f"{c['placed_on']:%d.%m.%Y}" if c["placed_on"] else "—",
             )
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core.communication import timeline
-from core.communication.templates import escape_markdown
 from core.db import session_scope
 from core.errors import NotFound
 from core.matching import inquiries
@@ -15,6 +14,7 @@ from dashboards import data
 from dashboards.components import communication_timeline
 from dashboards.components.login import require_user
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 user = require_user()
 st.title(t("followup.thread.title"))
@@ -29,7 +29,7 @@ try:
             "followup.thread.header",
             reference=inquiry.reference,
             status=inquiry.status.value,
-            therapist=escape_markdown(therapist_name(session.get(Therapist, inquiry.therapist_id))),
+            therapist=literal(therapist_name(session.get(Therapist, inquiry.therapist_id))),
         )
         entries = timeline.entries(session, inquiry_id=inquiry.id)
 except NotFound as exc:

@@ -6,7 +6,6 @@ from datetime import date
 
 import streamlit as st
 
-from core.communication.templates import escape_markdown
 from core.db import session_scope
 from core.errors import NotFound
 from core.patients import overview as patient_overview
@@ -23,6 +22,7 @@ from dashboards.components import (
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 user = require_user()
 raw_id = st.query_params.get("id", "")
@@ -47,7 +47,7 @@ except NotFound:
 
 p = view.patient
 st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
-st.title(escape_markdown(f"{p['first_name']} {p['last_name']}"))  # names are data: shown literally
+st.title(literal(f"{p['first_name']} {p['last_name']}"))  # names are data: shown literally
 status = t(f"patient.status.{p['status'].value}")
 facts = [p["reference"], status, t("patient.age", age=view.age), f"{p['postcode']} {p['city'] or ''}".strip()]
 if view.waiting_days is not None:

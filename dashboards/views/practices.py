@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.communication.templates import escape_markdown
 from core.contact import display_phone
 from core.db import session_scope
 from core.errors import NotFound, WorkbenchError
@@ -16,6 +15,7 @@ from dashboards import data
 from dashboards.components.login import require_user
 from dashboards.i18n import current_language, t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 user = require_user()
 raw_id = st.query_params.get("id", "")
@@ -47,7 +47,7 @@ def run(action, success: str) -> None:
 
 p = view.practice
 st.page_link(page_path("therapists.py"), label=t("therapists.back"), icon=":material/arrow_back:")
-st.title(escape_markdown(p["name"]))  # names are data: shown literally
+st.title(literal(p["name"]))  # names are data: shown literally
 st.caption(
     " · ".join(
         filter(

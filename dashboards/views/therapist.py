@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from core.communication.templates import escape_markdown
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import NotFound
@@ -24,6 +23,7 @@ from dashboards.components import (
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 user = require_user()
 back = {"page": page_path("therapists.py"), "label": t("therapists.back"), "icon": ":material/arrow_back:"}
@@ -42,7 +42,7 @@ except NotFound:
 
 th = view.therapist
 st.page_link(**back)
-st.title(escape_markdown(view.name))  # names are data: shown literally
+st.title(literal(view.name))  # names are data: shown literally
 gender = t(f"therapists.gender.{th['gender']}") if th["gender"] != "unknown" else None
 st.caption(" · ".join(filter(None, [t(f"therapists.status.{th['status']}"), view.place, gender])))
 flash = st.session_state.pop("therapist_flash", None)
