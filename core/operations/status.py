@@ -70,6 +70,19 @@ def system_status(engine: Engine, settings: Settings, *, now: datetime) -> dict[
     }
 
 
+def database_problem(engine: Engine) -> str | None:
+    """Return why the database does not answer (first line of the driver's message), or None if it does.
+
+    Example: ``database_problem(engine)`` -> ``'connection to server on socket ".../.s.PGSQL.5432" failed'``
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    return None
+
+
 def row_counts(session: Session) -> dict[str, int]:
     """Return the number of rows of every table of the schema (exact counts; the tables are small)."""
     existing = set(inspect(session.get_bind()).get_table_names())
