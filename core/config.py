@@ -10,8 +10,10 @@ A wrong value raises ``ConfigError`` with one line naming the variable and a val
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import re
 import secrets
 from pathlib import Path
@@ -274,9 +276,16 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # written private and complete, then linked into place: never world-readable, never half
+            # written, and when two processes race the first key wins for both
+            partial = path.with_name(f".secret_key.{os.getpid()}")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(partial, path)
+            partial.unlink()
         return path.read_text().strip()
 
 
