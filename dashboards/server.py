@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # so `core` imports under `streamlit run`
+os.umask(0o077)  # what the app writes under DATA_DIR (e.g. the secret key) is private to the service's user
 
 HEALTH_PATH = "/healthz"
 # Only our own pages may frame the app (Streamlit's components use same-origin iframes).

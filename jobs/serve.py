@@ -145,14 +145,14 @@ def main() -> int:
             settings.smtp_host in {"127.0.0.1", "localhost"} and settings.smtp_port == settings.mail_catcher_port
         )
         if local_mail:
-            stack.spawn("mail_catcher", [sys.executable, "-m", "jobs.mail_catcher"], env, marker="jobs.mail_catcher")
-        stack.spawn("scheduler", [sys.executable, "-m", "jobs.scheduler"], env, marker="jobs.scheduler")
+            stack.spawn("mail_catcher", [sys.executable, "-m", "jobs.mail_catcher"], env)
+        stack.spawn("scheduler", [sys.executable, "-m", "jobs.scheduler"], env)
         app = stack.spawn(
             "streamlit",
             [sys.executable, "-m", "streamlit", "run", "dashboards/server.py",
              "--server.address", settings.app_host, "--server.port", str(settings.app_port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            env, marker="dashboards/server.py",
+            env,
         )  # fmt: skip
         local = f"http://127.0.0.1:{settings.app_port}"
         if not wait_until(lambda: app_ready(local, app) or app.proc.poll() is not None, timeout=READY_TIMEOUT_SECONDS) \

@@ -33,6 +33,9 @@ RESTART_BACKOFF_SECONDS = (1, 2, 5, 10, 30, 60)  # waits before restart n of a c
 STABLE_AFTER_SECONDS = 120  # a child that ran this long before it died starts again from the shortest wait
 DATABASE_CHECK_SECONDS = 1.0  # how often the runner looks whether the embedded server still runs
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# What a child's command line contains: a pid in run.json counts as ours only if its command line has this
+# (after a reboot or a long time the same pid may belong to an unrelated program).
+MARKERS = {"mail_catcher": "jobs.mail_catcher", "scheduler": "jobs.scheduler", "streamlit": "dashboards/server.py"}
 
 
 def say(settings: Settings, message: str, *, error: bool = False) -> None:
@@ -54,7 +57,6 @@ class Child:
     name: str
     args: list[str]
     env: dict[str, str]
-    marker: str  # part of the command line that identifies this child, e.g. "jobs.scheduler"
     proc: subprocess.Popen | None = None
     started: float = 0.0
     failures: int = 0
@@ -74,10 +76,11 @@ class Supervisor:
         self.database_retry_at = 0.0
         self.next_database_check = 0.0
         self.stopping = False
+        self.owns_run_file = False  # never remove the run.json of another runner we refused to start beside
 
     # --- children ---------------------------------------------------------------------------------
-    def spawn(self, name: str, args: list[str], env: dict[str, str], *, marker: str) -> Child:
-        child = self.children.get(name) or Child(name, args, env, marker)
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> Child:
+        child = self.children.get(name) or Child(name, args, env)
         self.children[name] = child
         logs = self.settings.data_dir / "logs"
         logs.mkdir(mode=0o700, exist_ok=True)
@@ -109,7 +112,7 @@ class Supervisor:
                 say(self.settings, f"error: {child.name} exited with code {child.proc.returncode}; "
                     f"restarting it in {wait} s (restart {child.failures}); see {log}", error=True)  # fmt: skip
             elif child.restart_at is not None and now >= child.restart_at:
-                self.spawn(child.name, child.args, child.env, marker=child.marker)
+                self.spawn(child.name, child.args, child.env)
                 say(self.settings, f"{child.name} restarted (pid {child.proc.pid})")
         if self.embedded and now >= self.next_database_check:
             self.next_database_check = now + DATABASE_CHECK_SECONDS
@@ -150,12 +153,12 @@ class Supervisor:
             pid_file = self.settings.data_dir / "postgres" / "postmaster.pid"
             with contextlib.suppress(OSError, ValueError, IndexError):
                 pids["postgres"] = int(pid_file.read_text().splitlines()[0])
-        markers = {name: c.marker for name, c in self.children.items()}
         path = self.settings.data_dir / "run.json"
         partial = path.with_suffix(".json.partial")
-        partial.write_text(json.dumps({"runner": os.getpid(), **pids, "markers": markers}))
+        partial.write_text(json.dumps({"runner": os.getpid(), **pids}))
         partial.chmod(0o600)
         partial.replace(path)  # a reader never sees half a file
+        self.owns_run_file = True
 
     def clear_leftovers(self) -> None:
         """Stop children a killed runner left behind (from run.json); refuse to start beside a live runner."""
@@ -168,7 +171,6 @@ class Supervisor:
             path.unlink()
             return
         runner = recorded.pop("runner", None)
-        markers = recorded.pop("markers", {})
         if runner and _is_process(runner, "jobs.serve"):
             raise WorkbenchError(
                 f"make run is already running for {self.settings.data_dir} (pid {runner}); "
@@ -176,9 +178,9 @@ class Supervisor:
             )
         stopped = []
         for name, pid in recorded.items():
-            marker = markers.get(name)
-            if name == "postgres" or not marker or not _is_process(pid, marker):
-                continue  # the shared server is joined, not killed; a pid now used by another program is left alone
+            marker = MARKERS.get(name)
+            if not marker or not isinstance(pid, int) or not _is_process(pid, marker):
+                continue  # postgres (shared) is joined, not killed; a pid now used by another program is left alone
             with contextlib.suppress(psutil.Error):
                 process = psutil.Process(pid)
                 process.terminate()
@@ -197,6 +199,8 @@ class Supervisor:
         if self.stopping:
             return
         self.stopping = True
+        if not self.children and not self.embedded and not self.owns_run_file:
+            return  # refused before it started anything: nothing to stop, nothing to say
         print("\nstopping …", flush=True)
         try:
             self._stop_children()
@@ -208,8 +212,8 @@ class Supervisor:
                 except Exception as exc:  # report and go on: run.json must still go
                     say(self.settings, f"error: could not stop PostgreSQL: {exc}", error=True)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                (self.settings.data_dir / "run.json").unlink()
+            if self.owns_run_file:
+                (self.settings.data_dir / "run.json").unlink(missing_ok=True)
         print("stopped; the data stays in", self.settings.data_dir, flush=True)
 
     def _stop_children(self) -> None:

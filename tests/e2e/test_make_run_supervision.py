@@ -171,8 +171,7 @@ def test_make_run__stops_what_a_killed_runner_left_and_never_reports_ready_off_i
     )  # fmt: skip
     gone = subprocess.Popen(["true"])
     gone.wait()
-    (data_dir / "run.json").write_text(json.dumps(
-        {"runner": gone.pid, "streamlit": stale.pid, "markers": {"streamlit": "dashboards/server.py"}}))  # fmt: skip
+    (data_dir / "run.json").write_text(json.dumps({"runner": gone.pid, "streamlit": stale.pid}))
     stack = None
     try:
         wait_for(lambda: healthz(env["APP_PORT"]) != 0, timeout=90, what="the stale app to listen")
@@ -257,3 +256,21 @@ def test_make_run__keeps_everything_in_data_dir_private(repo_root, tmp_path):
         stack.interrupt()
     finally:
         stack.kill()
+
+
+def test_make_run__a_second_start_on_the_same_data_refuses_and_leaves_the_first_alone(repo_root, tmp_path):
+    env = small_stack_env(tmp_path)
+    first = RunningStack(repo_root, env)
+    try:
+        first.wait_ready(timeout=START_TIMEOUT)
+        pids = first.pids()
+        second = RunningStack(repo_root, env)
+        code = second.proc.wait(timeout=120)  # it must end by itself, without our help
+        second.reader.join(timeout=5)
+        assert code != 0
+        assert f"make run is already running for {tmp_path / 'data'} (pid {pids['runner']})" in second.output
+        assert first.pids() == pids  # its run.json is untouched
+        assert healthz(env["APP_PORT"]) == 200  # and its database still runs under it
+        first.interrupt()
+    finally:
+        first.kill()
