@@ -6,9 +6,6 @@ DE = {
         "Seite neu laden; bleibt die Meldung, bitte die Administration verständigen."
     ),
     "operations.checks": "Konfiguration",
-    "operations.check_ok": "in Ordnung",
-    "operations.check.mail": "E-Mail-Versand",
-    "operations.check.links": "Antwort-Links",
     "operations.check.mail_ok": "Ausgehende E-Mails gehen an {target}; dort nimmt ein Server an.",
     "operations.check.mail_nobody": (
         "Ausgehende E-Mails gehen an {target}, aber dort nimmt niemand an. SMTP_PORT (oder SMTP_HOST) "
@@ -27,9 +24,6 @@ EN = {
         "message stays, please tell your administrator."
     ),
     "operations.checks": "Configuration",
-    "operations.check_ok": "fine",
-    "operations.check.mail": "Sending mail",
-    "operations.check.links": "Answer links",
     "operations.check.mail_ok": "Outgoing mail goes to {target}; a server accepts it there.",
     "operations.check.mail_nobody": (
         "Outgoing mail goes to {target}, but nothing listens there. Check SMTP_PORT (or SMTP_HOST); for the "

@@ -37,12 +37,10 @@ def show_checks(checks: list[dict]) -> None:
         else:
             key = "operations.check.links_ok" if check["ok"] else "operations.check.links_elsewhere"
             message = t(key, url=check["url"], port=check["app_port"])
-        title = t("operations.check." + check["check"])
-        label = f"**{title}:** {message}"
         if check["ok"]:
-            st.markdown(f":material/check_circle: {label}")
+            st.markdown(f":material/check_circle: {message}")
         else:
-            st.warning(label, icon=":material/warning:")
+            st.warning(message, icon=":material/warning:")
 
 
 database = status["database"]
