@@ -155,13 +155,10 @@ def main() -> int:
             env,
         )  # fmt: skip
         local = f"http://127.0.0.1:{settings.app_port}"
-        if not wait_until(lambda: app_ready(local, app) or app.proc.poll() is not None, timeout=READY_TIMEOUT_SECONDS) \
-                or not app_ready(local, app):  # fmt: skip
-            say(
-                settings,
-                f"error: the app did not start; see {settings.data_dir / 'logs' / 'streamlit.log'}",
-                error=True,
-            )
+        wait_until(lambda: app_ready(local, app) or app.proc.poll() is not None, timeout=READY_TIMEOUT_SECONDS)
+        if not app_ready(local, app):
+            log = settings.data_dir / "logs" / "streamlit.log"
+            say(settings, f"error: the app did not start; see {log}", error=True)
             return 1
         shown_host = "localhost" if settings.app_host in {"127.0.0.1", "0.0.0.0"} else settings.app_host  # noqa: S104
         app_url = f"http://{shown_host}:{settings.app_port}"
