@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from core.communication import sender, window
 from core.config import get_settings
@@ -156,8 +155,8 @@ st.caption(f"{t('mail.col.from')}: {mail.sender} · {t('mail.col.to')}: {mail.re
 tab_html, tab_text, tab_headers = st.tabs([t("mail.tab_html"), t("mail.tab_text"), t("mail.tab_headers")])
 with tab_html:
     if mail.html:
-        with st.container(border=True):
-            components.html(mail.html, height=480, scrolling=True)  # in an iframe: the mail's styles stay inside
+        with st.container(border=True, height=480):  # scrolls inside; st.html sanitises: no script of a mail runs
+            st.html(mail.html)
     else:
         st.info(t("mail.no_html"))
 with tab_text:
