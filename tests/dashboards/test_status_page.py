@@ -54,13 +54,18 @@ def test_status__unreachable_database_is_reported_not_crashed(make_user, monkeyp
 
     at = status_page(committed_db, make_user)
 
-    def broken(*args, **kwargs):
-        return {"database": {"reachable": False, "error": "connection refused (port 5999)"}}
+    def broken(engine, settings, *, now):
+        return {
+            "database": {"reachable": False, "error": "connection refused (port 5999)"},
+            "checks": status.configuration_checks(settings),
+        }
 
     monkeypatch.setattr(status, "system_status", broken)
     at.button(key="status_refresh").click()
     at.run()
+    assert not at.exception
     assert "Die Datenbank antwortet nicht: connection refused (port 5999)" in texts(at)
+    assert "Antwort-Links zeigen auf" in texts(at)  # the configuration checks need no database
 
 
 def fresh_settings(monkeypatch, **variables):
