@@ -12,8 +12,9 @@ from dashboards.texts import (
     mail,
     matching,
     matching_pages,
+    operations,
     patients,
     therapists,
 )
 
-AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail]
+AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations]
