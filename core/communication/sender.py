@@ -1,13 +1,15 @@
-"""Send the outbox by SMTP: claim due rows with SKIP LOCKED, send each once, retry, give up, flag doubt.
+"""Send the outbox by SMTP: claim due rows, send each once, retry, give up, flag the one mail in doubt.
 
-Per mail the sender commits three facts in order: the claim ('sending', attempts + 1), then - only after
-the SMTP server answered - the result ('sent', 'failed' with a next attempt, or 'dead'). A row still in
-'sending' when no sender is alive was claimed by a process that died between claim and confirmation: the
-server may or may not have accepted it, so it is never resent but flagged ``needs_review`` for staff, who
-settle it on the Mailbox page (``resolve_review``). At most one batch (``batch_size``) can be in doubt per crash.
+A sender claims a small batch of due mails with one session-level advisory lock per mail (nothing is written:
+the rows stay 'queued'), then hands them over one by one. Just before each SMTP call the mail is marked
+'sending' (attempts + 1) in its own durable commit, which also records the 'sent' of the mail before it. So
+at any moment at most one mail of a sender is 'sending'. If the process dies, its connection and with it
+every claim go away: the claimed mails not yet started are due again at once, and only the one mail in
+'sending' is in doubt (the server may or may not have accepted it). That mail is never resent but flagged
+``needs_review`` for staff, who settle it on the Mailbox page (``resolve_review``).
 
-Every sender holds a shared transaction-level advisory lock while it runs; the in-doubt scan runs only when
-it can take the same lock exclusively, i.e. when no other sender is alive (the lock dies with the process).
+Every sender holds a shared advisory lock while it runs; the in-doubt scan runs only when it can take the
+same lock exclusively, i.e. when no other sender is alive (the locks die with the process).
 
 Example:
     report = send_due(get_engine(), now=datetime.now(UTC), limit=100)
@@ -26,7 +28,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, func, or_, select, text
+from sqlalchemy import Engine, func, or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
@@ -38,6 +41,7 @@ from core.events.service import emit
 
 ACTOR = "sender"
 SENDER_LOCK_KEY = 0x5E4D_6D61  # advisory lock: shared = a sender is alive, exclusive = none is
+CLAIM_LOCK_SPACE = 0x5E4D_6D62  # advisory locks (space, email id): a mail claimed by a live sender
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
 DEFAULT_BATCH = 20
@@ -192,12 +196,15 @@ class SendReport:
         return counts
 
 
+DUE_STATUSES = (EmailStatus.QUEUED, EmailStatus.FAILED)
+
+
 def _due(now: datetime):
-    return (
-        select(Email)
-        .where(Email.status.in_([EmailStatus.QUEUED, EmailStatus.FAILED]))
-        .where(or_(Email.next_attempt_at.is_(None), Email.next_attempt_at <= now))
-    )
+    return select(Email).where(*_due_filter(now))
+
+
+def _due_filter(now: datetime) -> tuple:
+    return (Email.status.in_(DUE_STATUSES), or_(Email.next_attempt_at.is_(None), Email.next_attempt_at <= now))
 
 
 def flag_in_doubt(session: Session, *, now: datetime) -> int:
@@ -222,55 +229,92 @@ def flag_in_doubt(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
-def _claim(engine: Engine, *, now: datetime, size: int) -> list[Email]:
-    with Session(engine, expire_on_commit=False) as session:
-        rows = session.scalars(_due(now).order_by(Email.id).limit(size).with_for_update(skip_locked=True)).all()
-        for row in rows:
-            row.status = EmailStatus.SENDING
-            row.attempts += 1
-        session.commit()
-        for row in rows:
-            session.expunge(row)
-        return list(rows)
+def _claim(session: Session, *, now: datetime, size: int) -> list[int]:
+    """Claim up to ``size`` due mails: one session-level advisory lock per mail, nothing written.
+
+    The rows stay 'queued' (or 'failed'): when the sender dies its locks die with its connection and every
+    mail it claimed but did not start is due again at once, for any sender, with no one deciding anything.
+    """
+    claimed: list[int] = []
+    after = 0
+    while len(claimed) < size:
+        ids = session.scalars(
+            select(Email.id)
+            .where(*_due_filter(now), Email.id > after)
+            .order_by(Email.id)
+            .limit(size)
+            .with_for_update(skip_locked=True)  # rows another sender is starting right now
+        ).all()
+        if not ids:
+            break
+        after = ids[-1]
+        claimed += session.scalars(
+            text(
+                "SELECT id FROM unnest(CAST(:ids AS integer[])) AS id WHERE pg_try_advisory_lock(:space, id) LIMIT :n"
+            ),
+            {"ids": list(ids), "space": CLAIM_LOCK_SPACE, "n": size - len(claimed)},
+        ).all()  # rows claimed by another live sender are skipped
+    session.commit()  # ends the claim: the row locks go, the advisory locks stay until _release
+    return claimed
 
 
-def _record(
-    engine: Engine, email_id: int, outcome: str, *, now: datetime, max_attempts: int, error: str | None = None
+def _release(session: Session, ids: list[int]) -> None:
+    session.execute(
+        text("SELECT pg_advisory_unlock(:space, id) FROM unnest(CAST(:ids AS integer[])) AS id"),
+        {"ids": ids, "space": CLAIM_LOCK_SPACE},
+    )
+    session.commit()
+
+
+def _start(session: Session, email_id: int) -> Email | None:
+    """Mark one claimed mail 'sending' (attempts + 1) and return it as stored now; None if no longer due."""
+    return session.scalars(
+        update(Email)
+        .where(Email.id == email_id, Email.status.in_(DUE_STATUSES))
+        .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1)
+        .returning(Email),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+
+
+def _finish(
+    session: Session, row: Email, outcome: str, *, now: datetime, max_attempts: int, error: str | None = None
 ) -> str:
-    """Write the result of one send in its own transaction; return the status written."""
-    with Session(engine) as session:
-        # Losing this commit in a database crash is safe: the row stays 'sending' and is flagged, never resent.
-        # The claim before SMTP, by contrast, is committed durably (default synchronous_commit).
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-        row = session.get(Email, email_id, with_for_update=True)
-        if outcome == "sent":
-            row.status, row.sent_at, row.last_error = EmailStatus.SENT, now, None
-            fields = ["status", "sent_at"]
-            _advance_inquiry(session, row, now=now)
-        elif outcome == "unknown":
-            row.needs_review, row.last_error = True, error
-            fields = ["needs_review", "last_error"]
-        elif outcome == "permanent" or row.attempts >= max_attempts:
-            row.status, row.last_error, row.next_attempt_at = EmailStatus.DEAD, error, None
-            fields = ["status", "last_error"]
-        else:
-            row.status, row.last_error = EmailStatus.FAILED, error
-            row.next_attempt_at = now + backoff_delay(row.attempts)
-            fields = ["status", "last_error", "next_attempt_at"]
-        result = "needs_review" if outcome == "unknown" else row.status.value
-        audit.record(
-            session,
-            actor=ACTOR,
-            action=f"email.{result}",
-            entity_type="email",
-            entity_id=row.id,
-            details={"fields": fields, "attempts": row.attempts},
-        )
-        if result in ("sent", "dead", "needs_review"):
-            payload = {"template": row.template}
-            emit(session, f"email.{result}", aggregate_type="email", aggregate_id=row.id, payload=payload)
-        session.commit()
-        return result
+    """Write the result of one send into the current transaction; return the result ('sent', 'failed', ...)."""
+    if outcome == "sent":
+        row.status, row.sent_at, row.last_error = EmailStatus.SENT, now, None
+        fields = ["status", "sent_at"]
+        _advance_inquiry(session, row, now=now)
+    elif outcome == "unknown":
+        row.needs_review, row.last_error = True, error
+        fields = ["needs_review", "last_error"]
+    elif outcome == "permanent" or row.attempts >= max_attempts:
+        row.status, row.last_error, row.next_attempt_at = EmailStatus.DEAD, error, None
+        fields = ["status", "last_error"]
+    else:
+        row.status, row.last_error = EmailStatus.FAILED, error
+        row.next_attempt_at = now + backoff_delay(row.attempts)
+        fields = ["status", "last_error", "next_attempt_at"]
+    result = "needs_review" if outcome == "unknown" else row.status.value
+    audit.record(
+        session,
+        actor=ACTOR,
+        action=f"email.{result}",
+        entity_type="email",
+        entity_id=row.id,
+        details={"fields": fields, "attempts": row.attempts},
+    )
+    if result in ("sent", "dead", "needs_review"):
+        payload = {"template": row.template}
+        emit(session, f"email.{result}", aggregate_type="email", aggregate_id=row.id, payload=payload)
+    return result
+
+
+def _commit_lazily(session: Session) -> None:
+    # Losing this commit in a database crash is safe: the row stays 'sending' and is flagged, never resent.
+    # Marking a mail 'sending', by contrast, is committed durably (default synchronous_commit) before SMTP.
+    session.execute(text("SET LOCAL synchronous_commit = off"))
+    session.commit()
 
 
 def _advance_inquiry(session: Session, row: Email, *, now: datetime) -> None:
@@ -305,7 +349,7 @@ def send_due(
     """Send due outbox rows (queued, or failed and due at ``now``) inside the sending window.
 
     ``now`` decides the window and which rows are due; ``clock`` stamps results (sent_at, next attempt).
-    Commits its own transactions (one claim per batch, one result per mail). ``dry_run`` writes nothing.
+    Commits its own transactions (about one per mail). ``dry_run`` writes nothing.
     """
     settings = settings or get_settings()
     if limit is not None and limit < 1:
@@ -322,72 +366,115 @@ def send_due(
     if not win.open:
         return report
     transport = transport or SmtpTransport(SmtpSettings.from_settings(settings))
-    with engine.connect() as alive:
-        with Session(bind=alive) as session:
-            if session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SENDER_LOCK_KEY}):
-                report.flagged_in_doubt = flag_in_doubt(session, now=now)
-            session.commit()
-        alive.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})  # held till the end
+    # One connection for the whole run: its session-level advisory locks (alive, claims) die with the process.
+    with engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
+        if session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SENDER_LOCK_KEY}):
+            report.flagged_in_doubt = flag_in_doubt(session, now=now)
+        session.commit()
+        session.execute(text("SELECT pg_advisory_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})
+        session.commit()
         try:
-            _send_batches(
-                engine,
-                report,
-                now=now,
-                settings=settings,
-                limit=limit,
-                size=batch_size,
-                transport=transport,
-                clock=clock,
-            )
+            run = _Run(session, report, settings=settings, transport=transport, clock=clock)
+            while limit is None or report.claimed < limit:
+                ids = _claim(
+                    session, now=now, size=batch_size if limit is None else min(batch_size, limit - report.claimed)
+                )
+                if not ids:
+                    break
+                report.claimed += len(ids)
+                try:
+                    go_on = run.send_batch(ids)
+                finally:
+                    _release(session, ids)
+                if not go_on:
+                    break
         finally:
             transport.close()
-            alive.rollback()
+            try:
+                session.rollback()
+                session.execute(text("SELECT pg_advisory_unlock_all()"))
+                session.commit()
+            except SQLAlchemyError:
+                connection.invalidate()  # it may still hold our locks: it must not go back to the pool
     return report
 
 
-def _send_batches(
-    engine: Engine,
-    report: SendReport,
-    *,
-    now: datetime,
-    settings: Settings,
-    limit: int | None,
-    size: int,
-    transport: Transport,
-    clock: Callable[[], datetime],
-) -> None:
-    while limit is None or report.claimed < limit:
-        batch = _claim(engine, now=now, size=size if limit is None else min(size, limit - report.claimed))
-        if not batch:
-            return
-        report.claimed += len(batch)
-        for index, row in enumerate(batch):
-            try:
-                transport.send(build_message(row, mail_from=settings.mail_from, now=clock()))
-            except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
-                outcome, error = classify(exc), f"{type(exc).__name__}: {exc}"[:2000]
-                report.errors.append(f"email {row.id}: {error}")
-                result = _record(
-                    engine, row.id, outcome, now=clock(), max_attempts=settings.send_max_attempts, error=error
-                )
-                _count(report, result)
-                if isinstance(exc, ConnectFailed):
-                    report.smtp_unavailable = True
-                    for rest in batch[index + 1 :]:  # never handed over: certainly not delivered, retry later
-                        _count(
-                            report,
-                            _record(
-                                engine,
-                                rest.id,
-                                "temporary",
-                                now=clock(),
-                                max_attempts=settings.send_max_attempts,
-                                error=error,
-                            ),
-                        )
-                    return
-                continue
-            _count(report, _record(engine, row.id, "sent", now=clock(), max_attempts=settings.send_max_attempts))
+class _Run:
+    """Hand over claimed mails one by one; at most one mail is ever 'sending' (in doubt if the process dies).
+
+    Each mail is marked 'sending' in its own durable commit just before the SMTP call; the 'sent' of the mail
+    before it rides along in that same commit (with its audit row and event), so a mail costs one commit.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        report: SendReport,
+        *,
+        settings: Settings,
+        transport: Transport,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.session, self.report, self.settings = session, report, settings
+        self.transport, self.clock = transport, clock
+        self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
+
+    def _settle_accepted(self) -> None:
+        if self.accepted is not None:
+            row, sent_at = self.accepted
+            self._count(_finish(self.session, row, "sent", now=sent_at, max_attempts=self.settings.send_max_attempts))
+            self.accepted = None
+
+    def _fail(self, row: Email, outcome: str, error: str) -> None:
+        self.report.errors.append(f"email {row.id}: {error}")
+        result = _finish(
+            self.session, row, outcome, now=self.clock(), max_attempts=self.settings.send_max_attempts, error=error
+        )
+        self._count(result)
+
+    def send_batch(self, ids: list[int]) -> bool:
+        """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
+        try:
+            for index, email_id in enumerate(ids):
+                self._settle_accepted()
+                row = _start(self.session, email_id)
+                self.session.commit()  # durable, before the mail reaches the server
+                if row is None:
+                    continue  # settled elsewhere since the claim
+                try:
+                    message = build_message(row, mail_from=self.settings.mail_from, now=self.clock())
+                except (ValueError, TypeError) as exc:  # e.g. a header the mail library refuses: never handed over
+                    self._fail(row, "permanent", f"{type(exc).__name__}: {exc}"[:2000])
+                    _commit_lazily(self.session)
+                    continue
+                try:
+                    self.transport.send(message)
+                except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
+                    error = f"{type(exc).__name__}: {exc}"[:2000]
+                    self._fail(row, classify(exc), error)
+                    if isinstance(exc, ConnectFailed):
+                        self.report.smtp_unavailable = True
+                        for rest in ids[index + 1 :]:  # never handed over: certainly not delivered, retry later
+                            if (later := _start(self.session, rest)) is not None:
+                                self._fail(later, "temporary", error)
+                        _commit_lazily(self.session)
+                        return False
+                    _commit_lazily(self.session)
+                    continue
+                self.accepted = (row, self.clock())
+        except BaseException:
+            if self.accepted is not None:  # the run breaks off, but the server has this mail: say so if we can
+                self.session.rollback()
+                with contextlib.suppress(SQLAlchemyError):
+                    self._settle_accepted()
+                    _commit_lazily(self.session)
+            raise
+        self._settle_accepted()
+        _commit_lazily(self.session)
+        return True
+
+    def _count(self, result: str) -> None:
+        _count(self.report, result)
 
 
 def _count(report: SendReport, result: str) -> None:
