@@ -26,6 +26,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
+from core.config import Settings
+
 MAILBOX_MODE = 0o700  # caught mail is health data: only the account running the catcher may open the folder
 MAIL_FILE_MODE = 0o600  # ... and the files in it
 ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
@@ -152,3 +154,24 @@ def read_mailbox(mailbox: Path, *, limit: int = 200) -> list[CaughtMail]:
             )
         )
     return mails
+
+
+def receives_outgoing_mail(settings: Settings) -> bool:
+    """Say whether outgoing mail goes to the local catcher (the embedded default): then its mailbox is evidence."""
+    return settings.smtp_host in {"127.0.0.1", "localhost"} and settings.smtp_port == settings.mail_catcher_port
+
+
+def received_message_ids(mailbox: Path, wanted: set[str]) -> set[str]:
+    """Return which of the Message-IDs ``wanted`` are among the mails in ``mailbox`` (reads headers only)."""
+    found: set[str] = set()
+    if not wanted or not mailbox.exists():
+        return found
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    for path in sorted(mailbox.glob("*.eml"), reverse=True):  # newest first: a mail in doubt is a recent one
+        with path.open("rb") as file:
+            message_id = str(parser.parse(file).get("Message-ID", "")).strip()
+        if message_id in wanted:
+            found.add(message_id)
+            if found == wanted:
+                break
+    return found

@@ -544,6 +544,7 @@ def outbox_state(session: Session, *, limit: int = 200) -> dict[str, Any]:
             "needs_review": row.needs_review,
             "to": row.to_address,
             "subject": row.subject,
+            "message_id": row.message_id,
             "template": row.template,
             "attempts": row.attempts,
             "last_error": row.last_error or "",

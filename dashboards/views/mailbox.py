@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from core.communication import sender, window
+from core.communication import catcher, sender, window
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
@@ -77,8 +77,16 @@ else:
                 for row in outbox["problems"]
             ],
             t("mail.col.updated"): [when(row["updated_at"]) for row in outbox["problems"]],
+            # what to look for at the recipient or in the mail server's log when a mail is in doubt
+            "Message-ID": [row["message_id"] if row["needs_review"] else "" for row in outbox["problems"]],
         }
     )
+    if review_rows and catcher.receives_outgoing_mail(settings):  # embedded default: the local mailbox knows
+        arrived = catcher.received_message_ids(settings.data_dir / "mailbox", {r["message_id"] for r in review_rows})
+        problems[t("mail.col.local")] = [
+            (t("mail.local_yes") if row["message_id"] in arrived else t("mail.local_no")) if row["needs_review"] else ""
+            for row in outbox["problems"]
+        ]
     st.dataframe(
         problems,
         hide_index=True,
