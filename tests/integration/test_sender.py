@@ -334,3 +334,17 @@ def test_send_emails_cli__rejects_bad_numbers_with_exit_code_2(repo_root, databa
     )
     assert result.returncode == 2
     assert expected in result.stderr
+
+
+def test_send_due__mail_that_cannot_be_built_is_dead_and_the_others_go_out(committed_db, smtp):
+    port, mailbox = smtp
+    ids = add_mails(committed_db, 3)
+    with Session(committed_db) as session:  # a header injection attempt must never reach the server
+        session.get(Email, ids[1]).subject = "Ihre Suche\nBcc: alle@example.org"
+        session.commit()
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port))
+    assert (report.sent, report.dead, report.needs_review) == (2, 1, 0)
+    dead = rows(committed_db)[ids[1]]
+    assert (dead.status, dead.needs_review) == (EmailStatus.DEAD, False)
+    assert "line break" in dead.last_error
+    assert len(caught(mailbox)) == 2
