@@ -32,15 +32,17 @@ from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, func, or_, select, text, update
+from sqlalchemy import Engine, String, cast, func, insert, literal, literal_column, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
+from core.audit.models import AuditEvent
 from core.communication import window as send_window
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.errors import IllegalTransition, ValidationError
+from core.events.models import DomainEvent
 from core.events.service import emit
 
 ACTOR = "sender"
@@ -279,15 +281,48 @@ def _release(session: Session, ids: list[int]) -> None:
     session.commit()
 
 
-def _start(session: Session, email_id: int) -> Email | None:
-    """Mark one claimed mail 'sending' (attempts + 1) and return it as stored now; None if no longer due."""
+def _start(session: Session, email_id: int, *, ride_along: tuple = ()) -> Email | None:
+    """Mark one claimed mail 'sending' (attempts + 1) and return it as stored now; None if no longer due.
+
+    ``ride_along``: data-modifying CTEs (``_sent_ctes``) executed in the same statement.
+    """
     return session.scalars(
         update(Email)
         .where(Email.id == email_id, Email.status.in_(DUE_STATUSES))
         .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1)
-        .returning(Email),
+        .returning(Email)
+        .add_cte(*ride_along),
         execution_options={"populate_existing": True},
     ).one_or_none()
+
+
+def _sent_ctes(email_id: int, *, sent_at: datetime) -> tuple:
+    """Mark a mail 'sent' with its audit row and domain event, as CTEs for one round trip with the next mail.
+
+    The same rows ``_finish(..., "sent")`` writes through the audit and event services; one statement instead
+    of four per mail (measured: the sender spent most of its time in round trips).
+    """
+    table = Email.__table__
+    done = (
+        update(table)
+        .where(table.c.id == email_id, table.c.status == EmailStatus.SENDING)
+        .values(status=EmailStatus.SENT, sent_at=sent_at, last_error=None)
+        .returning(table.c.id, table.c.attempts, table.c.template)
+        .cte("sent_mail")
+    )
+    entity_id = cast(done.c.id, String)
+    fields = func.jsonb_build_array(literal_column("'status'"), literal_column("'sent_at'"))
+    details = func.jsonb_build_object(literal_column("'fields'"), fields, literal_column("'attempts'"), done.c.attempts)
+    audit_row = insert(AuditEvent).from_select(
+        ["actor", "action", "entity_type", "entity_id", "details"],
+        select(literal(ACTOR), literal("email.sent"), literal("email"), entity_id, details),
+    )
+    payload = func.jsonb_build_object(literal_column("'template'"), done.c.template)
+    event = insert(DomainEvent).from_select(
+        ["event_type", "aggregate_type", "aggregate_id", "payload"],
+        select(literal("email.sent"), literal("email"), entity_id, payload),
+    )
+    return done, audit_row.cte("sent_audit"), event.cte("sent_event")
 
 
 def _finish(
@@ -432,11 +467,22 @@ class _Run:
         self.transport, self.clock = transport, clock
         self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
 
+    def _settled_with_next(self) -> tuple:
+        """Write the accepted mail's 'sent' now (ORM, an inquiry moves too) or return it as CTEs to ride along."""
+        if self.accepted is None:
+            return ()
+        row, sent_at = self.accepted
+        self.accepted = None
+        self.report.sent += 1
+        if row.template == "inquiry" and row.inquiry_id is not None:  # its inquiry moves to 'sent' as well
+            _finish(self.session, row, "sent", now=sent_at, max_attempts=self.settings.send_max_attempts)
+            return ()
+        return _sent_ctes(row.id, sent_at=sent_at)
+
     def _settle_accepted(self) -> None:
-        if self.accepted is not None:
-            row, sent_at = self.accepted
-            self._count(_finish(self.session, row, "sent", now=sent_at, max_attempts=self.settings.send_max_attempts))
-            self.accepted = None
+        if ctes := self._settled_with_next():
+            done = ctes[0]
+            self.session.execute(select(func.count()).select_from(done).add_cte(*ctes[1:]))
 
     def _fail(self, row: Email, outcome: str, error: str) -> None:
         self.report.errors.append(f"email {row.id}: {error}")
@@ -449,8 +495,7 @@ class _Run:
         """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
         try:
             for index, email_id in enumerate(ids):
-                self._settle_accepted()
-                row = _start(self.session, email_id)
+                row = _start(self.session, email_id, ride_along=self._settled_with_next())
                 self.session.commit()  # durable, before the mail reaches the server
                 if row is None:
                     continue  # settled elsewhere since the claim

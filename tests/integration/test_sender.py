@@ -348,3 +348,28 @@ def test_send_due__mail_that_cannot_be_built_is_dead_and_the_others_go_out(commi
     assert (dead.status, dead.needs_review) == (EmailStatus.DEAD, False)
     assert "line break" in dead.last_error
     assert len(caught(mailbox)) == 2
+
+
+def test_send_due__an_inquiry_counts_as_sent_when_its_mail_is(committed_db, smtp):
+    from core.communication.outbox import enqueue, inquiry_context
+    from core.matching.models import Inquiry, InquiryStatus
+    from tests.support.matching import searching_patient, sent, therapist
+
+    port, mailbox = smtp
+    with Session(committed_db) as session:
+        doctor = therapist(session, "Kraus")
+        inquiry = sent(session, doctor, [searching_patient(session)], status=InquiryStatus.QUEUED)
+        context = inquiry_context(session, inquiry_id=inquiry.id, now=NOW)
+        enqueue(session, template="inquiry", to_address=context["to_address"], context=context,
+                inquiry_id=inquiry.id, therapist_id=doctor.id, now=NOW)  # fmt: skip
+        session.commit()
+        inquiry_id = inquiry.id
+    add_mails(committed_db, 2)  # sent after it, in the same run
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port), clock=lambda: NOW)
+    assert report.sent == 3
+    assert len(caught(mailbox)) == 3
+    with Session(committed_db) as session:
+        assert session.get(Inquiry, inquiry_id).status == InquiryStatus.SENT
+        audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "email.sent")).all()
+    assert sorted(a.details["fields"] for a in audits) == [["status", "sent_at"]] * 3
+    assert {a.details["attempts"] for a in audits} == {1}
