@@ -87,14 +87,24 @@ else:
             (t("mail.local_yes") if row["message_id"] in arrived else t("mail.local_no")) if row["needs_review"] else ""
             for row in outbox["problems"]
         ]
+    first = [
+        t("mail.col.id"),
+        t("mail.col.status"),
+        t("mail.col.local"),
+        t("mail.col.to"),
+        t("mail.col.subject"),
+        "Message-ID",
+    ]
+    order = [c for c in first if c in problems] + [c for c in problems if c not in first]  # evidence in view
     st.dataframe(
         problems,
         hide_index=True,
         width="stretch",
+        column_order=order,
         column_config={
             t("mail.col.id"): st.column_config.NumberColumn(width="small"),
             t("mail.col.attempts"): st.column_config.NumberColumn(width="small"),
-            t("mail.col.error"): st.column_config.TextColumn(width="large"),
+            t("mail.col.error"): st.column_config.TextColumn(width="medium"),
         },
     )
 
