@@ -373,3 +373,30 @@ def test_send_due__an_inquiry_counts_as_sent_when_its_mail_is(committed_db, smtp
         audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "email.sent")).all()
     assert sorted(a.details["fields"] for a in audits) == [["status", "sent_at"]] * 3
     assert {a.details["attempts"] for a in audits} == {1}
+
+
+def test_send_due__two_senders_at_once_share_the_queue_and_send_each_mail_once(committed_db, smtp):
+    import threading
+    from collections import Counter
+
+    port, mailbox = smtp
+    add_mails(committed_db, 120)
+    reports: list[sender.SendReport] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        reports.append(sender.send_due(committed_db, now=NOW, settings=settings_for(port), batch_size=5))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    ids = Counter(m["Message-ID"] for m in caught(mailbox))
+    assert [mid for mid, n in ids.items() if n > 1] == []
+    assert len(ids) == 120
+    assert all(r.claimed > 0 for r in reports)  # both worked on the queue ...
+    assert sorted(r.sent for r in reports) == sorted(r.claimed for r in reports)  # ... on different mails
+    assert sum(r.sent for r in reports) == 120
+    assert {(r.status, r.attempts) for r in rows(committed_db).values()} == {(EmailStatus.SENT, 1)}
