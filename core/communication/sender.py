@@ -1,15 +1,16 @@
-"""Send the outbox by SMTP: claim due rows, send each once, retry, give up, flag the one mail in doubt.
+"""Send the outbox by SMTP: start due rows one by one, send each once, retry, give up, flag the one in doubt.
 
-A sender claims a small batch of due mails with one session-level advisory lock per mail (nothing is written:
-the rows stay 'queued'), then hands them over one by one. Just before each SMTP call the mail is marked
-'sending' (attempts + 1) in its own durable commit, which also records the 'sent' of the mail before it. So
-at any moment at most one mail of a sender is 'sending'. If the process dies, its connection and with it
-every claim go away: the claimed mails not yet started are due again at once, and only the one mail in
-'sending' is in doubt (the server may or may not have accepted it). That mail is never resent but flagged
-``needs_review`` for staff, who settle it on the Mailbox page (``resolve_review``).
+A sender reads a small batch of due ids and hands the mails over one by one. Just before each SMTP call the
+mail is marked 'sending' (attempts + 1) by a conditional UPDATE (only one sender can win it) in its own
+durable commit, which also records the 'sent' of the mail before it. So at any moment at most one mail of a
+sender is 'sending'. If the process dies, every mail it had read but not started is still due and goes out
+with the next run; only the one mail in 'sending' is in doubt (the server may or may not have accepted it).
+That mail is never resent but flagged ``needs_review`` for staff, who settle it on the Mailbox page
+(``resolve_review``).
 
-Every sender holds a shared advisory lock while it runs; the in-doubt scan runs only when it can take the
-same lock exclusively, i.e. when no other sender is alive (the locks die with the process).
+Every sender holds a shared transaction-level advisory lock while it runs; the in-doubt scan runs only when
+it can take the same lock exclusively, i.e. when no other sender is alive (the lock dies with the process).
+The per-mail transactions are short and keep no session state, so they may go through PgBouncer.
 
 Example:
     report = send_due(get_engine(), now=datetime.now(UTC), limit=100)
@@ -47,7 +48,6 @@ from core.events.service import emit
 
 ACTOR = "sender"
 SENDER_LOCK_KEY = 0x5E4D_6D61  # advisory lock: shared = a sender is alive, exclusive = none is
-CLAIM_LOCK_SPACE = 0x5E4D_6D62  # advisory locks (space, email id): a mail claimed by a live sender
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
 DEFAULT_BATCH = 20
@@ -194,7 +194,7 @@ class SendReport:
     window_reason: str = "open"
     opens_at: datetime | None = None
     due: int = 0  # due rows seen by a dry run
-    claimed: int = 0
+    claimed: int = 0  # mails this run started (marked 'sending')
     sent: int = 0
     failed: int = 0
     dead: int = 0
@@ -244,41 +244,19 @@ def flag_in_doubt(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
-def _claim(session: Session, *, now: datetime, size: int) -> list[int]:
-    """Claim up to ``size`` due mails: one session-level advisory lock per mail, nothing written.
+def _next_due(session: Session, *, now: datetime, size: int, after: int) -> list[int]:
+    """Return the ids of up to ``size`` due mails after id ``after``; nothing is locked or written.
 
-    The rows stay 'queued' (or 'failed'): when the sender dies its locks die with its connection and every
-    mail it claimed but did not start is due again at once, for any sender, with no one deciding anything.
+    Nothing needs claiming: ``_start`` moves a mail from due to 'sending' with one conditional UPDATE, which
+    only one sender can win. Two senders reading the same ids take turns; one that dies leaves every mail it
+    read but did not start due, for any sender, with no one deciding anything. Pooling-safe: short
+    transactions only (PgBouncer in transaction mode keeps no session state between them).
     """
-    claimed: list[int] = []
-    after = 0
-    while len(claimed) < size:
-        ids = session.scalars(
-            select(Email.id)
-            .where(*_due_filter(now), Email.id > after)
-            .order_by(Email.id)
-            .limit(size)
-            .with_for_update(skip_locked=True)  # rows another sender is starting right now
-        ).all()
-        if not ids:
-            break
-        after = ids[-1]
-        claimed += session.scalars(
-            text(
-                "SELECT id FROM unnest(CAST(:ids AS integer[])) AS id WHERE pg_try_advisory_lock(:space, id) LIMIT :n"
-            ),
-            {"ids": list(ids), "space": CLAIM_LOCK_SPACE, "n": size - len(claimed)},
-        ).all()  # rows claimed by another live sender are skipped
-    session.commit()  # ends the claim: the row locks go, the advisory locks stay until _release
-    return claimed
-
-
-def _release(session: Session, ids: list[int]) -> None:
-    session.execute(
-        text("SELECT pg_advisory_unlock(:space, id) FROM unnest(CAST(:ids AS integer[])) AS id"),
-        {"ids": ids, "space": CLAIM_LOCK_SPACE},
-    )
+    ids = session.scalars(
+        select(Email.id).where(*_due_filter(now), Email.id > after).order_by(Email.id).limit(size)
+    ).all()
     session.commit()
+    return list(ids)
 
 
 def _start(session: Session, email_id: int, *, ride_along: tuple = ()) -> Email | None:
@@ -414,36 +392,25 @@ def send_due(
     if not win.open:
         return report
     transport = transport or SmtpTransport(SmtpSettings.from_settings(settings))
-    # One connection for the whole run: its session-level advisory locks (alive, claims) die with the process.
-    with engine.connect() as connection, Session(bind=connection, expire_on_commit=False) as session:
-        if session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SENDER_LOCK_KEY}):
-            report.flagged_in_doubt = flag_in_doubt(session, now=now)
-        session.commit()
-        session.execute(text("SELECT pg_advisory_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})
-        session.commit()
+    with engine.connect() as alive:  # holds the shared "a sender is alive" lock in one open transaction
+        with Session(bind=alive) as session:
+            if session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SENDER_LOCK_KEY}):
+                report.flagged_in_doubt = flag_in_doubt(session, now=now)
+            session.commit()
+        alive.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})  # held till the end
         try:
-            run = _Run(session, report, settings=settings, transport=transport, clock=clock)
-            while limit is None or report.claimed < limit:
-                ids = _claim(
-                    session, now=now, size=batch_size if limit is None else min(batch_size, limit - report.claimed)
-                )
-                if not ids:
-                    break
-                report.claimed += len(ids)
-                try:
-                    go_on = run.send_batch(ids)
-                finally:
-                    _release(session, ids)
-                if not go_on:
-                    break
+            with Session(engine, expire_on_commit=False) as session:
+                run = _Run(session, report, settings=settings, transport=transport, clock=clock)
+                after = 0
+                while limit is None or report.claimed < limit:
+                    size = batch_size if limit is None else min(batch_size, limit - report.claimed)
+                    ids = _next_due(session, now=now, size=size, after=after)
+                    if not ids or not run.send_batch(ids):
+                        break
+                    after = ids[-1]
         finally:
             transport.close()
-            try:
-                session.rollback()
-                session.execute(text("SELECT pg_advisory_unlock_all()"))
-                session.commit()
-            except SQLAlchemyError:
-                connection.invalidate()  # it may still hold our locks: it must not go back to the pool
+            alive.rollback()
     return report
 
 
@@ -498,7 +465,8 @@ class _Run:
                 row = _start(self.session, email_id, ride_along=self._settled_with_next())
                 self.session.commit()  # durable, before the mail reaches the server
                 if row is None:
-                    continue  # settled elsewhere since the claim
+                    continue  # another sender started it since we read it
+                self.report.claimed += 1
                 try:
                     message = build_message(row, mail_from=self.settings.mail_from, now=self.clock())
                 except (ValueError, TypeError) as exc:  # e.g. a header the mail library refuses: never handed over
@@ -514,6 +482,7 @@ class _Run:
                         self.report.smtp_unavailable = True
                         for rest in ids[index + 1 :]:  # never handed over: certainly not delivered, retry later
                             if (later := _start(self.session, rest)) is not None:
+                                self.report.claimed += 1
                                 self._fail(later, "temporary", error)
                         _commit_lazily(self.session)
                         return False
