@@ -1,16 +1,20 @@
-"""Send the outbox by SMTP: start due rows one by one, send each once, retry, give up, flag the one in doubt.
+"""Send the outbox by SMTP: claim due rows, send each once, retry, give up, flag only the mail in doubt.
 
-A sender reads a small batch of due ids and hands the mails over one by one. Just before each SMTP call the
-mail is marked 'sending' (attempts + 1) by a conditional UPDATE (only one sender can win it) in its own
-durable commit, which also records the 'sent' of the mail before it. So at any moment at most one mail of a
-sender is 'sending'. If the process dies, every mail it had read but not started is still due and goes out
-with the next run; only the one mail in 'sending' is in doubt (the server may or may not have accepted it).
-That mail is never resent but flagged ``needs_review`` for staff, who settle it on the Mailbox page
-(``resolve_review``).
+A sender run claims a small batch of due mails (``claimed_by`` = its run token) in one durable commit, then
+hands them over one by one. Just before each SMTP call the mail is marked 'sending' (attempts + 1, claim
+cleared) in its own commit, which also records the 'sent' of the mail before it (with its audit row and
+event, in one statement). So at any moment at most one mail of a sender is 'sending'. Those per-mail
+commits are visible to everyone at once but not flushed to disk one by one (synchronous_commit off): a
+killed sender loses nothing, and only a database crash could lose them, which ``recover`` detects.
 
-Every sender holds a shared transaction-level advisory lock while it runs; the in-doubt scan runs only when
-it can take the same lock exclusively, i.e. when no other sender is alive (the lock dies with the process).
-The per-mail transactions are short and keep no session state, so they may go through PgBouncer.
+When a sender dies, the next run (``recover``) re-queues the mails it had claimed but not started (audited
+"email.requeued") and flags the one mail in 'sending' ``needs_review``: the server may or may not have
+accepted it. It is never resent; staff settle it on the Mailbox page (``resolve_review``). If the database
+restarted since a claim, the mails of that claim are flagged as well (their per-mail commits may be lost).
+
+Every sender holds a shared transaction-level advisory lock while it runs; ``recover`` runs only when it can
+take the same lock exclusively, i.e. when no other sender is alive (the lock dies with the process). The
+per-mail transactions are short and keep no session state, so they may go through PgBouncer.
 
 Example:
     report = send_due(get_engine(), now=datetime.now(UTC), limit=100)
@@ -22,6 +26,7 @@ import contextlib
 import smtplib
 import ssl
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -200,6 +205,7 @@ class SendReport:
     dead: int = 0
     needs_review: int = 0  # in doubt during this run (connection broke while handing over)
     flagged_in_doubt: int = 0  # rows left in 'sending' by a sender that died, flagged now
+    requeued: int = 0  # rows a sender that died had claimed but not handed over, due again now
     smtp_unavailable: bool = False
     dry_run: bool = False
     errors: list[str] = field(default_factory=list)
@@ -219,7 +225,11 @@ def _due(now: datetime):
 
 
 def _due_filter(now: datetime) -> tuple:
-    return (Email.status.in_(DUE_STATUSES), or_(Email.next_attempt_at.is_(None), Email.next_attempt_at <= now))
+    return (
+        Email.status.in_(DUE_STATUSES),
+        or_(Email.next_attempt_at.is_(None), Email.next_attempt_at <= now),
+        Email.claimed_by.is_(None),
+    )
 
 
 def flag_in_doubt(session: Session, *, now: datetime) -> int:
@@ -244,30 +254,73 @@ def flag_in_doubt(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
-def _next_due(session: Session, *, now: datetime, size: int, after: int) -> list[int]:
-    """Return the ids of up to ``size`` due mails after id ``after``; nothing is locked or written.
+def _claim(session: Session, *, now: datetime, size: int, token: str) -> list[int]:
+    """Claim up to ``size`` due mails for the run ``token`` in one durable commit; return their ids.
 
-    Nothing needs claiming: ``_start`` moves a mail from due to 'sending' with one conditional UPDATE, which
-    only one sender can win. Two senders reading the same ids take turns; one that dies leaves every mail it
-    read but did not start due, for any sender, with no one deciding anything. Pooling-safe: short
-    transactions only (PgBouncer in transaction mode keeps no session state between them).
+    The claim says "not yet handed over": a claimed mail is started ('sending') only by its run, and the
+    claims of a run that died are re-queued by ``recover`` (or flagged, after a database restart).
     """
+    due = select(Email.id).where(*_due_filter(now)).order_by(Email.id).limit(size).with_for_update(skip_locked=True)
     ids = session.scalars(
-        select(Email.id).where(*_due_filter(now), Email.id > after).order_by(Email.id).limit(size)
+        update(Email)
+        .where(Email.id.in_(due.scalar_subquery()))
+        .values(claimed_by=token, claimed_at=func.now())
+        .returning(Email.id),
+        execution_options={"synchronize_session": False},
     ).all()
+    session.commit()  # durable: the per-mail commits after it are not (see recover)
+    return sorted(ids)
+
+
+def _release(session: Session, token: str) -> None:
+    """Give back the claims of a run that stops early (an error): those mails are due again at once."""
+    session.execute(
+        update(Email)
+        .where(Email.claimed_by == token, Email.status.in_(DUE_STATUSES))
+        .values(claimed_by=None, claimed_at=None),
+        execution_options={"synchronize_session": False},
+    )
     session.commit()
-    return list(ids)
 
 
-def _start(session: Session, email_id: int, *, ride_along: tuple = ()) -> Email | None:
-    """Mark one claimed mail 'sending' (attempts + 1) and return it as stored now; None if no longer due.
+def recover(session: Session, *, now: datetime) -> tuple[int, int]:
+    """Settle what dead senders left (call only when no sender is alive); return (re-queued, flagged).
+
+    A claimed mail was never handed over: it is re-queued (audited). Unless the database restarted since
+    the claim: then the cheap per-mail commits after it (e.g. 'sending', 'sent') may be lost, and the mail
+    is flagged in doubt like a mail left in 'sending'.
+    """
+    restarted_at = session.scalar(text("SELECT pg_postmaster_start_time()"))
+    claimed = session.scalars(select(Email).where(Email.claimed_by.is_not(None)).with_for_update()).all()
+    requeued = 0
+    for row in claimed:
+        commits_may_be_lost = row.claimed_at < restarted_at
+        row.claimed_by = row.claimed_at = None
+        if commits_may_be_lost:
+            row.status = EmailStatus.SENDING  # flagged below, like a mail left in 'sending'
+            continue
+        requeued += 1
+        audit.record(
+            session,
+            actor=ACTOR,
+            action="email.requeued",
+            entity_type="email",
+            entity_id=row.id,
+            details={"fields": ["claimed_by", "claimed_at"], "why": "the sender stopped before handing it over"},
+        )
+    session.flush()
+    return requeued, flag_in_doubt(session, now=now)
+
+
+def _start(session: Session, email_id: int, *, token: str, ride_along: tuple = ()) -> Email | None:
+    """Mark one mail claimed by ``token`` 'sending' (attempts + 1) and return it as stored now, else None.
 
     ``ride_along``: data-modifying CTEs (``_sent_ctes``) executed in the same statement.
     """
     return session.scalars(
         update(Email)
-        .where(Email.id == email_id, Email.status.in_(DUE_STATUSES))
-        .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1)
+        .where(Email.id == email_id, Email.claimed_by == token, Email.status.in_(DUE_STATUSES))
+        .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1, claimed_by=None, claimed_at=None)
         .returning(Email)
         .add_cte(*ride_along),
         execution_options={"populate_existing": True},
@@ -337,8 +390,8 @@ def _finish(
 
 
 def _commit_lazily(session: Session) -> None:
-    # Losing this commit in a database crash is safe: the row stays 'sending' and is flagged, never resent.
-    # Marking a mail 'sending', by contrast, is committed durably (default synchronous_commit) before SMTP.
+    # Visible to every other session at once, so a killed sender loses nothing. Only a database crash can
+    # lose it; then the claim (committed durably) predates the restart and recover() flags the mail in doubt.
     session.execute(text("SET LOCAL synchronous_commit = off"))
     session.commit()
 
@@ -395,19 +448,24 @@ def send_due(
     with engine.connect() as alive:  # holds the shared "a sender is alive" lock in one open transaction
         with Session(bind=alive) as session:
             if session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SENDER_LOCK_KEY}):
-                report.flagged_in_doubt = flag_in_doubt(session, now=now)
+                report.requeued, report.flagged_in_doubt = recover(session, now=now)
             session.commit()
         alive.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})  # held till the end
+        token = str(uuid.uuid4())
         try:
             with Session(engine, expire_on_commit=False) as session:
-                run = _Run(session, report, settings=settings, transport=transport, clock=clock)
-                after = 0
-                while limit is None or report.claimed < limit:
-                    size = batch_size if limit is None else min(batch_size, limit - report.claimed)
-                    ids = _next_due(session, now=now, size=size, after=after)
-                    if not ids or not run.send_batch(ids):
-                        break
-                    after = ids[-1]
+                run = _Run(session, report, token=token, settings=settings, transport=transport, clock=clock)
+                try:
+                    while limit is None or report.claimed < limit:
+                        size = batch_size if limit is None else min(batch_size, limit - report.claimed)
+                        ids = _claim(session, now=now, size=size, token=token)
+                        if not ids or not run.send_batch(ids):
+                            break
+                except BaseException:
+                    session.rollback()
+                    with contextlib.suppress(SQLAlchemyError):
+                        _release(session, token)
+                    raise
         finally:
             transport.close()
             alive.rollback()
@@ -426,11 +484,12 @@ class _Run:
         session: Session,
         report: SendReport,
         *,
+        token: str,
         settings: Settings,
         transport: Transport,
         clock: Callable[[], datetime],
     ) -> None:
-        self.session, self.report, self.settings = session, report, settings
+        self.session, self.report, self.settings, self.token = session, report, settings, token
         self.transport, self.clock = transport, clock
         self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
 
@@ -462,10 +521,10 @@ class _Run:
         """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
         try:
             for index, email_id in enumerate(ids):
-                row = _start(self.session, email_id, ride_along=self._settled_with_next())
-                self.session.commit()  # durable, before the mail reaches the server
+                row = _start(self.session, email_id, token=self.token, ride_along=self._settled_with_next())
+                _commit_lazily(self.session)  # before the mail reaches the server; the claim made it recoverable
                 if row is None:
-                    continue  # another sender started it since we read it
+                    continue  # no longer ours or due (e.g. erased meanwhile)
                 self.report.claimed += 1
                 try:
                     message = build_message(row, mail_from=self.settings.mail_from, now=self.clock())
@@ -481,7 +540,7 @@ class _Run:
                     if isinstance(exc, ConnectFailed):
                         self.report.smtp_unavailable = True
                         for rest in ids[index + 1 :]:  # never handed over: certainly not delivered, retry later
-                            if (later := _start(self.session, rest)) is not None:
+                            if (later := _start(self.session, rest, token=self.token)) is not None:
                                 self.report.claimed += 1
                                 self._fail(later, "temporary", error)
                         _commit_lazily(self.session)

@@ -400,3 +400,32 @@ def test_send_due__two_senders_at_once_share_the_queue_and_send_each_mail_once(c
     assert sorted(r.sent for r in reports) == sorted(r.claimed for r in reports)  # ... on different mails
     assert sum(r.sent for r in reports) == 120
     assert {(r.status, r.attempts) for r in rows(committed_db).values()} == {(EmailStatus.SENT, 1)}
+
+
+def test_send_due__mail_claimed_by_a_dead_sender_is_requeued_audited_and_sent(committed_db, smtp):
+    port, mailbox = smtp
+    ids = add_mails(committed_db, 2)
+    with Session(committed_db) as session:  # claimed by a sender killed before it handed the mail over
+        row = session.get(Email, ids[0])
+        row.claimed_by, row.claimed_at = "0b7c9a52-5d6e-4f3a-9c1b-2e8d7f6a5b4c", datetime.now(UTC)
+        session.commit()
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port))
+    assert (report.requeued, report.flagged_in_doubt, report.sent) == (1, 0, 2)
+    assert len(caught(mailbox)) == 2
+    with Session(committed_db) as session:
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "email.requeued")).all()
+    assert [a.entity_id for a in audit] == [str(ids[0])]
+
+
+def test_send_due__mail_claimed_before_a_database_restart_is_flagged_not_resent(committed_db, smtp):
+    port, mailbox = smtp
+    [email_id] = add_mails(committed_db, 1)
+    with Session(committed_db) as session:  # the per-mail commits after this claim may have died with the server
+        row = session.get(Email, email_id)
+        row.claimed_by, row.claimed_at = "0b7c9a52-5d6e-4f3a-9c1b-2e8d7f6a5b4c", datetime(2000, 1, 1, tzinfo=UTC)
+        session.commit()
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port))
+    assert (report.requeued, report.flagged_in_doubt, report.sent) == (0, 1, 0)
+    row = rows(committed_db)[email_id]
+    assert (row.status, row.needs_review, row.claimed_by) == (EmailStatus.SENDING, True, None)
+    assert caught(mailbox) == []

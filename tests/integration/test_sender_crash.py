@@ -3,7 +3,7 @@
 The sender runs as a real subprocess against the real in-process SMTP catcher (aiosmtpd) on a free port; what
 counts is what the catcher received, by Message-ID, against the outbox rows. A crash may leave at most the one
 mail that was being handed over to the SMTP server in doubt (flagged for staff, never resent); every other
-mail, claimed or not, is sent by the next run without anyone deciding anything.
+mail, claimed or not, is sent by the next run without anyone deciding anything (the re-queue is audited).
 """
 
 from __future__ import annotations
@@ -86,11 +86,13 @@ def test_send_emails__three_kills_during_1000_mails_lose_none_duplicate_none_and
     catcher.start()
     command = [sys.executable, "-m", "jobs.send_emails", "--batch-size", str(BATCH)]
     in_doubt: set[str] = set()
+    claimed: list[str] = []  # claimed by a killed sender, not yet handed over: re-queued by the next run
     try:
         for count in KILL_AT:
             kill_when_caught(command, sender_env(port), repo_root, mailbox, count)
             with Session(committed_db) as session:
                 in_doubt |= set(session.scalars(select(Email.message_id).where(Email.status == EmailStatus.SENDING)))
+                claimed += [str(i) for i in session.scalars(select(Email.id).where(Email.claimed_by.is_not(None)))]
         last = subprocess.run(command, cwd=repo_root, env=sender_env(port), capture_output=True, text=True, timeout=600)
         assert last.returncode == 0, last.stderr
     finally:
@@ -100,6 +102,7 @@ def test_send_emails__three_kills_during_1000_mails_lose_none_duplicate_none_and
     with Session(committed_db) as session:
         stored = {row.message_id: row for row in session.scalars(select(Email))}
         sent_audits = session.scalar(select(func.count()).where(AuditEvent.action == "email.sent"))
+        requeued = session.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "email.requeued")).all()
     sent = {mid for mid, row in stored.items() if row.status == EmailStatus.SENT}
     review = {mid for mid, row in stored.items() if row.needs_review}
     assert [mid for mid, n in counts.items() if n > 1] == []  # none duplicated
@@ -111,4 +114,9 @@ def test_send_emails__three_kills_during_1000_mails_lose_none_duplicate_none_and
     assert sent <= set(counts)  # every mail confirmed as sent arrived
     assert set(counts) - sent <= review  # anything else that arrived is one of those in doubt
     assert sent_audits == len(sent)
-    print(f"\n{len(review)} left in doubt after {len(KILL_AT)} kills, {len(counts)} of {MAILS} arrived")
+    assert sorted(requeued) == sorted(claimed)  # every re-queued mail is audited
+    assert all(row.claimed_by is None for row in stored.values())
+    print(
+        f"\n{len(review)} left in doubt after {len(KILL_AT)} kills, {len(claimed)} re-queued, "
+        f"{len(counts)} of {MAILS} arrived"
+    )
