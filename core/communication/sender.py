@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
 import ssl
 import time
@@ -38,7 +39,22 @@ from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, String, cast, func, insert, literal, literal_column, or_, select, text, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -312,32 +328,50 @@ def recover(session: Session, *, now: datetime) -> tuple[int, int]:
     return requeued, flag_in_doubt(session, now=now)
 
 
-def _start(session: Session, email_id: int, *, token: str, ride_along: tuple = ()) -> Email | None:
+def _start(session: Session, email_id: int, *, token: str, sent: tuple[int, datetime] | None = None) -> Email | None:
     """Mark one mail claimed by ``token`` 'sending' (attempts + 1) and return it as stored now, else None.
 
-    ``ride_along``: data-modifying CTEs (``_sent_ctes``) executed in the same statement.
+    ``sent``: (id, sent_at) of the mail before it, recorded 'sent' in the same statement (``_sent_ctes``).
     """
-    return session.scalars(
+    params: dict[str, Any] = {"start_id": email_id, "token": token}
+    if sent is not None:
+        params |= {"sent_email_id": sent[0], "sent_at_value": sent[1]}
+    statement = _start_statement(with_sent=sent is not None)
+    return session.scalars(statement, params, execution_options={"populate_existing": True}).one_or_none()
+
+
+@functools.cache
+def _start_statement(*, with_sent: bool):
+    # Built once: constructing these statements per mail cost as much as executing them.
+    statement = (
         update(Email)
-        .where(Email.id == email_id, Email.claimed_by == token, Email.status.in_(DUE_STATUSES))
+        .where(Email.id == bindparam("start_id"), Email.claimed_by == bindparam("token"))
+        .where(Email.status.in_(DUE_STATUSES))
         .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1, claimed_by=None, claimed_at=None)
         .returning(Email)
-        .add_cte(*ride_along),
-        execution_options={"populate_existing": True},
-    ).one_or_none()
+    )
+    return statement.add_cte(*_sent_ctes()) if with_sent else statement
 
 
-def _sent_ctes(email_id: int, *, sent_at: datetime) -> tuple:
+@functools.cache
+def _sent_statement():
+    done, *rest = _sent_ctes()
+    return select(func.count()).select_from(done).add_cte(*rest)
+
+
+def _sent_ctes() -> tuple:
     """Mark a mail 'sent' with its audit row and domain event, as CTEs for one round trip with the next mail.
 
-    The same rows ``_finish(..., "sent")`` writes through the audit and event services; one statement instead
-    of four per mail (measured: the sender spent most of its time in round trips).
+    Parameters ``sent_email_id`` and ``sent_at_value``. The same rows ``_finish(..., "sent")`` writes through
+    the audit and event services; one statement instead of four per mail (measured: the sender spent most of
+    its time in round trips).
     """
     table = Email.__table__
     done = (
         update(table)
-        .where(table.c.id == email_id, table.c.status == EmailStatus.SENDING)
-        .values(status=EmailStatus.SENT, sent_at=sent_at, last_error=None)
+        .where(table.c.id == bindparam("sent_email_id", type_=Integer), table.c.status == EmailStatus.SENDING)
+        .values(status=EmailStatus.SENT, sent_at=bindparam("sent_at_value", type_=DateTime(timezone=True)))
+        .values(last_error=None)
         .returning(table.c.id, table.c.attempts, table.c.template)
         .cte("sent_mail")
     )
@@ -493,22 +527,21 @@ class _Run:
         self.transport, self.clock = transport, clock
         self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
 
-    def _settled_with_next(self) -> tuple:
-        """Write the accepted mail's 'sent' now (ORM, an inquiry moves too) or return it as CTEs to ride along."""
+    def _settled_with_next(self) -> tuple[int, datetime] | None:
+        """Write the accepted mail's 'sent' now (ORM, an inquiry moves too) or return it to ride along."""
         if self.accepted is None:
-            return ()
+            return None
         row, sent_at = self.accepted
         self.accepted = None
         self.report.sent += 1
         if row.template == "inquiry" and row.inquiry_id is not None:  # its inquiry moves to 'sent' as well
             _finish(self.session, row, "sent", now=sent_at, max_attempts=self.settings.send_max_attempts)
-            return ()
-        return _sent_ctes(row.id, sent_at=sent_at)
+            return None
+        return row.id, sent_at
 
     def _settle_accepted(self) -> None:
-        if ctes := self._settled_with_next():
-            done = ctes[0]
-            self.session.execute(select(func.count()).select_from(done).add_cte(*ctes[1:]))
+        if (sent := self._settled_with_next()) is not None:
+            self.session.execute(_sent_statement(), {"sent_email_id": sent[0], "sent_at_value": sent[1]})
 
     def _fail(self, row: Email, outcome: str, error: str) -> None:
         self.report.errors.append(f"email {row.id}: {error}")
@@ -521,7 +554,7 @@ class _Run:
         """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
         try:
             for index, email_id in enumerate(ids):
-                row = _start(self.session, email_id, token=self.token, ride_along=self._settled_with_next())
+                row = _start(self.session, email_id, token=self.token, sent=self._settled_with_next())
                 _commit_lazily(self.session)  # before the mail reaches the server; the claim made it recoverable
                 if row is None:
                     continue  # no longer ours or due (e.g. erased meanwhile)
