@@ -337,7 +337,8 @@ def _start(session: Session, email_id: int, *, token: str, sent: tuple[int, date
     if sent is not None:
         params |= {"sent_email_id": sent[0], "sent_at_value": sent[1]}
     statement = _start_statement(with_sent=sent is not None)
-    return session.scalars(statement, params, execution_options={"populate_existing": True}).one_or_none()
+    options = {"populate_existing": True, "synchronize_session": False}  # RETURNING refreshes the row
+    return session.scalars(statement, params, execution_options=options).one_or_none()
 
 
 @functools.cache
@@ -347,6 +348,8 @@ def _start_statement(*, with_sent: bool):
         update(Email)
         .where(Email.id == bindparam("start_id"), Email.claimed_by == bindparam("token"))
         .where(Email.status.in_(DUE_STATUSES))
+        # = SET LOCAL synchronous_commit = off (see _commit_lazily), without a round trip of its own
+        .where(func.set_config("synchronous_commit", "off", True).is_not(None))
         .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1, claimed_by=None, claimed_at=None)
         .returning(Email)
     )
@@ -555,7 +558,7 @@ class _Run:
         try:
             for index, email_id in enumerate(ids):
                 row = _start(self.session, email_id, token=self.token, sent=self._settled_with_next())
-                _commit_lazily(self.session)  # before the mail reaches the server; the claim made it recoverable
+                self.session.commit()  # lazily (see _start_statement), before the mail reaches the server
                 if row is None:
                     continue  # no longer ours or due (e.g. erased meanwhile)
                 self.report.claimed += 1
