@@ -512,8 +512,9 @@ def send_due(
 class _Run:
     """Hand over claimed mails one by one; at most one mail is ever 'sending' (in doubt if the process dies).
 
-    Each mail is marked 'sending' in its own durable commit just before the SMTP call; the 'sent' of the mail
-    before it rides along in that same commit (with its audit row and event), so a mail costs one commit.
+    Each mail is marked 'sending' in its own (lazy) commit just before the SMTP call; the 'sent' of the mail
+    before it rides along in that same statement (with its audit row and event), so a mail costs one
+    statement and one commit.
     """
 
     def __init__(
