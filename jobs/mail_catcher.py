@@ -1,6 +1,8 @@
 """Run the local SMTP catcher: ``python -m jobs.mail_catcher`` (started by ``make run``).
 
-Listens on 127.0.0.1:MAIL_CATCHER_PORT and stores every mail in DATA_DIR/mailbox/ as an .eml file.
+Listens on 127.0.0.1:MAIL_CATCHER_PORT and stores every mail in DATA_DIR/mailbox/ as an .eml file, readable
+by the account running it only (folder 0700, files 0600). Its log names mails by Message-ID and counts them;
+addresses, subjects and bodies never appear in it.
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ class Email(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)  # SMTP acceptance unknown
+    claimed_by: Mapped[str | None] = mapped_column(String(36))  # sender run that will hand it over next
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     inquiry_id: Mapped[int | None] = mapped_column(ForeignKey("inquiry.id", ondelete="SET NULL"))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id", ondelete="SET NULL"), index=True)
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id", ondelete="SET NULL"), index=True)

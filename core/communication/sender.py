@@ -1,13 +1,20 @@
-"""Send the outbox by SMTP: claim due rows with SKIP LOCKED, send each once, retry, give up, flag doubt.
+"""Send the outbox by SMTP: claim due rows, send each once, retry, give up, flag only the mail in doubt.
 
-Per mail the sender commits three facts in order: the claim ('sending', attempts + 1), then - only after
-the SMTP server answered - the result ('sent', 'failed' with a next attempt, or 'dead'). A row still in
-'sending' when no sender is alive was claimed by a process that died between claim and confirmation: the
-server may or may not have accepted it, so it is never resent but flagged ``needs_review`` for staff, who
-settle it on the Mailbox page (``resolve_review``). At most one batch (``batch_size``) can be in doubt per crash.
+A sender run claims a small batch of due mails (``claimed_by`` = its run token) in one durable commit, then
+hands them over one by one. Just before each SMTP call the mail is marked 'sending' (attempts + 1, claim
+cleared) in its own commit, which also records the 'sent' of the mail before it (with its audit row and
+event, in one statement). So at any moment at most one mail of a sender is 'sending'. Those per-mail
+commits are visible to everyone at once but not flushed to disk one by one (synchronous_commit off): a
+killed sender loses nothing, and only a database crash could lose them, which ``recover`` detects.
 
-Every sender holds a shared transaction-level advisory lock while it runs; the in-doubt scan runs only when
-it can take the same lock exclusively, i.e. when no other sender is alive (the lock dies with the process).
+When a sender dies, the next run (``recover``) re-queues the mails it had claimed but not started (audited
+"email.requeued") and flags the one mail in 'sending' ``needs_review``: the server may or may not have
+accepted it. It is never resent; staff settle it on the Mailbox page (``resolve_review``). If the database
+restarted since a claim, the mails of that claim are flagged as well (their per-mail commits may be lost).
+
+Every sender holds a shared transaction-level advisory lock while it runs; ``recover`` runs only when it can
+take the same lock exclusively, i.e. when no other sender is alive (the lock dies with the process). The
+per-mail transactions are short and keep no session state, so they may go through PgBouncer.
 
 Example:
     report = send_due(get_engine(), now=datetime.now(UTC), limit=100)
@@ -16,24 +23,48 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
 import ssl
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email import charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Engine, func, or_, select, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
+from core.audit.models import AuditEvent
 from core.communication import window as send_window
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.errors import IllegalTransition, ValidationError
+from core.events.models import DomainEvent
 from core.events.service import emit
 
 ACTOR = "sender"
@@ -43,6 +74,8 @@ BACKOFF_CAP = timedelta(hours=2)
 DEFAULT_BATCH = 20
 SMTP_TIMEOUT_SECONDS = 30
 IDLE_CHECK_SECONDS = 5  # a connection idle this long is checked (NOOP) before the next mail
+UTF8_QP = charset.Charset("utf-8")
+UTF8_QP.body_encoding = charset.QP  # readable in the raw mail, and 7-bit safe for any server
 IN_DOUBT_NOTE = "sender stopped between claim and confirmation; the SMTP server may have accepted this mail"
 
 Outcome = Literal["temporary", "permanent", "unknown"]
@@ -79,7 +112,7 @@ class ConnectFailed(Exception):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
     def close(self) -> None: ...
 
 
@@ -108,7 +141,7 @@ class SmtpTransport:
             raise ConnectFailed(exc) from exc
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self._smtp is not None and time.monotonic() - self._last_used > IDLE_CHECK_SECONDS:
             try:
                 self._smtp.noop()  # a server may drop idle connections; find out before handing over a mail
@@ -155,17 +188,24 @@ def message_id_header(message_id: str) -> str:
     return message_id if message_id.startswith("<") else f"<{message_id}>"
 
 
-def build_message(email: Email, *, mail_from: str, now: datetime) -> EmailMessage:
-    """Return the MIME message of an outbox row: text, and HTML as alternative when present."""
-    message = EmailMessage()
+def build_message(email: Email, *, mail_from: str, now: datetime) -> Message:
+    """Return the MIME message of an outbox row: text, and HTML as alternative when present.
+
+    Built with the compat32 MIME classes: about four times cheaper to build and serialise than EmailMessage,
+    which counts per mail. Raises ValueError for a recipient or subject with a line break (header injection).
+    """
+    for name, value in (("recipient", email.to_address), ("subject", email.subject)):
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"the {name} of email {email.id} contains a line break; correct the outbox row")
+    text = MIMEText(email.body_text, "plain", UTF8_QP)
+    message: Message = text
+    if email.body_html:
+        message = MIMEMultipart("alternative", _subparts=[text, MIMEText(email.body_html, "html", UTF8_QP)])
     message["From"] = mail_from
     message["To"] = email.to_address
-    message["Subject"] = email.subject
+    message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
     message["Message-ID"] = message_id_header(email.message_id)
     message["Date"] = formatdate(now.timestamp(), usegmt=True)
-    message.set_content(email.body_text)
-    if email.body_html:
-        message.add_alternative(email.body_html, subtype="html")
     return message
 
 
@@ -175,12 +215,13 @@ class SendReport:
     window_reason: str = "open"
     opens_at: datetime | None = None
     due: int = 0  # due rows seen by a dry run
-    claimed: int = 0
+    claimed: int = 0  # mails this run started (marked 'sending')
     sent: int = 0
     failed: int = 0
     dead: int = 0
     needs_review: int = 0  # in doubt during this run (connection broke while handing over)
     flagged_in_doubt: int = 0  # rows left in 'sending' by a sender that died, flagged now
+    requeued: int = 0  # rows a sender that died had claimed but not handed over, due again now
     smtp_unavailable: bool = False
     dry_run: bool = False
     errors: list[str] = field(default_factory=list)
@@ -192,11 +233,18 @@ class SendReport:
         return counts
 
 
+DUE_STATUSES = (EmailStatus.QUEUED, EmailStatus.FAILED)
+
+
 def _due(now: datetime):
+    return select(Email).where(*_due_filter(now))
+
+
+def _due_filter(now: datetime) -> tuple:
     return (
-        select(Email)
-        .where(Email.status.in_([EmailStatus.QUEUED, EmailStatus.FAILED]))
-        .where(or_(Email.next_attempt_at.is_(None), Email.next_attempt_at <= now))
+        Email.status.in_(DUE_STATUSES),
+        or_(Email.next_attempt_at.is_(None), Email.next_attempt_at <= now),
+        Email.claimed_by.is_(None),
     )
 
 
@@ -222,55 +270,167 @@ def flag_in_doubt(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
-def _claim(engine: Engine, *, now: datetime, size: int) -> list[Email]:
-    with Session(engine, expire_on_commit=False) as session:
-        rows = session.scalars(_due(now).order_by(Email.id).limit(size).with_for_update(skip_locked=True)).all()
-        for row in rows:
-            row.status = EmailStatus.SENDING
-            row.attempts += 1
-        session.commit()
-        for row in rows:
-            session.expunge(row)
-        return list(rows)
+def _claim(session: Session, *, now: datetime, size: int, token: str) -> list[int]:
+    """Claim up to ``size`` due mails for the run ``token`` in one durable commit; return their ids.
+
+    The claim says "not yet handed over": a claimed mail is started ('sending') only by its run, and the
+    claims of a run that died are re-queued by ``recover`` (or flagged, after a database restart).
+    """
+    due = select(Email.id).where(*_due_filter(now)).order_by(Email.id).limit(size).with_for_update(skip_locked=True)
+    ids = session.scalars(
+        update(Email)
+        .where(Email.id.in_(due.scalar_subquery()))
+        .values(claimed_by=token, claimed_at=func.now())
+        .returning(Email.id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    session.commit()  # durable: the per-mail commits after it are not (see recover)
+    return sorted(ids)
 
 
-def _record(
-    engine: Engine, email_id: int, outcome: str, *, now: datetime, max_attempts: int, error: str | None = None
-) -> str:
-    """Write the result of one send in its own transaction; return the status written."""
-    with Session(engine) as session:
-        # Losing this commit in a database crash is safe: the row stays 'sending' and is flagged, never resent.
-        # The claim before SMTP, by contrast, is committed durably (default synchronous_commit).
-        session.execute(text("SET LOCAL synchronous_commit = off"))
-        row = session.get(Email, email_id, with_for_update=True)
-        if outcome == "sent":
-            row.status, row.sent_at, row.last_error = EmailStatus.SENT, now, None
-            fields = ["status", "sent_at"]
-            _advance_inquiry(session, row, now=now)
-        elif outcome == "unknown":
-            row.needs_review, row.last_error = True, error
-            fields = ["needs_review", "last_error"]
-        elif outcome == "permanent" or row.attempts >= max_attempts:
-            row.status, row.last_error, row.next_attempt_at = EmailStatus.DEAD, error, None
-            fields = ["status", "last_error"]
-        else:
-            row.status, row.last_error = EmailStatus.FAILED, error
-            row.next_attempt_at = now + backoff_delay(row.attempts)
-            fields = ["status", "last_error", "next_attempt_at"]
-        result = "needs_review" if outcome == "unknown" else row.status.value
+def _release(session: Session, token: str) -> None:
+    """Give back the claims of a run that stops early (an error): those mails are due again at once."""
+    session.execute(
+        update(Email)
+        .where(Email.claimed_by == token, Email.status.in_(DUE_STATUSES))
+        .values(claimed_by=None, claimed_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    session.commit()
+
+
+def recover(session: Session, *, now: datetime) -> tuple[int, int]:
+    """Settle what dead senders left (call only when no sender is alive); return (re-queued, flagged).
+
+    A claimed mail was never handed over: it is re-queued (audited). Unless the database restarted since
+    the claim: then the cheap per-mail commits after it (e.g. 'sending', 'sent') may be lost, and the mail
+    is flagged in doubt like a mail left in 'sending'.
+    """
+    restarted_at = session.scalar(text("SELECT pg_postmaster_start_time()"))
+    claimed = session.scalars(select(Email).where(Email.claimed_by.is_not(None)).with_for_update()).all()
+    requeued = 0
+    for row in claimed:
+        commits_may_be_lost = row.claimed_at < restarted_at
+        row.claimed_by = row.claimed_at = None
+        if commits_may_be_lost:
+            row.status = EmailStatus.SENDING  # flagged below, like a mail left in 'sending'
+            continue
+        requeued += 1
         audit.record(
             session,
             actor=ACTOR,
-            action=f"email.{result}",
+            action="email.requeued",
             entity_type="email",
             entity_id=row.id,
-            details={"fields": fields, "attempts": row.attempts},
+            details={"fields": ["claimed_by", "claimed_at"], "why": "the sender stopped before handing it over"},
         )
-        if result in ("sent", "dead", "needs_review"):
-            payload = {"template": row.template}
-            emit(session, f"email.{result}", aggregate_type="email", aggregate_id=row.id, payload=payload)
-        session.commit()
-        return result
+    session.flush()
+    return requeued, flag_in_doubt(session, now=now)
+
+
+def _start(session: Session, email_id: int, *, token: str, sent: tuple[int, datetime] | None = None) -> Email | None:
+    """Mark one mail claimed by ``token`` 'sending' (attempts + 1) and return it as stored now, else None.
+
+    ``sent``: (id, sent_at) of the mail before it, recorded 'sent' in the same statement (``_sent_ctes``).
+    """
+    params: dict[str, Any] = {"start_id": email_id, "token": token}
+    if sent is not None:
+        params |= {"sent_email_id": sent[0], "sent_at_value": sent[1]}
+    statement = _start_statement(with_sent=sent is not None)
+    options = {"populate_existing": True, "synchronize_session": False}  # RETURNING refreshes the row
+    return session.scalars(statement, params, execution_options=options).one_or_none()
+
+
+@functools.cache
+def _start_statement(*, with_sent: bool):
+    # Built once: constructing these statements per mail cost as much as executing them.
+    statement = (
+        update(Email)
+        .where(Email.id == bindparam("start_id"), Email.claimed_by == bindparam("token"))
+        .where(Email.status.in_(DUE_STATUSES))
+        # = SET LOCAL synchronous_commit = off (see _commit_lazily), without a round trip of its own
+        .where(func.set_config("synchronous_commit", "off", True).is_not(None))
+        .values(status=EmailStatus.SENDING, attempts=Email.attempts + 1, claimed_by=None, claimed_at=None)
+        .returning(Email)
+    )
+    return statement.add_cte(*_sent_ctes()) if with_sent else statement
+
+
+@functools.cache
+def _sent_statement():
+    done, *rest = _sent_ctes()
+    return select(func.count()).select_from(done).add_cte(*rest)
+
+
+def _sent_ctes() -> tuple:
+    """Mark a mail 'sent' with its audit row and domain event, as CTEs for one round trip with the next mail.
+
+    Parameters ``sent_email_id`` and ``sent_at_value``. The same rows ``_finish(..., "sent")`` writes through
+    the audit and event services; one statement instead of four per mail (measured: the sender spent most of
+    its time in round trips).
+    """
+    table = Email.__table__
+    done = (
+        update(table)
+        .where(table.c.id == bindparam("sent_email_id", type_=Integer), table.c.status == EmailStatus.SENDING)
+        .values(status=EmailStatus.SENT, sent_at=bindparam("sent_at_value", type_=DateTime(timezone=True)))
+        .values(last_error=None)
+        .returning(table.c.id, table.c.attempts, table.c.template)
+        .cte("sent_mail")
+    )
+    entity_id = cast(done.c.id, String)
+    fields = func.jsonb_build_array(literal_column("'status'"), literal_column("'sent_at'"))
+    details = func.jsonb_build_object(literal_column("'fields'"), fields, literal_column("'attempts'"), done.c.attempts)
+    audit_row = insert(AuditEvent).from_select(
+        ["actor", "action", "entity_type", "entity_id", "details"],
+        select(literal(ACTOR), literal("email.sent"), literal("email"), entity_id, details),
+    )
+    payload = func.jsonb_build_object(literal_column("'template'"), done.c.template)
+    event = insert(DomainEvent).from_select(
+        ["event_type", "aggregate_type", "aggregate_id", "payload"],
+        select(literal("email.sent"), literal("email"), entity_id, payload),
+    )
+    return done, audit_row.cte("sent_audit"), event.cte("sent_event")
+
+
+def _finish(
+    session: Session, row: Email, outcome: str, *, now: datetime, max_attempts: int, error: str | None = None
+) -> str:
+    """Write the result of one send into the current transaction; return the result ('sent', 'failed', ...)."""
+    if outcome == "sent":
+        row.status, row.sent_at, row.last_error = EmailStatus.SENT, now, None
+        fields = ["status", "sent_at"]
+        _advance_inquiry(session, row, now=now)
+    elif outcome == "unknown":
+        row.needs_review, row.last_error = True, error
+        fields = ["needs_review", "last_error"]
+    elif outcome == "permanent" or row.attempts >= max_attempts:
+        row.status, row.last_error, row.next_attempt_at = EmailStatus.DEAD, error, None
+        fields = ["status", "last_error"]
+    else:
+        row.status, row.last_error = EmailStatus.FAILED, error
+        row.next_attempt_at = now + backoff_delay(row.attempts)
+        fields = ["status", "last_error", "next_attempt_at"]
+    result = "needs_review" if outcome == "unknown" else row.status.value
+    audit.record(
+        session,
+        actor=ACTOR,
+        action=f"email.{result}",
+        entity_type="email",
+        entity_id=row.id,
+        details={"fields": fields, "attempts": row.attempts},
+    )
+    if result in ("sent", "dead", "needs_review"):
+        payload = {"template": row.template}
+        emit(session, f"email.{result}", aggregate_type="email", aggregate_id=row.id, payload=payload)
+    return result
+
+
+def _commit_lazily(session: Session) -> None:
+    # Visible to every other session at once, so a killed sender loses nothing. Only a database crash can
+    # lose it; then the claim (committed durably) predates the restart and recover() flags the mail in doubt.
+    session.execute(text("SET LOCAL synchronous_commit = off"))
+    session.commit()
 
 
 def _advance_inquiry(session: Session, row: Email, *, now: datetime) -> None:
@@ -305,7 +465,7 @@ def send_due(
     """Send due outbox rows (queued, or failed and due at ``now``) inside the sending window.
 
     ``now`` decides the window and which rows are due; ``clock`` stamps results (sent_at, next attempt).
-    Commits its own transactions (one claim per batch, one result per mail). ``dry_run`` writes nothing.
+    Commits its own transactions (about one per mail). ``dry_run`` writes nothing.
     """
     settings = settings or get_settings()
     if limit is not None and limit < 1:
@@ -322,72 +482,122 @@ def send_due(
     if not win.open:
         return report
     transport = transport or SmtpTransport(SmtpSettings.from_settings(settings))
-    with engine.connect() as alive:
+    with engine.connect() as alive:  # holds the shared "a sender is alive" lock in one open transaction
         with Session(bind=alive) as session:
             if session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SENDER_LOCK_KEY}):
-                report.flagged_in_doubt = flag_in_doubt(session, now=now)
+                report.requeued, report.flagged_in_doubt = recover(session, now=now)
             session.commit()
         alive.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})  # held till the end
+        token = str(uuid.uuid4())
         try:
-            _send_batches(
-                engine,
-                report,
-                now=now,
-                settings=settings,
-                limit=limit,
-                size=batch_size,
-                transport=transport,
-                clock=clock,
-            )
+            with Session(engine, expire_on_commit=False) as session:
+                run = _Run(session, report, token=token, settings=settings, transport=transport, clock=clock)
+                try:
+                    while limit is None or report.claimed < limit:
+                        size = batch_size if limit is None else min(batch_size, limit - report.claimed)
+                        ids = _claim(session, now=now, size=size, token=token)
+                        if not ids or not run.send_batch(ids):
+                            break
+                except BaseException:
+                    session.rollback()
+                    with contextlib.suppress(SQLAlchemyError):
+                        _release(session, token)
+                    raise
         finally:
             transport.close()
             alive.rollback()
     return report
 
 
-def _send_batches(
-    engine: Engine,
-    report: SendReport,
-    *,
-    now: datetime,
-    settings: Settings,
-    limit: int | None,
-    size: int,
-    transport: Transport,
-    clock: Callable[[], datetime],
-) -> None:
-    while limit is None or report.claimed < limit:
-        batch = _claim(engine, now=now, size=size if limit is None else min(size, limit - report.claimed))
-        if not batch:
-            return
-        report.claimed += len(batch)
-        for index, row in enumerate(batch):
-            try:
-                transport.send(build_message(row, mail_from=settings.mail_from, now=clock()))
-            except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
-                outcome, error = classify(exc), f"{type(exc).__name__}: {exc}"[:2000]
-                report.errors.append(f"email {row.id}: {error}")
-                result = _record(
-                    engine, row.id, outcome, now=clock(), max_attempts=settings.send_max_attempts, error=error
-                )
-                _count(report, result)
-                if isinstance(exc, ConnectFailed):
-                    report.smtp_unavailable = True
-                    for rest in batch[index + 1 :]:  # never handed over: certainly not delivered, retry later
-                        _count(
-                            report,
-                            _record(
-                                engine,
-                                rest.id,
-                                "temporary",
-                                now=clock(),
-                                max_attempts=settings.send_max_attempts,
-                                error=error,
-                            ),
-                        )
-                    return
-                continue
-            _count(report, _record(engine, row.id, "sent", now=clock(), max_attempts=settings.send_max_attempts))
+class _Run:
+    """Hand over claimed mails one by one; at most one mail is ever 'sending' (in doubt if the process dies).
+
+    Each mail is marked 'sending' in its own (lazy) commit just before the SMTP call; the 'sent' of the mail
+    before it rides along in that same statement (with its audit row and event), so a mail costs one
+    statement and one commit.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        report: SendReport,
+        *,
+        token: str,
+        settings: Settings,
+        transport: Transport,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.session, self.report, self.settings, self.token = session, report, settings, token
+        self.transport, self.clock = transport, clock
+        self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
+
+    def _settled_with_next(self) -> tuple[int, datetime] | None:
+        """Write the accepted mail's 'sent' now (ORM, an inquiry moves too) or return it to ride along."""
+        if self.accepted is None:
+            return None
+        row, sent_at = self.accepted
+        self.accepted = None
+        self.report.sent += 1
+        if row.template == "inquiry" and row.inquiry_id is not None:  # its inquiry moves to 'sent' as well
+            _finish(self.session, row, "sent", now=sent_at, max_attempts=self.settings.send_max_attempts)
+            return None
+        return row.id, sent_at
+
+    def _settle_accepted(self) -> None:
+        if (sent := self._settled_with_next()) is not None:
+            self.session.execute(_sent_statement(), {"sent_email_id": sent[0], "sent_at_value": sent[1]})
+
+    def _fail(self, row: Email, outcome: str, error: str) -> None:
+        self.report.errors.append(f"email {row.id}: {error}")
+        result = _finish(
+            self.session, row, outcome, now=self.clock(), max_attempts=self.settings.send_max_attempts, error=error
+        )
+        self._count(result)
+
+    def send_batch(self, ids: list[int]) -> bool:
+        """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
+        try:
+            for index, email_id in enumerate(ids):
+                row = _start(self.session, email_id, token=self.token, sent=self._settled_with_next())
+                self.session.commit()  # lazily (see _start_statement), before the mail reaches the server
+                if row is None:
+                    continue  # no longer ours or due (e.g. erased meanwhile)
+                self.report.claimed += 1
+                try:
+                    message = build_message(row, mail_from=self.settings.mail_from, now=self.clock())
+                except (ValueError, TypeError) as exc:  # e.g. a header the mail library refuses: never handed over
+                    self._fail(row, "permanent", f"{type(exc).__name__}: {exc}"[:2000])
+                    _commit_lazily(self.session)
+                    continue
+                try:
+                    self.transport.send(message)
+                except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
+                    error = f"{type(exc).__name__}: {exc}"[:2000]
+                    self._fail(row, classify(exc), error)
+                    if isinstance(exc, ConnectFailed):
+                        self.report.smtp_unavailable = True
+                        for rest in ids[index + 1 :]:  # never handed over: certainly not delivered, retry later
+                            if (later := _start(self.session, rest, token=self.token)) is not None:
+                                self.report.claimed += 1
+                                self._fail(later, "temporary", error)
+                        _commit_lazily(self.session)
+                        return False
+                    _commit_lazily(self.session)
+                    continue
+                self.accepted = (row, self.clock())
+        except BaseException:
+            if self.accepted is not None:  # the run breaks off, but the server has this mail: say so if we can
+                self.session.rollback()
+                with contextlib.suppress(SQLAlchemyError):
+                    self._settle_accepted()
+                    _commit_lazily(self.session)
+            raise
+        self._settle_accepted()
+        _commit_lazily(self.session)
+        return True
+
+    def _count(self, result: str) -> None:
+        _count(self.report, result)
 
 
 def _count(report: SendReport, result: str) -> None:
@@ -457,6 +667,7 @@ def outbox_state(session: Session, *, limit: int = 200) -> dict[str, Any]:
             "needs_review": row.needs_review,
             "to": row.to_address,
             "subject": row.subject,
+            "message_id": row.message_id,
             "template": row.template,
             "attempts": row.attempts,
             "last_error": row.last_error or "",

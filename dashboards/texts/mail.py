@@ -33,8 +33,12 @@ DE = {
     "mail.col.from": "Von",
     "mail.in_doubt": "Versand brach ab, nachdem die Mail an den Mailserver ging: ob sie ankam, ist unklar.",
     "mail.review": "Versandstatus klären",
-    "mail.review_help": "Der Versand brach ab, nachdem die Mail an den Mailserver ging. Ob sie ankam, ist unklar: "
-    "bitte beim Empfänger oder im Postfach oben nachsehen, dann entscheiden.",
+    "mail.review_help": "Der Versand brach ab, während die Mail an den Mailserver ging. Ob sie ankam, ist unklar: "
+    "bitte beim Empfänger oder im Protokoll des Mailservers nach der Message-ID suchen, dann entscheiden "
+    "(erneut senden, obwohl sie ankam, schickt sie doppelt).",
+    "mail.col.local": "Im lokalen Mail-Catcher",
+    "mail.local_yes": "empfangen",
+    "mail.local_no": "nicht empfangen",
     "mail.review_pick": "Mail",
     "mail.review_delivered": "Ist angekommen",
     "mail.review_resend": "Erneut senden",
@@ -88,8 +92,12 @@ EN = {
     "mail.col.from": "From",
     "mail.in_doubt": "Sending stopped after the mail went to the mail server: whether it arrived is unknown.",
     "mail.review": "Settle the delivery",
-    "mail.review_help": "Sending stopped after the mail went to the mail server. Whether it arrived is unknown: "
-    "check with the recipient or in the mailbox above, then decide.",
+    "mail.review_help": "Sending stopped while the mail went to the mail server. Whether it arrived is unknown: "
+    "ask the recipient or look for the Message-ID in the mail server's log, then decide (sending it again "
+    "although it arrived sends it twice).",
+    "mail.col.local": "In the local mail catcher",
+    "mail.local_yes": "received",
+    "mail.local_no": "not received",
     "mail.review_pick": "Mail",
     "mail.review_delivered": "It arrived",
     "mail.review_resend": "Send again",

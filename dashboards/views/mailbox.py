@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from core.communication import sender, window
+from core.communication import catcher, sender, window
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
@@ -77,16 +77,34 @@ else:
                 for row in outbox["problems"]
             ],
             t("mail.col.updated"): [when(row["updated_at"]) for row in outbox["problems"]],
+            # what to look for at the recipient or in the mail server's log when a mail is in doubt
+            "Message-ID": [row["message_id"] if row["needs_review"] else "" for row in outbox["problems"]],
         }
     )
+    if review_rows and catcher.receives_outgoing_mail(settings):  # embedded default: the local mailbox knows
+        arrived = catcher.received_message_ids(settings.data_dir / "mailbox", {r["message_id"] for r in review_rows})
+        problems[t("mail.col.local")] = [
+            (t("mail.local_yes") if row["message_id"] in arrived else t("mail.local_no")) if row["needs_review"] else ""
+            for row in outbox["problems"]
+        ]
+    first = [
+        t("mail.col.id"),
+        t("mail.col.status"),
+        t("mail.col.local"),
+        t("mail.col.to"),
+        t("mail.col.subject"),
+        "Message-ID",
+    ]
+    order = [c for c in first if c in problems] + [c for c in problems if c not in first]  # evidence in view
     st.dataframe(
         problems,
         hide_index=True,
         width="stretch",
+        column_order=order,
         column_config={
             t("mail.col.id"): st.column_config.NumberColumn(width="small"),
             t("mail.col.attempts"): st.column_config.NumberColumn(width="small"),
-            t("mail.col.error"): st.column_config.TextColumn(width="large"),
+            t("mail.col.error"): st.column_config.TextColumn(width="medium"),
         },
     )
 

@@ -170,3 +170,42 @@ def test_mailbox__mail_html_is_shown_in_a_sandbox_without_scripts(repo_root, sta
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in wrapper  # no allow-scripts, no same-origin
     assert "default-src &#x27;none&#x27;" in wrapper or "default-src 'none'" in wrapper
     assert "Nummer" in wrapper  # the mail's text is there to read
+
+
+def review_table(at):
+    """The rows "to review" (mail in doubt) of the outbox problems table."""
+    problems = at.dataframe[0].value
+    return problems[problems["Status"] == "Zu prüfen"]
+
+
+def test_mailbox__mail_in_doubt_shows_its_message_id_and_that_the_local_catcher_never_got_it(
+    repo_root, staff, outbox, committed_db
+):
+    at = as_role(repo_root, staff)
+    assert not at.exception
+    with Session(committed_db) as session:
+        doubt = session.get(Email, outbox["doubt"])
+    table = review_table(at)
+    assert list(table["Message-ID"]) == [doubt.message_id]  # what to look for at the recipient or the server
+    assert list(table["Im lokalen Mail-Catcher"]) == ["nicht empfangen"]
+
+
+def test_mailbox__mail_in_doubt_the_local_catcher_received_is_shown_as_arrived(
+    repo_root, staff, outbox, committed_db, mailbox
+):
+    with Session(committed_db) as session:
+        doubt = session.get(Email, outbox["doubt"])
+        message = sender.build_message(doubt, mail_from="vermittlung@example.org", now=datetime.now(UTC))
+    port = free_port()
+    catcher = MailCatcher(mailbox, port=port)
+    catcher.start()
+    try:  # the sender died after the server had accepted the mail
+        import smtplib
+
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.send_message(message)
+    finally:
+        catcher.stop()
+    at = as_role(repo_root, staff)
+    assert not at.exception
+    assert list(review_table(at)["Im lokalen Mail-Catcher"]) == ["empfangen"]

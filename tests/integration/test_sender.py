@@ -334,3 +334,98 @@ def test_send_emails_cli__rejects_bad_numbers_with_exit_code_2(repo_root, databa
     )
     assert result.returncode == 2
     assert expected in result.stderr
+
+
+def test_send_due__mail_that_cannot_be_built_is_dead_and_the_others_go_out(committed_db, smtp):
+    port, mailbox = smtp
+    ids = add_mails(committed_db, 3)
+    with Session(committed_db) as session:  # a header injection attempt must never reach the server
+        session.get(Email, ids[1]).subject = "Ihre Suche\nBcc: alle@example.org"
+        session.commit()
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port))
+    assert (report.sent, report.dead, report.needs_review) == (2, 1, 0)
+    dead = rows(committed_db)[ids[1]]
+    assert (dead.status, dead.needs_review) == (EmailStatus.DEAD, False)
+    assert "line break" in dead.last_error
+    assert len(caught(mailbox)) == 2
+
+
+def test_send_due__an_inquiry_counts_as_sent_when_its_mail_is(committed_db, smtp):
+    from core.communication.outbox import enqueue, inquiry_context
+    from core.matching.models import Inquiry, InquiryStatus
+    from tests.support.matching import searching_patient, sent, therapist
+
+    port, mailbox = smtp
+    with Session(committed_db) as session:
+        doctor = therapist(session, "Kraus")
+        inquiry = sent(session, doctor, [searching_patient(session)], status=InquiryStatus.QUEUED)
+        context = inquiry_context(session, inquiry_id=inquiry.id, now=NOW)
+        enqueue(session, template="inquiry", to_address=context["to_address"], context=context,
+                inquiry_id=inquiry.id, therapist_id=doctor.id, now=NOW)  # fmt: skip
+        session.commit()
+        inquiry_id = inquiry.id
+    add_mails(committed_db, 2)  # sent after it, in the same run
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port), clock=lambda: NOW)
+    assert report.sent == 3
+    assert len(caught(mailbox)) == 3
+    with Session(committed_db) as session:
+        assert session.get(Inquiry, inquiry_id).status == InquiryStatus.SENT
+        audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "email.sent")).all()
+    assert sorted(a.details["fields"] for a in audits) == [["status", "sent_at"]] * 3
+    assert {a.details["attempts"] for a in audits} == {1}
+
+
+def test_send_due__two_senders_at_once_share_the_queue_and_send_each_mail_once(committed_db, smtp):
+    import threading
+    from collections import Counter
+
+    port, mailbox = smtp
+    add_mails(committed_db, 120)
+    reports: list[sender.SendReport] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        reports.append(sender.send_due(committed_db, now=NOW, settings=settings_for(port), batch_size=5))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    ids = Counter(m["Message-ID"] for m in caught(mailbox))
+    assert [mid for mid, n in ids.items() if n > 1] == []
+    assert len(ids) == 120
+    assert all(r.claimed > 0 for r in reports)  # both worked on the queue ...
+    assert sorted(r.sent for r in reports) == sorted(r.claimed for r in reports)  # ... on different mails
+    assert sum(r.sent for r in reports) == 120
+    assert {(r.status, r.attempts) for r in rows(committed_db).values()} == {(EmailStatus.SENT, 1)}
+
+
+def test_send_due__mail_claimed_by_a_dead_sender_is_requeued_audited_and_sent(committed_db, smtp):
+    port, mailbox = smtp
+    ids = add_mails(committed_db, 2)
+    with Session(committed_db) as session:  # claimed by a sender killed before it handed the mail over
+        row = session.get(Email, ids[0])
+        row.claimed_by, row.claimed_at = "0b7c9a52-5d6e-4f3a-9c1b-2e8d7f6a5b4c", datetime.now(UTC)
+        session.commit()
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port))
+    assert (report.requeued, report.flagged_in_doubt, report.sent) == (1, 0, 2)
+    assert len(caught(mailbox)) == 2
+    with Session(committed_db) as session:
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "email.requeued")).all()
+    assert [a.entity_id for a in audit] == [str(ids[0])]
+
+
+def test_send_due__mail_claimed_before_a_database_restart_is_flagged_not_resent(committed_db, smtp):
+    port, mailbox = smtp
+    [email_id] = add_mails(committed_db, 1)
+    with Session(committed_db) as session:  # the per-mail commits after this claim may have died with the server
+        row = session.get(Email, email_id)
+        row.claimed_by, row.claimed_at = "0b7c9a52-5d6e-4f3a-9c1b-2e8d7f6a5b4c", datetime(2000, 1, 1, tzinfo=UTC)
+        session.commit()
+    report = sender.send_due(committed_db, now=NOW, settings=settings_for(port))
+    assert (report.requeued, report.flagged_in_doubt, report.sent) == (0, 1, 0)
+    row = rows(committed_db)[email_id]
+    assert (row.status, row.needs_review, row.claimed_by) == (EmailStatus.SENDING, True, None)
+    assert caught(mailbox) == []
