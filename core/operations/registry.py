@@ -104,3 +104,9 @@ register(
     cron="*/2 * * * *",  # the sender itself keeps to SEND_WINDOW and reports when it opens
     description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
 )
+register(
+    "build_warehouse",
+    "core.warehouse.build:job",
+    cron="30 2 * * *",  # nightly, after the day's work and before the morning's matching run
+    description="Builds the pseudonymised reporting warehouse (Parquet + DuckDB marts) and publishes it atomically.",
+)
