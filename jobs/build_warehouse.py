@@ -30,8 +30,10 @@ def main() -> int:
     else:
         counts = run.counts or {}
         state = "published" if counts.get("published") else "checked (dry run, not published)"
-        print(f"warehouse build {counts.get('build')} {state}: rows {counts.get('rows')}, "
-              f"extract {counts.get('seconds_extract')} s, marts and tests {counts.get('seconds_marts')} s")  # fmt: skip
+        print(
+            f"warehouse build {counts.get('build')} {state}: rows {counts.get('rows')}, extract "
+            f"{counts.get('seconds_extract')} s, marts and tests {counts.get('seconds_marts')} s"
+        )
     return 0 if run.status.value in {"succeeded", "skipped"} else 1
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -99,7 +99,8 @@ def run_dbt(*, raw_dir: Path, duckdb_path: Path, work_dir: Path, variables: dict
             lines = [line for line in (completed.stdout + completed.stderr).splitlines() if line.strip()]
             failures = [" / ".join(lines[-3:]) or f"dbt exited with {completed.returncode}"]
         raise WarehouseCheckFailed(
-            "Warehouse check failed: " + "; ".join(failures)
+            "Warehouse check failed: "
+            + "; ".join(failures)
             + ". The previous build stays published; the failed build's logs are under warehouse/failed/."
         )
     return {"nodes": nodes}

@@ -47,14 +47,29 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM search s JOIN patient p ON p.id = s.patient_id
         """,
         {
-            "search_key": pl.Int64, "patient_key": pl.Int64, "status": pl.String, "started_on": pl.Date,
-            "paused_until": pl.Date, "ended_on": pl.Date, "max_parallel_inquiries": pl.Int32,
-            "relaxations": pl.Int32, "patient_status": pl.String, "gender": pl.String, "age_band_low": pl.Int32,
-            "region3": pl.String, "region2": pl.String, "insurance_type": pl.String,
-            "diagnosis_categories": pl.String, "procedure_wishes": pl.String, "setting_wish": pl.String,
-            "languages": pl.String, "transport_mode": pl.String, "max_distance_km": pl.Float64,
-            "weekly_hours": pl.Float64, "patient_erased": pl.Boolean,
-        },  # fmt: skip
+            "search_key": pl.Int64,
+            "patient_key": pl.Int64,
+            "status": pl.String,
+            "started_on": pl.Date,
+            "paused_until": pl.Date,
+            "ended_on": pl.Date,
+            "max_parallel_inquiries": pl.Int32,
+            "relaxations": pl.Int32,
+            "patient_status": pl.String,
+            "gender": pl.String,
+            "age_band_low": pl.Int32,
+            "region3": pl.String,
+            "region2": pl.String,
+            "insurance_type": pl.String,
+            "diagnosis_categories": pl.String,
+            "procedure_wishes": pl.String,
+            "setting_wish": pl.String,
+            "languages": pl.String,
+            "transport_mode": pl.String,
+            "max_distance_km": pl.Float64,
+            "weekly_hours": pl.Float64,
+            "patient_erased": pl.Boolean,
+        },
     ),
     "inquiries": (
         """
@@ -64,12 +79,19 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM inquiry i
         """,
         {
-            "inquiry_id": pl.Int64, "therapist_id": pl.Int64, "practice_id": pl.Int64, "status": pl.String,
-            "approver_key": pl.Int64, "proposed_at": pl.Datetime("us", "UTC"),
-            "approved_at": pl.Datetime("us", "UTC"), "sent_at": pl.Datetime("us", "UTC"),
-            "reminded_at": pl.Datetime("us", "UTC"), "call_scheduled_at": pl.Datetime("us", "UTC"),
-            "answered_at": pl.Datetime("us", "UTC"), "closed_at": pl.Datetime("us", "UTC"),
-        },  # fmt: skip
+            "inquiry_id": pl.Int64,
+            "therapist_id": pl.Int64,
+            "practice_id": pl.Int64,
+            "status": pl.String,
+            "approver_key": pl.Int64,
+            "proposed_at": pl.Datetime("us", "UTC"),
+            "approved_at": pl.Datetime("us", "UTC"),
+            "sent_at": pl.Datetime("us", "UTC"),
+            "reminded_at": pl.Datetime("us", "UTC"),
+            "call_scheduled_at": pl.Datetime("us", "UTC"),
+            "answered_at": pl.Datetime("us", "UTC"),
+            "closed_at": pl.Datetime("us", "UTC"),
+        },
     ),
     "inquiry_items": (
         """
@@ -80,11 +102,19 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM inquiry_item it
         """,
         {
-            "item_id": pl.Int64, "inquiry_id": pl.Int64, "search_key": pl.Int64, "outcome": pl.String,
-            "score": pl.Float64, "is_exploration": pl.Boolean, "selection_probability": pl.Float64,
-            "distance_km": pl.Float64, "answered_at": pl.Datetime("us", "UTC"), "answer_source": pl.String,
-            "proposed_first_session": pl.Date, "proposed_at": pl.Datetime("us", "UTC"),
-        },  # fmt: skip
+            "item_id": pl.Int64,
+            "inquiry_id": pl.Int64,
+            "search_key": pl.Int64,
+            "outcome": pl.String,
+            "score": pl.Float64,
+            "is_exploration": pl.Boolean,
+            "selection_probability": pl.Float64,
+            "distance_km": pl.Float64,
+            "answered_at": pl.Datetime("us", "UTC"),
+            "answer_source": pl.String,
+            "proposed_first_session": pl.Date,
+            "proposed_at": pl.Datetime("us", "UTC"),
+        },
     ),
     "placements": (
         """
@@ -93,10 +123,14 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM placement pl
         """,
         {
-            "placement_id": pl.Int64, "search_key": pl.Int64, "therapist_id": pl.Int64, "item_id": pl.Int64,
-            "placed_on": pl.Date, "first_session_on": pl.Date,
+            "placement_id": pl.Int64,
+            "search_key": pl.Int64,
+            "therapist_id": pl.Int64,
+            "item_id": pl.Int64,
+            "placed_on": pl.Date,
+            "first_session_on": pl.Date,
             "first_session_confirmed_at": pl.Datetime("us", "UTC"),
-        },  # fmt: skip
+        },
     ),
     "therapists": (
         """
@@ -111,11 +145,19 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM therapist t
         """,
         {
-            "therapist_id": pl.Int64, "practice_id": pl.Int64, "gender": pl.String, "region3": pl.String,
-            "region2": pl.String, "procedures": pl.String, "languages": pl.String, "status": pl.String,
-            "accepting_patients": pl.Boolean, "accepting_confirmed_on": pl.Date, "last_verified_on": pl.Date,
+            "therapist_id": pl.Int64,
+            "practice_id": pl.Int64,
+            "gender": pl.String,
+            "region3": pl.String,
+            "region2": pl.String,
+            "procedures": pl.String,
+            "languages": pl.String,
+            "status": pl.String,
+            "accepting_patients": pl.Boolean,
+            "accepting_confirmed_on": pl.Date,
+            "last_verified_on": pl.Date,
             "source": pl.String,
-        },  # fmt: skip
+        },
     ),
     "practices": (
         """
@@ -126,9 +168,13 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM practice pr
         """,
         {
-            "practice_id": pl.Int64, "name": pl.String, "region3": pl.String, "region2": pl.String,
-            "contact_channel": pl.String, "cooldown_until": pl.Date,
-        },  # fmt: skip
+            "practice_id": pl.Int64,
+            "name": pl.String,
+            "region3": pl.String,
+            "region2": pl.String,
+            "contact_channel": pl.String,
+            "cooldown_until": pl.Date,
+        },
     ),
     "emails": (
         """
@@ -137,10 +183,15 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM email e
         """,
         {
-            "email_id": pl.Int64, "template": pl.String, "status": pl.String, "inquiry_id": pl.Int64,
-            "therapist_id": pl.Int64, "attempts": pl.Int32, "created_at": pl.Datetime("us", "UTC"),
+            "email_id": pl.Int64,
+            "template": pl.String,
+            "status": pl.String,
+            "inquiry_id": pl.Int64,
+            "therapist_id": pl.Int64,
+            "attempts": pl.Int32,
+            "created_at": pl.Datetime("us", "UTC"),
             "sent_at": pl.Datetime("us", "UTC"),
-        },  # fmt: skip
+        },
     ),
     "phone_calls": (
         """
@@ -149,16 +200,23 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
         FROM phone_call c
         """,
         {
-            "call_id": pl.Int64, "inquiry_id": pl.Int64, "therapist_id": pl.Int64, "status": pl.String,
-            "outcome": pl.String, "attempt": pl.Int32, "scheduled_for": pl.Datetime("us", "UTC"),
+            "call_id": pl.Int64,
+            "inquiry_id": pl.Int64,
+            "therapist_id": pl.Int64,
+            "status": pl.String,
+            "outcome": pl.String,
+            "attempt": pl.Int32,
+            "scheduled_for": pl.Datetime("us", "UTC"),
             "done_at": pl.Datetime("us", "UTC"),
-        },  # fmt: skip
+        },
     ),
 }
 
 # file -> the PostgreSQL table whose row count it must reproduce (the reconciliation checks compare them)
-TABLES = {"searches": "search", "inquiries": "inquiry", "inquiry_items": "inquiry_item", "placements": "placement",
-          "therapists": "therapist", "practices": "practice", "emails": "email", "phone_calls": "phone_call"}  # fmt: skip
+TABLES = {
+    "searches": "search", "inquiries": "inquiry", "inquiry_items": "inquiry_item", "placements": "placement",
+    "therapists": "therapist", "practices": "practice", "emails": "email", "phone_calls": "phone_call",
+}  # fmt: skip
 
 # raw id column -> (pseudonym column, kind)
 PSEUDONYMISED = {"search_key": ("search_pseudonym", "search"), "patient_key": ("patient_pseudonym", "patient"),

@@ -72,7 +72,8 @@ def test_build__funnel_counts_equal_postgres(warehouse, engine):
     funnel = read_mart("mart_funnel", order_by="step_order").set_index("step")["items"]
     assert funnel["proposed"] == pg(engine, "SELECT count(*) FROM inquiry_item")
     assert funnel["approved"] == pg(
-        engine, "SELECT count(*) FROM inquiry_item it JOIN inquiry i ON i.id = it.inquiry_id WHERE i.approved_at IS NOT NULL"
+        engine,
+        "SELECT count(*) FROM inquiry_item it JOIN inquiry i ON i.id = it.inquiry_id WHERE i.approved_at IS NOT NULL",
     )
     assert funnel["offered"] == pg(
         engine,
@@ -170,6 +171,8 @@ def test_suppress_small_cells__hides_rows_below_five_patients():
 
     frame = pd.DataFrame({"region3": ["101", "102"], "searches": [4, 12], "rate": [0.5, 0.25]})
     shown = suppress_small_cells(frame)
-    assert shown.loc[0, "searches"] == "< 5" and shown.loc[0, "rate"] == "< 5"
+    assert shown.loc[0, "searches"] == "< 5"
+    assert shown.loc[0, "rate"] == "< 5"
     assert shown.loc[0, "region3"] == "101"
-    assert shown.loc[1, "searches"] == 12 and shown.loc[1, "rate"] == 0.25
+    assert shown.loc[1, "searches"] == 12
+    assert shown.loc[1, "rate"] == 0.25
