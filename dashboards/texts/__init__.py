@@ -5,6 +5,7 @@ A new area adds a module here and lists it in ``AREAS``; keys are prefixed by th
 
 from dashboards.texts import (
     admin,
+    analytics,
     common,
     communication,
     followup,
@@ -16,4 +17,4 @@ from dashboards.texts import (
     therapists,
 )
 
-AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail]
+AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, analytics]
