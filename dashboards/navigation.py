@@ -109,7 +109,7 @@ PAGES: list[PageSpec] = [
         "nav.analytics",
         ":material/dashboard:",
         ALL_ROLES,
-        "analytics",
+        "analytics_overview",
     ),
     PageSpec(
         "analytics_success.py",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import pandas as pd
@@ -12,11 +11,15 @@ import streamlit as st
 from dashboards.i18n import current_language, t
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def number(value: Any, decimals: int = 0) -> str:
     """Format a number for the current language; '–' for a missing one, '< 5' stays as it is."""
     if isinstance(value, str):
         return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "–"
     text = f"{value:,.{decimals}f}"
     if current_language() == "de":
@@ -28,7 +31,7 @@ def percent(value: Any, decimals: int = 0) -> str:
     """Format a share (0.125) as a percentage ('12,5 %' in German, '12.5%' in English)."""
     if isinstance(value, str):
         return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "–"
     shown = number(value * 100, decimals)
     return f"{shown} %" if current_language() == "de" else f"{shown}%"
@@ -41,7 +44,7 @@ def rank(series: pd.Series) -> pd.Series:
 
 def day(value: Any) -> str:
     """Format a date as 01.03.2026 (German) or 2026-03-01 (English)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "–"
     stamp = pd.Timestamp(value)
     return stamp.strftime("%d.%m.%Y") if current_language() == "de" else stamp.strftime("%Y-%m-%d")

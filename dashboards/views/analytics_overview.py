@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dashboards.components import warehouse
@@ -22,18 +23,21 @@ if build is None:
 
 kpis = warehouse.mart("mart_kpis", build=build, user=user, order_by="kpi_order")
 trends = warehouse.mart("mart_weekly_trends", build=build, user=user, order_by="week_start")
+recent = {kpi: [v for v in trends[column].tail(12) if not isinstance(v, str)] for kpi, column in TREND_OF.items()}
 columns = st.columns(3)
 for index, row in enumerate(kpis.itertuples()):
     decimals = 1 if row.kpi in LOWER_IS_BETTER else 0
     show = percent if row.kpi in RATES else (lambda v, decimals=decimals: number(v, decimals))
-    change = None if isinstance(row.change, str) or row.change != row.change else row.change
+    change = None if isinstance(row.change, str) or pd.isna(row.change) else row.change
     columns[index % 3].metric(
         t(f"analytics.kpi.{row.kpi}"),
         show(row.current_value),
         delta=None if change is None else show(change) if row.kpi not in RATES else percent(change, 1),
         delta_color="inverse" if row.kpi in LOWER_IS_BETTER else "normal",
         help=t("analytics.previous", value=show(row.previous_value)),
-        chart_data=list(trends[TREND_OF[row.kpi]].tail(12)) if row.kpi in TREND_OF else None,
+        chart_data=[v for v in trends[TREND_OF[row.kpi]].tail(12) if not isinstance(v, str)]
+        if row.kpi in TREND_OF
+        else None,
         border=True,
     )
 

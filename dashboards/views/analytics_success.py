@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from dashboards.components import warehouse
@@ -56,5 +57,5 @@ overall = summary[summary["stratum_kind"] == "all"]
 if not overall.empty:
     row = overall.iloc[0]
     keys = ("median_days", "q25_days", "q75_days")
-    shown = {k: number(row[k]) if row[k] == row[k] else t("analytics.not_reached") for k in keys}
+    shown = {k: t("analytics.not_reached") if pd.isna(row[k]) else number(row[k]) for k in keys}
     st.markdown(t("analytics.median", median=shown["median_days"], q25=shown["q25_days"], q75=shown["q75_days"]))
