@@ -5,12 +5,13 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench chromium clean-data help
+.PHONY: run test lint format bench notebooks chromium clean-data help
 
 help:
 	@echo "make run    start the workbench (embedded PostgreSQL, demo data, mail catcher, scheduler, app)"
 	@echo "make test   lint and run every test (unit, integration, dashboards, browser)"
 	@echo "make bench  run the benchmarks in tests/benchmarks"
+	@echo "make notebooks  run the analyst notebooks in place on the published warehouse (make run builds it)"
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -51,6 +52,14 @@ format: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PYTHON) -m pytest tests/benchmarks -p no:cacheprovider -s -o addopts=""
+
+# Executes each notebook in place (outputs land in your working copy; clear them before committing:
+# the tests refuse committed outputs). Needs a published warehouse: `make run` builds one.
+notebooks: $(DEV_STAMP)
+	@for nb in notebooks/*.ipynb; do \
+		echo "running $$nb"; \
+		$(PYTHON) -m jupyter execute --inplace "$$nb" || exit 1; \
+	done
 
 clean-data:
 	@echo "this deletes data/ (embedded database, caught mail, generated files); Ctrl-C to keep it"; sleep 3

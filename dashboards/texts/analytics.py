@@ -83,6 +83,12 @@ DE = {
     "analytics.predicted": "vorhergesagt",
     "analytics.observed": "beobachtet",
     "analytics.decile": "Score-Dezil",
+    "analytics.sql.title": "SQL-Abfrage",
+    "analytics.sql.intro": "Eine SELECT-Abfrage über die Auswertungstabellen (mart_*, dim_*), nur lesend; höchstens {rows} Zeilen und {seconds} Sekunden.",
+    "analytics.sql.query": "Abfrage",
+    "analytics.sql.run": "Ausführen",
+    "analytics.sql.truncated": "Nur die ersten {rows} Zeilen werden gezeigt; fassen Sie stärker zusammen.",
+    "analytics.sql.no_rows": "Die Abfrage liefert keine Zeilen.",
 }
 
 EN = {
@@ -168,4 +174,10 @@ EN = {
     "analytics.predicted": "predicted",
     "analytics.observed": "observed",
     "analytics.decile": "Score decile",
+    "analytics.sql.title": "SQL query",
+    "analytics.sql.intro": "One read-only SELECT over the analytics tables (mart_*, dim_*); at most {rows} rows and {seconds} seconds.",
+    "analytics.sql.query": "Query",
+    "analytics.sql.run": "Run",
+    "analytics.sql.truncated": "Only the first {rows} rows are shown; aggregate more.",
+    "analytics.sql.no_rows": "The query returns no rows.",
 }

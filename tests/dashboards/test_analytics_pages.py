@@ -111,3 +111,19 @@ def test_overview__staff_may_open_it_but_not_the_detail_pages(built, repo_root):
     assert "staff" in roles["analytics_overview.py"]
     for page in PAGES[1:]:
         assert "staff" not in roles[page]
+
+
+def _run_query(at, sql: str):
+    at.text_area(key="sql_query").input(sql)
+    next(button for button in at.button if button.label == "Ausführen").click()
+    return at.run()
+
+
+def test_sql_page__analyst_runs_a_query_and_a_write_is_refused(built, repo_root):
+    user_id, email = built["analyst"]
+    at = open_page(repo_root, "analytics_sql.py", user_id=user_id, email=email, role="analyst")
+    at = _run_query(at, "select step, items from mart_funnel order by step_order")
+    assert not at.exception
+    assert list(at.dataframe[0].value["step"])[:2] == ["proposed", "approved"]
+    at = _run_query(at, "copy mart_funnel to '/tmp/x.csv'")
+    assert "Only SELECT" in at.error[0].value
