@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import secrets
 from pathlib import Path
@@ -24,6 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_KEY_LENGTH = 32  # 32 characters of token_urlsafe are about 190 bits: not guessable offline
 
 # A valid example per variable, used in error messages.
 EXAMPLES: dict[str, str] = {
@@ -62,6 +64,7 @@ EXAMPLES: dict[str, str] = {
     "FOLLOWUP_REMINDER_DAYS": "7",
     "FOLLOWUP_CALL_DAYS": "7",
     "FOLLOWUP_CALL_ATTEMPTS": "3",
+    "RETENTION_MONTHS": "24",
     "LOG_LEVEL": "INFO",
     "NOMINATIM_URL": "https://nominatim.openstreetmap.org",
     "NOMINATIM_USER_AGENT": "placement-workbench (vermittlung@example.org)",
@@ -114,6 +117,9 @@ class Settings(BaseSettings):
     followup_reminder_days: int = Field(default=7, description="Days without answer before the reminder")
     followup_call_days: int = Field(default=7, description="Days after the reminder before a phone call")
     followup_call_attempts: int = Field(default=3, description="Call attempts before an inquiry expires")
+    retention_months: int = Field(
+        default=24, description="Months after a search ended before the retention job anonymises the case"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
     nominatim_url: str | None = Field(
         default=None, description="Nominatim server for address geocoding; unset = offline (PLZ centroids only)"
@@ -145,6 +151,18 @@ class Settings(BaseSettings):
             raise ValueError(f"'{_mask(value)}' has a port that is not a number") from None
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if len(value) < MIN_SECRET_KEY_LENGTH:  # the value itself is never repeated: it is a secret
+            raise ValueError(
+                f"has {len(value)} characters; use at least {MIN_SECRET_KEY_LENGTH} random ones, e.g. the output of "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))' (or leave it unset to generate one)"
+            )
+        return value
+
     @field_validator("app_port", "smtp_port", "mail_catcher_port")
     @classmethod
     def _check_port(cls, value: int) -> int:
@@ -158,6 +176,7 @@ class Settings(BaseSettings):
         "followup_reminder_days",
         "followup_call_days",
         "followup_call_attempts",
+        "retention_months",
     )
     @classmethod
     def _check_positive_count(cls, value: int) -> int:
@@ -250,14 +269,27 @@ class Settings(BaseSettings):
         return to_sqlalchemy_url(self.database_url)
 
     def resolved_secret_key(self) -> str:
-        """Return SECRET_KEY, or one generated once and kept in DATA_DIR (never in the repo)."""
+        """Return SECRET_KEY, or one generated once and kept in DATA_DIR (never in the repo).
+
+        Processes starting together agree on one key: each writes a candidate to its own file and links it
+        into place, which fails if the key exists (like O_EXCL), so the first one wins and the others read it.
+        The key file is complete from the moment it appears.
+        """
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            candidate = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(8)}")
+            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w") as file:
+                    file.write(secrets.token_urlsafe(48))
+                os.link(candidate, path)
+            except FileExistsError:
+                pass  # another process was first: use its key
+            finally:
+                candidate.unlink(missing_ok=True)
         return path.read_text().strip()
 
 

@@ -47,7 +47,10 @@ def display_phone(e164: str | None) -> str:
     """Return a stored E.164 number in the national format staff dial, e.g. '030 1234567'."""
     if not e164:
         return ""
-    number = phonenumbers.parse(e164, "DE")
+    try:
+        number = phonenumbers.parse(e164, "DE")
+    except phonenumbers.NumberParseException:
+        return e164  # stored before numbers were validated: show it rather than break the page
     region = "DE" if number.country_code == 49 else None
     fmt = phonenumbers.PhoneNumberFormat.NATIONAL if region else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, fmt)

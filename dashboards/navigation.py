@@ -93,6 +93,7 @@ PAGES: list[PageSpec] = [
     ),
     PageSpec("mailbox.py", "mail.title", "nav.communication", ":material/inbox:", STAFF_ROLES, "mailbox"),
     PageSpec("status.py", "status.title", "nav.admin", ":material/monitor_heart:", ALL_ROLES, "status"),
+    PageSpec("audit.py", "audit.title", "nav.admin", ":material/policy:", frozenset({"admin"}), "audit"),
     PageSpec(
         "therapist_map.py",
         "geo.therapist_map.title",
@@ -143,6 +144,18 @@ PAGES: list[PageSpec] = [
         ANALYTICS_ROLES,
         "analytics_responses",
     ),
+    PageSpec(
+        "analytics_sql.py",
+        "analytics.sql.title",
+        "nav.analytics",
+        ":material/terminal:",
+        frozenset({"admin", "analyst"}),
+        "analytics_sql",
+    ),
+    PageSpec("users.py", "nav.users", "nav.admin", ":material/manage_accounts:", frozenset({"admin"}), "users"),
+    PageSpec("account.py", "account.title", "nav.admin", ":material/account_circle:", ALL_ROLES, "account"),
+    # public: the one-time token in ?token=... is the credential (an admin hands the link out)
+    PageSpec("password_reset.py", "reset.title", "nav.admin", ":material/key:", ALL_ROLES, "reset", hidden=True),
 ]
 
 SECTION_ORDER = ["nav.patients", "nav.therapists", "nav.matching", "nav.communication", "nav.analytics", "nav.admin"]
@@ -153,14 +166,36 @@ def page_path(file: str) -> str:
     return str(PAGES_DIR / file)
 
 
+def start_page(role: str) -> PageSpec:
+    """Return the page ``role`` lands on after login: the first page of its menu, never a hidden one.
+
+    Staff, managers and admins land on the patient list (their main work page), analysts on their first
+    analytics page; never on the public answer page, which is hidden and only reached by its link.
+    """
+    for section in SECTION_ORDER:
+        for spec in PAGES:
+            if spec.section_key == section and role in spec.roles and not spec.hidden:
+                return spec
+    raise LookupError(f"role '{role}' may open no page; give it one in dashboards/navigation.py")
+
+
 def pages_for(role: str) -> dict[str, list[st.Page]]:
-    """Return the navigation sections (translated) with the pages ``role`` may open."""
+    """Return the navigation sections (translated) with the pages ``role`` may open.
+
+    The role's start page is the default. Every page it may not open is registered too, hidden, as a "no
+    access" page under the same address: a deep link then says so instead of silently showing another page.
+    """
+    start = start_page(role)
+    start_page_object = st.Page(page_path(start.file), title=t(start.title_key), icon=start.icon,
+                                url_path=start.url_path, default=True)  # fmt: skip
     sections: dict[str, list[st.Page]] = {}
     for section in SECTION_ORDER:
         visible = [p for p in PAGES if p.section_key == section and role in p.roles]
         if visible:
             sections[t(section)] = [
-                st.Page(
+                start_page_object
+                if p is start
+                else st.Page(
                     page_path(p.file),
                     title=t(p.title_key),
                     icon=p.icon,
@@ -169,7 +204,20 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
                 )
                 for p in visible
             ]
+    refused = [_no_access_page(p, role, start_page_object) for p in PAGES if role not in p.roles]
+    if refused:
+        sections[t("nav.no_access.title")] = refused
     return sections
+
+
+def _no_access_page(spec: PageSpec, role: str, start: st.Page) -> st.Page:
+    def no_access() -> None:
+        st.title(t("nav.no_access.title"))
+        st.error(t("nav.no_access", role=t(f"role.{role}")))
+        st.page_link(start, label=t("nav.no_access.start"), icon=":material/home:")
+
+    no_access.__name__ = f"no_access_{spec.url_path}"  # Streamlit tells callable pages apart by name
+    return st.Page(no_access, title=t("nav.no_access.title"), url_path=spec.url_path, visibility="hidden")
 
 
 def all_pages_hidden() -> list[st.Page]:

@@ -9,19 +9,17 @@ runner, so the run is recorded in ``job_run`` and never overlaps a scheduled one
 from __future__ import annotations
 
 import argparse
-import json
 
-from core.operations import runner
-from jobs.cli import main_guard
+from jobs.cli import exit_code, main_guard, run_by_hand, run_json
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.follow_up", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="decide every step, change nothing")
     args = parser.parse_args()
-    run = runner.run_job("follow_up", triggered_by="cli", dry_run=args.dry_run)
-    print(json.dumps({"job": run.job_name, "status": run.status.value, "counts": run.counts, "error": run.error}))
-    return 0 if run.status.value in {"succeeded", "skipped"} else 1
+    run = run_by_hand("follow_up", dry_run=args.dry_run)
+    print(run_json(run, counts=run.counts))
+    return exit_code(run)
 
 
 if __name__ == "__main__":

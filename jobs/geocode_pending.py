@@ -4,7 +4,8 @@ Options: ``--limit N`` stops after N records, ``--dry-run`` works offline (cache
 no request to Nominatim) and rolls everything back, ``--batch-size N`` commits every N records.
 Progress goes to stderr, the counts by precision to stdout as JSON. Ctrl-C stops after keeping every
 finished batch; run the command again to resume. Nominatim is asked only when NOMINATIM_URL is set, at
-most once per second across all processes.
+most once per second across all processes. Runs through the job runner like the scheduled job: recorded in
+``job_run``, skipped while it runs elsewhere.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import json
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 
-from core.db import session_scope
+from sqlalchemy.orm import Session
+
 from core.geo import pending
 from core.geo.geocoding import client_from_settings
-from jobs.cli import main_guard
+from jobs.cli import exit_code, main_guard, run_by_hand, run_json
 
 BAR_WIDTH = 30
 
@@ -63,29 +65,33 @@ def main() -> int:
     if args.batch_size < 1:
         parser.error(f"--batch-size {args.batch_size} must be at least 1, e.g. --batch-size 20")
     progress = ProgressLine()
-    with session_scope() as session:
-        client = None if args.dry_run else client_from_settings(session)
+
+    def geocode(session: Session, *, now: datetime, dry_run: bool) -> dict[str, int]:
+        client = None if dry_run else client_from_settings(session)
         print(
             "geocoding " + ("offline (PLZ centroids and cache)" if client is None else "with Nominatim, 1 request/s"),
             file=sys.stderr,
         )
         try:
-            counts = pending.geocode_pending(
+            return pending.geocode_pending(
                 session,
-                now=datetime.now(UTC),
+                now=now,
                 client=client,
                 limit=args.limit,
                 batch_size=args.batch_size,
-                commit=None if args.dry_run else session.commit,
+                commit=None if dry_run else session.commit,
                 progress=progress,
             )
         except KeyboardInterrupt:
             session.rollback()
             print("\ninterrupted: finished batches are saved; run the command again to resume", file=sys.stderr)
             raise
-        if args.dry_run:
-            session.rollback()
-    print(json.dumps({"dry_run": args.dry_run, **counts}))
+
+    run = run_by_hand("geocode_pending", dry_run=args.dry_run, function=geocode)
+    if run.status.value != "succeeded":
+        print(run_json(run))
+        return exit_code(run)
+    print(json.dumps({"dry_run": args.dry_run, **run.counts}))
     return 0
 
 

@@ -1,16 +1,16 @@
 """Run one registered job now, by hand: ``python -m jobs.run_job heartbeat [--dry-run]``.
 
-``python -m jobs.run_job --list`` shows the known jobs and their schedules.
+``python -m jobs.run_job --list`` shows the known jobs and their schedules. The run is recorded in
+``job_run`` (triggered_by "cli") and takes the job's lock, like a scheduled run; exit code 1 if it failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 
 from core.config import get_settings
-from core.operations import registry, runner, schedule
-from jobs.cli import main_guard
+from core.operations import registry, schedule
+from jobs.cli import exit_code, main_guard, run_by_hand, run_json
 
 
 def main() -> int:
@@ -24,9 +24,9 @@ def main() -> int:
         for job in registry.get_all():
             print(f"{job.name:<16} {crons[job.name]:<16} {job.description}")
         return 0
-    run = runner.run_job(args.job, triggered_by="cli", dry_run=args.dry_run)
-    print(json.dumps({"job": run.job_name, "status": run.status.value, "counts": run.counts, "error": run.error}))
-    return 0 if run.status.value in {"succeeded", "skipped"} else 1
+    run = run_by_hand(args.job, dry_run=args.dry_run)
+    print(run_json(run, counts=run.counts))
+    return exit_code(run)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Loads the active searches and therapists, finds candidates, applies the hard filters, scores the pairs and
 assigns them optimally, then stores the result as proposals for staff to review. Re-running replaces only
 the proposals nobody has reviewed yet; ``--dry-run`` computes everything and writes nothing. Progress goes
-to stderr, the summary (or ``--json``) to stdout. ``--seed N`` fixes the random exploration draws.
+to stderr, the summary (or ``--json``) to stdout. ``--seed N`` fixes the random exploration draws. Runs
+through the job runner like the scheduled job: recorded in ``job_run``, skipped while it runs elsewhere.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from core.db import session_scope
+from sqlalchemy.orm import Session
+
 from core.errors import ValidationError
 from core.matching import service
-from jobs.cli import main_guard
+from jobs.cli import exit_code, main_guard, run_by_hand, run_json
 
 
 def summary(counts: dict[str, Any]) -> str:
@@ -56,18 +58,29 @@ def main() -> int:
         region = service.clean_region(args.region)
     except ValidationError as exc:
         parser.error(str(exc))  # exit 2, like every other bad option
-    with session_scope() as session:
-        counts = service.scheduled_run(
-            session,
-            now=datetime.now(UTC),
-            dry_run=args.dry_run,
-            region=region,
-            seed=args.seed,
-            progress=lambda line: print(line, file=sys.stderr, flush=True),
+    if args.seed is not None and args.seed < 0:  # numpy accepts only non-negative seeds
+        raise ValidationError(f"--seed {args.seed} must be 0 or more, e.g. --seed 7", field="seed")
+    result: dict[str, Any] = {}
+
+    def propose(session: Session, *, now: datetime, dry_run: bool) -> dict[str, Any]:
+        result.update(
+            service.scheduled_run(
+                session,
+                now=now,
+                dry_run=dry_run,
+                region=region,
+                seed=args.seed,
+                progress=lambda line: print(line, file=sys.stderr, flush=True),
+            )
         )
-        if args.dry_run:
-            session.rollback()
-    print(json.dumps(counts, default=str) if args.json else summary(counts))
+        return result
+
+    run = run_by_hand("run_matching", dry_run=args.dry_run, function=propose)
+    if run.status.value != "succeeded":
+        if args.json:
+            print(run_json(run))
+        return exit_code(run)
+    print(json.dumps(result, default=str) if args.json else summary(result))
     return 0
 
 

@@ -5,19 +5,22 @@ talking to the SMTP server and 'sent' after it accepted the mail. Temporary fail
 exponential backoff, permanent ones (5xx) and mails out of attempts are marked dead. Mails left in
 'sending' by a crashed run are never resent: they are flagged for review on the Mailbox page. Outside the
 sending window (SEND_WINDOW, e.g. "Mon-Fri 08:00-18:00", in TIMEZONE, no public holidays) nothing is sent
-and the summary says when the window opens. ``--dry-run`` counts the due mails and writes nothing.
+and the summary says when the window opens. ``--dry-run`` counts the due mails and writes nothing. Runs
+through the job runner like the scheduled job: recorded in ``job_run``, skipped while it runs elsewhere.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
-import core.db.models  # noqa: F401  (every mapped table: an outbox row refers to patients, therapists, inquiries)
+from sqlalchemy.orm import Session
+
 from core.communication import sender
-from core.db import get_engine
-from jobs.cli import main_guard
+from core.errors import ValidationError
+from jobs.cli import exit_code, main_guard, run_by_hand, run_json
 
 
 def summary(report: sender.SendReport) -> str:
@@ -50,9 +53,26 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=sender.DEFAULT_BATCH, help="mails claimed at once, e.g. 20")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON instead of a summary")
     args = parser.parse_args()
-    report = sender.send_due(
-        get_engine(), now=datetime.now(UTC), limit=args.limit, batch_size=args.batch_size, dry_run=args.dry_run
-    )
+    # checked here, before the runner: bad options are the caller's mistake (exit 2), not a failed run
+    if args.limit is not None and args.limit < 1:
+        raise ValidationError(f"limit must be at least 1, got {args.limit}; e.g. --limit 100", field="limit")
+    if args.batch_size < 1:
+        raise ValidationError(f"batch size must be at least 1, got {args.batch_size}; e.g. 20", field="batch_size")
+    reports: list[sender.SendReport] = []
+
+    def send(session: Session, *, now: datetime, dry_run: bool) -> dict[str, Any]:
+        # the sender commits per mail on its own connections: a mail's result must not wait for the run
+        report = sender.send_due(session.get_bind(), now=now, limit=args.limit, batch_size=args.batch_size,
+                                 dry_run=dry_run)  # fmt: skip
+        reports.append(report)
+        return report.as_dict()
+
+    run = run_by_hand("send_emails", dry_run=args.dry_run, function=send)
+    if run.status.value != "succeeded":
+        if args.json:
+            print(run_json(run))
+        return exit_code(run)
+    report = reports[0]
     print(json.dumps(report.as_dict(), default=str) if args.json else summary(report), flush=True)
     return 0
 

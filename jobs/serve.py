@@ -53,7 +53,7 @@ class Stack:
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = open(self.settings.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         # own session: a terminal's Ctrl-C reaches only us, and we stop children in a known order
-        self.children[name] = subprocess.Popen(
+        self.children[name] = subprocess.Popen(  # noqa: S603 - args are our own fixed commands (sys.executable -m ...)
             args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 

@@ -1,7 +1,8 @@
-"""Record audit events. The app only ever inserts into audit_event.
+"""Record audit events. The app only ever inserts into audit_event (a trigger chains every row by hash).
 
 Example:
     record(session, actor="anna@example.org", action="login", entity_type="staff_user", entity_id=3)
+    record_read(session, actor="anna@example.org", what="patient_list", page="patients", references=["P-7K3F9Q"])
 """
 
 from __future__ import annotations
@@ -39,6 +40,37 @@ def record(
     )
     session.add(event)
     return event
+
+
+READ_PREFIX = "read."  # actions of reads: read.patient_list, read.quick_search, read.mail, read.call_list
+
+
+def record_read(
+    session: Session,
+    *,
+    actor: str,
+    what: str,
+    page: str,
+    references: list[str] | None = None,
+    details: dict[str, Any] | None = None,
+    entity_type: str | None = None,
+    entity_id: int | str | None = None,
+    actor_id: int | None = None,
+) -> AuditEvent:
+    """Audit that ``actor`` saw personal data on ``page``: one row per view, naming references, never names.
+
+    ``references`` are the pseudonymous patient references shown (P-7K3F9Q); the reason is the page.
+    """
+    return record(
+        session,
+        actor=actor,
+        actor_id=actor_id,
+        action=f"{READ_PREFIX}{what}",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        details={"page": page, "references": sorted(set(references or [])), **(details or {})},
+        reason=f"page:{page}",
+    )
 
 
 def get_all(

@@ -24,6 +24,7 @@ __all__ = [
     "current_revision",
     "database_url",
     "get_engine",
+    "load_models",
     "migrate",
     "session_scope",
 ]
@@ -47,8 +48,20 @@ def _engine_for(url: str) -> Engine:
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
-    """Return the process-wide engine for the configured database."""
+    """Return the process-wide engine for the configured database, with every model mapped (see core.db.models)."""
+    load_models()
     return _engine_for(database_url(settings))
+
+
+def load_models() -> None:
+    """Import every model module and configure the mappers, so rows of one domain may refer to any other.
+
+    Without it a job that loads only its own domain fails to flush a row whose foreign key points into a
+    table nobody imported (NoReferencedTableError), e.g. an audit row naming its staff user.
+    """
+    from core.db import models  # here, not at the top: the model modules import core.db.base
+
+    models.configure()
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,4 +1,14 @@
-"""Import every domain's models so that ``metadata`` holds the whole schema (for Alembic and tests)."""
+"""The one registry of mapped classes: importing this module imports every domain's models.
+
+``metadata`` then holds the whole schema (Alembic, tests, foreign keys between domains resolve), and
+``configure()`` sets the mappers up once. A process must do both before it works in threads: SQLAlchemy
+configures all mappers on first use, and a thread that does so while another thread is still importing a
+model module fails with "failed to locate a name", which breaks every mapper of the process for good.
+``core.db.get_engine`` does both, so any process that reaches the database has every model mapped.
+"""
+
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import configure_mappers
 
 from core.audit.models import AuditEvent
 from core.auth.models import StaffUser
@@ -30,5 +40,21 @@ __all__ = [
     "Search",
     "StaffUser",
     "Therapist",
+    "configure",
+    "mapping_error",
     "metadata",
 ]
+
+
+def configure() -> None:
+    """Configure every mapper now (idempotent); raise InvalidRequestError naming a class that cannot be mapped."""
+    configure_mappers()
+
+
+def mapping_error() -> str | None:
+    """Return why the mappers cannot be configured (the ORM of this process is unusable), or None if they can."""
+    try:
+        configure_mappers()
+    except InvalidRequestError as exc:
+        return str(exc)
+    return None

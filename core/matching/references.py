@@ -39,12 +39,13 @@ def allocate(session: Session, *, count: int, year: int) -> list[str]:
         # the next nextval() would return last_value (+1 once called); move on if that number is taken
         session.execute(
             text(
-                f"SELECT setval('{SEQUENCE}', :highest) FROM {SEQUENCE} "
+                f"SELECT setval('{SEQUENCE}', :highest) FROM {SEQUENCE} "  # noqa: S608 - SEQUENCE is a constant
                 "WHERE :highest >= CASE WHEN is_called THEN last_value + 1 ELSE last_value END"
             ),
             {"highest": highest},
         )
     numbers = session.scalars(
-        text(f"SELECT nextval('{SEQUENCE}') FROM generate_series(1, :count)"), {"count": count}
+        text(f"SELECT nextval('{SEQUENCE}') FROM generate_series(1, :count)"),  # noqa: S608 - constant name
+        {"count": count},
     ).all()
     return [format_reference(year, n) for n in numbers]

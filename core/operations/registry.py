@@ -9,10 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from core.errors import JobError
 
@@ -50,10 +47,6 @@ def get(name: str) -> Job:
 
 def get_all() -> list[Job]:
     return sorted(_JOBS.values(), key=lambda job: job.name)
-
-
-def run_function(job: Job, session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
-    return job.function()(session, now=now, dry_run=dry_run)
 
 
 register(
@@ -109,4 +102,16 @@ register(
     "core.warehouse.build:job",
     cron="30 2 * * *",  # nightly, after the day's work and before the morning's matching run
     description="Builds the pseudonymised reporting warehouse (Parquet + DuckDB marts) and publishes it atomically.",
+)
+register(
+    "check_audit",
+    "core.audit.chain:scheduled_run",
+    cron="40 2 * * *",  # nightly, before staff start: a broken chain is on the status page in the morning
+    description="Recomputes the audit log's hash chain; fails naming the first altered, deleted or moved row.",
+)
+register(
+    "retention",
+    "core.patients.retention:scheduled_run",
+    cron="50 2 * * *",  # nightly, when nobody works on the records it may anonymise
+    description="Anonymises closed cases RETENTION_MONTHS after their search ended (like an Art. 17 erasure).",
 )

@@ -198,3 +198,18 @@ class Search(Base):
 
 # Staff search patients by last name without regard to case.
 Index("ix_patient_last_name_lower", func.lower(Patient.last_name))
+
+# Name search ignores case, accents and invisible characters (search_fold() and search_full_name() come with
+# migration 0007_forms): the trigram index serves LIKE '%x%' on the full name, the pattern index equality and
+# prefixes of the last name (duplicate check, one-character search).
+Index(
+    "ix_patient_full_name_folded",
+    func.search_full_name(Patient.first_name, Patient.last_name).label("full_name_folded"),
+    postgresql_using="gin",
+    postgresql_ops={"full_name_folded": "gin_trgm_ops"},
+)
+Index(
+    "ix_patient_last_name_folded",
+    func.search_fold(Patient.last_name).label("last_name_folded"),
+    postgresql_ops={"last_name_folded": "text_pattern_ops"},
+)

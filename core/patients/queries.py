@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
@@ -25,6 +25,24 @@ SORTS = {
     "postcode": (Patient.postcode, Patient.id),
 }
 MAX_PAGE_SIZE = 200
+
+
+def _like_escaped(text: str) -> str:
+    """Escape LIKE's wildcards so that '%' and '_' typed by staff match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def name_matches(text: str):
+    """SQL condition: ``text`` occurs in the patient's name, ignoring case, accents and invisible characters.
+
+    One character (e.g. the surname 李) matches the start of the first or last name, longer text anywhere in
+    "first last"; both sides go through search_fold() (migration 0007_forms), and indexes serve both.
+    """
+    typed = func.search_fold(_like_escaped(text), type_=String)
+    full_name = func.search_full_name(Patient.first_name, Patient.last_name, type_=String)
+    if len(text) == 1:
+        return or_(func.search_fold(Patient.last_name, type_=String).like(typed + "%"), full_name.like(typed + "%"))
+    return full_name.like("%" + typed + "%")
 
 
 @dataclass(frozen=True)
@@ -65,15 +83,7 @@ def list_patients(
     conditions = [Patient.erased_at.is_(None)]
     text = filters.text.strip()
     if text:
-        like = f"%{text.lower()}%"
-        conditions.append(
-            or_(
-                func.lower(Patient.last_name).like(like),
-                func.lower(Patient.first_name).like(like),
-                func.lower(Patient.first_name + " " + Patient.last_name).like(like),
-                Patient.reference == text.upper(),
-            )
-        )
+        conditions.append(or_(name_matches(text), Patient.reference == text.upper()))
     if filters.postcode_prefix.strip():
         conditions.append(Patient.postcode.startswith(filters.postcode_prefix.strip()))
     if filters.statuses:
@@ -112,16 +122,14 @@ def list_patients(
 
 
 def quick_search(session: Session, *, query: str, limit: int = 8) -> list[dict[str, Any]]:
-    """Find patients by reference, name or PLZ for the quick-search box."""
+    """Find patients by reference, name (from one character on) or PLZ for the quick-search box."""
     text = query.strip()
-    if len(text) < 2:
+    if not text:
         return []
-    like = f"%{text.lower()}%"
     condition = or_(
         Patient.reference == text.upper(),
-        func.lower(Patient.last_name).like(like),
-        func.lower(Patient.first_name + " " + Patient.last_name).like(like),
-        Patient.postcode.startswith(text) if text.isdigit() else False,
+        name_matches(text),
+        Patient.postcode.startswith(text) if text.isdigit() and len(text) >= 2 else False,
     )
     rows = session.execute(
         select(Patient.id, Patient.reference, Patient.first_name, Patient.last_name, Patient.postcode, Patient.status)

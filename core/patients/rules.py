@@ -72,6 +72,10 @@ def _minutes(value: str, *, field: str) -> int:
 
 
 WEEKDAYS_DE = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+DAY_MINUTES = 24 * 60
+# A window that ends "before" it starts runs over midnight only if short: 12:00-08:00 is a typo for
+# 08:00-12:00, not 20 hours of availability
+MAX_OVERNIGHT_MINUTES = 12 * 60
 
 
 def normalise_availability(windows: list[dict[str, Any]], *, field: str = "availability") -> list[dict[str, Any]]:
@@ -86,10 +90,16 @@ def normalise_availability(windows: list[dict[str, Any]], *, field: str = "avail
             raise ValidationError(f"Weekday '{weekday}' must be 0 (Monday) to 6 (Sunday)", field=field)
         start = _minutes(str(window.get("start", "")), field=field)
         end = _minutes(str(window.get("end", "")), field=field)
+        if end < start and start - end >= DAY_MINUTES - MAX_OVERNIGHT_MINUTES:
+            # over midnight (a late shift: Mo 23:00-01:00): the rest belongs to the next day
+            cleaned.append((weekday, start, DAY_MINUTES))
+            if end:  # 23:00-00:00 ends at midnight
+                cleaned.append(((weekday + 1) % 7, 0, end))
+            continue
         if start >= end:
             raise ValidationError(
                 f"Window {WEEKDAYS_DE[weekday]} {window['start']}-{window['end']} ends before it starts; "
-                "e.g. 08:00-12:00",
+                "e.g. 08:00-12:00 (a window over midnight, such as 23:00-01:00, may last up to 12 hours)",
                 field=field,
             )
         cleaned.append((weekday, start, end))

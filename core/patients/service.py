@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
@@ -99,9 +99,16 @@ def open_record(session: Session, *, patient_id: int, actor: str, actor_id: int 
 def find_duplicates(
     session: Session, *, data: Mapping[str, Any], exclude_id: int | None = None
 ) -> list[DuplicateCandidate]:
-    """Return existing patients with the same name and birth date or PLZ, the same e-mail, or the same phone."""
-    first, last = (data.get("first_name") or "").lower(), (data.get("last_name") or "").lower()
-    same_name = and_(func.lower(Patient.first_name) == first, func.lower(Patient.last_name) == last)
+    """Return existing patients with the same name and birth date or PLZ, the same e-mail, or the same phone.
+
+    Names compare as the search finds them (search_fold: no case, accents or invisible characters), so
+    "Zoe Cosic" meets "Zoë Ćosić".
+    """
+    first, last = data.get("first_name") or "", data.get("last_name") or ""
+    same_name = and_(
+        func.search_fold(Patient.first_name) == func.search_fold(first),
+        func.search_fold(Patient.last_name) == func.search_fold(last),
+    )
     conditions = []
     if first and last and data.get("birth_date"):
         conditions.append(and_(same_name, Patient.birth_date == data["birth_date"]))
@@ -113,16 +120,16 @@ def find_duplicates(
         conditions.append(Patient.phone == data["phone"])
     if not conditions:
         return []
-    query = select(Patient).where(or_(*conditions), Patient.erased_at.is_(None)).limit(10)
+    name_matches = same_name if first and last else false()
+    query = select(Patient, name_matches).where(or_(*conditions), Patient.erased_at.is_(None)).limit(10)
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     found = []
-    for p in session.scalars(query):
+    for p, same in session.execute(query):
         reasons = []
-        name_matches = p.first_name.lower() == first and p.last_name.lower() == last
-        if name_matches and p.birth_date == data.get("birth_date"):
+        if same and p.birth_date == data.get("birth_date"):
             reasons.append("name_birth_date")
-        if name_matches and p.postcode == data.get("postcode"):
+        if same and p.postcode == data.get("postcode"):
             reasons.append("name_postcode")
         if data.get("email") and (p.email or "").lower() == data["email"].lower():
             reasons.append("email")

@@ -7,6 +7,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -26,10 +28,24 @@ MAX_DISTANCE_KM = 200.0  # beyond this nobody travels weekly to therapy
 
 # Fields a patient record has, in form order; required ones must be present on create.
 REQUIRED = ("first_name", "last_name", "gender", "birth_date", "postcode")
+# Invisible characters that come along when text is pasted from web pages, PDFs or chat apps (soft hyphen,
+# zero-width space and joiners, direction marks, word joiner, BOM): a name holding one is never found again.
+# The same set as search_fold() in migration 0007_forms.
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+SPACES = re.compile(r"\s+")
 
 
-def _text(value: Any, *, field: str, max_length: int, required: bool = False) -> str | None:
-    text = (str(value) if value is not None else "").strip()
+def normalise_text(value: str, *, single_line: bool = True) -> str:
+    """Return ``value`` composed (NFC), without invisible characters, trimmed; one line: single spaces.
+
+    Example: normalise_text("Muster\u200bmann\u00a0 Lea") -> "Mustermann Lea"
+    """
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", value))
+    return SPACES.sub(" ", text).strip() if single_line else text.strip()
+
+
+def _text(value: Any, *, field: str, max_length: int, required: bool = False, single_line: bool = True) -> str | None:
+    text = normalise_text(str(value) if value is not None else "", single_line=single_line)
     if not text:
         if required:
             raise ValidationError(f"{field} is required", field=field)
@@ -48,6 +64,8 @@ def _choice(enum_cls, value: Any, *, field: str):
 
 
 def _birth_date(value: Any, *, today: date) -> date:
+    if value in (None, ""):
+        raise ValidationError("Birth date is required, e.g. 1990-04-17", field="birth_date")
     if not isinstance(value, date):
         try:
             value = date.fromisoformat(str(value).strip())
@@ -163,7 +181,7 @@ def clean_patient(session: Session, data: Mapping[str, Any], *, today: date, par
         "symptoms": _symptoms,
         "diagnoses": parse_icd10_list,
         "previous_therapy_end": lambda v: _optional_date(v, field="previous_therapy_end", today=today),
-        "two_year_exception": lambda v: _text(v, field="two_year_exception", max_length=2000),
+        "two_year_exception": lambda v: _text(v, field="two_year_exception", max_length=2000, single_line=False),
         "availability": lambda v: rules.normalise_availability(list(v or [])),
         "max_distance_km": _distance,
         "max_travel_minutes": _minutes,
@@ -173,7 +191,7 @@ def clean_patient(session: Session, data: Mapping[str, Any], *, today: date, par
         "setting_wish": lambda v: _choice(SettingWish, v, field="setting_wish"),
         "languages": _languages,
         "contact_language": lambda v: _choice_language(v),
-        "notes": lambda v: _text(v, field="notes", max_length=5000),
+        "notes": lambda v: _text(v, field="notes", max_length=5000, single_line=False),
     }
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}

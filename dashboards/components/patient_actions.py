@@ -14,7 +14,7 @@ from core.patients import privacy, rejections
 from core.patients import service as patients
 from core.patients.overview import PatientOverview
 from dashboards import data
-from dashboards.components import search_relaxations
+from dashboards.components import read_audit, search_relaxations
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
 
@@ -56,7 +56,7 @@ def show(*, view: PatientOverview, user: CurrentUser, today: date) -> None:
         _consents(view, user)
     with right:
         _search(view, user, today)
-        _rejection_list(p)
+        _rejection_list(p, user)
     if user.role == "admin":
         _data_subject_rights(p, user)
 
@@ -158,7 +158,7 @@ def _search(view: PatientOverview, user: CurrentUser, today: date) -> None:
             st.rerun()
 
 
-def _rejection_list(p: dict) -> None:
+def _rejection_list(p: dict, user: CurrentUser) -> None:
     st.markdown(f"**{t('patient.rejections')}**")
     st.caption(t("patient.rejections.help"))
     with session_scope(data.engine()) as session:
@@ -178,6 +178,8 @@ def _rejection_list(p: dict) -> None:
         mime="text/html",
         icon=":material/print:",
         key="rejections_html",
+        on_click=_audit_download,
+        args=(user, p, "html"),
     )
     c2.download_button(
         t("patient.rejections.csv"),
@@ -186,45 +188,89 @@ def _rejection_list(p: dict) -> None:
         mime="text/csv",
         icon=":material/table:",
         key="rejections_csv",
+        on_click=_audit_download,
+        args=(user, p, "csv"),
     )
 
 
+def _audit_download(user: CurrentUser, p: dict, file_format: str) -> None:
+    read_audit.record(user, what="rejection_list", page="patient", references=[p["reference"]], every_time=True,
+                      details={"format": file_format}, entity_type="patient", entity_id=p["id"])  # fmt: skip
+
+
 def _data_subject_rights(p: dict, user: CurrentUser) -> None:
-    with st.expander(t("patient.admin"), icon=":material/shield_person:"):
-        if st.button(t("patient.export"), key="export_json", icon=":material/download:"):
-            with session_scope(data.engine()) as session:
-                st.session_state["patient_export"] = privacy.export_json(
-                    session, patient_id=p["id"], actor=user.email, actor_id=user.id
-                )
-        export = st.session_state.get("patient_export")
-        if export:
-            st.success(t("patient.export_ready"))
-            st.download_button(
-                t("patient.export_download"),
-                export,
-                file_name=f"{p['reference']}.json",
-                mime="application/json",
-                key="export_download",
-            )
+    with st.expander(t("patient.admin"), icon=":material/shield_person:", expanded=bool(p["erased_at"])):
+        _export_button(p, user)
         if p["erased_at"]:
+            _erasure_report(p["id"])
             return
         with st.form("erase_form", border=False):
             st.markdown(f"**{t('patient.erase')}**")
+            st.caption(t("patient.erase_help"))
             reason = st.text_input(t("patient.erase_reason"))
             confirmed = st.checkbox(t("patient.erase_confirm", reference=p["reference"]))
             if st.form_submit_button(t("patient.erase_button"), type="primary", icon=":material/delete_forever:"):
                 if not confirmed:
                     st.error(t("patient.erase_need_confirm"))
-                else:
-                    _run(
-                        lambda s: privacy.erase(
-                            s,
-                            patient_id=p["id"],
-                            actor=user.email,
-                            actor_id=user.id,
-                            reason=reason,
-                            now=datetime.now(UTC),
-                        ),
-                        t("patient.erased_done"),
-                    )
-                    st.rerun()
+                    return
+                try:  # erasure, file purge and compaction own their transactions (core.patients.privacy)
+                    privacy.erase_everywhere(data.engine(), patient_id=p["id"], actor=user.email, actor_id=user.id,
+                                             reason=reason, now=datetime.now(UTC))  # fmt: skip
+                except WorkbenchError as exc:
+                    st.error(str(exc))
+                    return
+                data.clear_patients()
+                data.caught_mail.clear()
+                st.session_state["patient_flash"] = t("patient.erased_done")
+                st.rerun()
+
+
+def _erasure_report(patient_id: int) -> None:
+    """Show the stored erasure report: what was done, and what could not be erased and why."""
+    with session_scope(data.engine()) as session:
+        report = privacy.erasure_report(session, patient_id=patient_id)
+    if not report:
+        return
+    st.markdown(f"**{t('patient.erasure_report')}**")
+    counts = {"searches": "searches_ended", "items": "items_withdrawn", "inquiries": "inquiries_closed",
+              "calls": "calls_cancelled", "stopped": "mails_stopped", "rewritten": "mails_rewritten",
+              "mails": "local_mails_deleted", "lines": "log_lines_redacted"}  # fmt: skip
+    st.markdown(t("patient.erasure_report.done", **{key: report.get(name, 0) for key, name in counts.items()}))
+    delivered = report.get("delivered") or []
+    if delivered:
+        st.warning(t("patient.erasure_report.delivered", count=len(delivered)))
+        st.dataframe(
+            [
+                {t("patient.erasure_report.sent_on"): date.fromisoformat(d["sent_on"]).strftime("%d.%m.%Y"),
+                 t("patient.erasure_report.recipient"): d["recipient"],
+                 t("patient.erasure_report.inquiry"): d["inquiry_reference"] or "–"}
+                for d in delivered
+            ],
+            hide_index=True,
+        )  # fmt: skip
+    for note in report.get("storage") or []:
+        st.caption(note)
+
+
+def _export_button(p: dict, user: CurrentUser) -> None:
+    """Offer the Art. 15 export of this page's patient; the file is made (and audited) only on the click.
+
+    Nothing is kept in the session between pages, so another patient's page can never offer this file, and
+    Streamlit holds no media URL for it until the click (it drops the file again on the next reruns).
+    """
+    engine, patient_id = data.engine(), p["id"]
+
+    def build() -> str:  # runs in Streamlit's download thread: no st.* calls here
+        with session_scope(engine) as session:
+            return privacy.export_json(session, patient_id=patient_id, actor=user.email, actor_id=user.id)
+
+    st.caption(t("patient.export_help"))
+    st.download_button(
+        t("patient.export_download"),
+        build,
+        file_name=f"{p['reference']}.json",
+        mime="application/json",
+        key=f"export_download_{patient_id}",
+        on_click="ignore",
+        icon=":material/download:",
+    )

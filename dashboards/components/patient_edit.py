@@ -1,4 +1,9 @@
-"""The edit tab: the patient form on the record's values; a stale form is refused, naming what changed."""
+"""The edit tab: the patient form on the record's current values; a stale form is refused, naming what changed.
+
+The version and values the form showed (``{key}__lock``) are taken whenever the form is filled from the record,
+so a second visit shows today's record, while the input of a failed save comes back with the version it was
+typed against (and a save then names what someone else changed meanwhile).
+"""
 
 from __future__ import annotations
 
@@ -18,17 +23,20 @@ from dashboards.i18n import t
 
 def show(*, view: PatientOverview, user: CurrentUser, today: date) -> None:
     key = f"edit_patient_{view.patient['id']}"
-    if f"{key}__version" not in st.session_state:
-        st.session_state[f"{key}__version"] = view.version
-        st.session_state[f"{key}__original"] = {f: view.patient[f] for f in patients.EDITABLE_FIELDS}
+    if patient_form.seed(key, view.patient) or f"{key}__lock" not in st.session_state:
+        st.session_state[f"{key}__lock"] = {
+            "version": view.version,
+            "original": {f: view.patient[f] for f in patients.EDITABLE_FIELDS},
+        }
+    lock = st.session_state[f"{key}__lock"]
 
     def save(values: dict) -> None:
         with session_scope(data.engine()) as session:
             patients.update(
                 session,
                 patient_id=view.patient["id"],
-                version=st.session_state[f"{key}__version"],
-                original=st.session_state[f"{key}__original"],
+                version=lock["version"],
+                original=lock["original"],
                 changes=values,
                 actor=user.email,
                 actor_id=user.id,
@@ -42,7 +50,8 @@ def show(*, view: PatientOverview, user: CurrentUser, today: date) -> None:
     if isinstance(problem, ConcurrentEdit):
         labels = ", ".join(t(f"form.{f}") for f in problem.fields) or "—"
         st.error(t("form.conflict", fields=labels))
-        if st.button(t("form.reload"), key=f"{key}_reload", icon=":material/refresh:"):
-            patient_form.reset(key)
-            st.rerun()
+    # the input of a failed save stays (across pages too) until it is saved or dropped with this button
+    if patient_form.has_draft(key) and st.button(t("form.reload"), key=f"{key}_reload", icon=":material/refresh:"):
+        patient_form.reset(key)
+        st.rerun()
     patient_form.show(key=key, initial=view.patient, on_save=save, today=today)

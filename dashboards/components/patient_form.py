@@ -12,10 +12,12 @@ from typing import Any
 
 import streamlit as st
 
+from core.contact import display_phone
 from core.errors import ValidationError, WorkbenchError
 from core.patients import rules
 from core.patients.models import Gender, GenderWish, InsuranceType, SettingWish, TransportMode
 from core.patients.vocabulary import LANGUAGES, SYMPTOMS
+from dashboards.components import form_state
 from dashboards.i18n import t
 
 PROCEDURES = ["VT", "TP", "AP", "ST"]
@@ -48,29 +50,38 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _seed_state(key: str, initial: dict[str, Any]) -> None:
-    """Put the record's values into the widgets' state once, so reruns keep what the user typed."""
-    if st.session_state.get(f"{key}__seeded"):
-        return
+EARLIEST_THERAPY_END = date(1900, 1, 1)  # any real date must fit: the widget resets values outside its bounds
+DATES = {"birth_date", "previous_therapy_end"}  # optional until typed: an empty date never becomes today
+WIDGETS = [f for f in DEFAULTS if f != "availability"] + [f"day{day}" for day in range(7)]
+
+
+def widget_values(record: dict[str, Any]) -> dict[str, Any]:
+    """Return what each widget shows for ``record`` (the empty form for {}), e.g. the phone as dialled."""
+    values: dict[str, Any] = {}
     for field, default in DEFAULTS.items():
-        value = initial.get(field, default)
-        value = default if value is None and field not in {"birth_date", "previous_therapy_end"} else value
+        value = record.get(field, default)
+        value = default if value is None and field not in DATES else value
         if hasattr(value, "value"):
             value = value.value
         if field == "diagnoses":
             value = ", ".join(value or [])
+        if field == "phone":
+            value = display_phone(value)
         if field == "availability":
             for day in range(7):
-                st.session_state[f"{key}_day{day}"] = rules.format_day_windows(value or [], day)
+                values[f"day{day}"] = rules.format_day_windows(value or [], day)
             continue
-        st.session_state[f"{key}_{field}"] = value if value is not None else None
-    st.session_state[f"{key}__seeded"] = True
+        values[field] = value
+    return values
 
 
-def reset(key: str) -> None:
-    """Forget the form's state (after a save or to reload the record)."""
-    for name in [k for k in st.session_state if str(k).startswith(f"{key}_")]:
-        del st.session_state[name]
+def seed(key: str, initial: dict[str, Any]) -> bool:
+    """Fill the widgets that have no state; True if the form now shows ``initial`` afresh (see form_state)."""
+    return form_state.seed(key, widget_values(initial))
+
+
+has_draft = form_state.has_draft
+reset = form_state.reset
 
 
 def collect(key: str) -> dict[str, Any]:
@@ -87,15 +98,19 @@ def collect(key: str) -> dict[str, Any]:
 
 
 def _submit(key: str, on_save: Callable[[dict[str, Any]], None]) -> None:
-    st.session_state[f"{key}_errors"] = {}
-    st.session_state[f"{key}_problem"] = None
+    state = st.session_state
+    state[f"{key}_errors"] = {}
+    state[f"{key}_problem"] = None
+    form_state.keep_draft(key, WIDGETS)  # until the save succeeds
     try:
         on_save(collect(key))
     except ValidationError as exc:
-        st.session_state[f"{key}_errors"] = exc.errors or {"_form": str(exc)}
-        st.session_state[f"{key}_problem"] = exc
+        # a possible duplicate is no mistake in a field: the page shows the candidates instead
+        if exc.field != "duplicate":
+            state[f"{key}_errors"] = exc.errors or {"_form": str(exc)}
+        state[f"{key}_problem"] = exc
     except WorkbenchError as exc:
-        st.session_state[f"{key}_problem"] = exc
+        state[f"{key}_problem"] = exc
 
 
 def _error(key: str, field: str) -> None:
@@ -106,7 +121,7 @@ def _error(key: str, field: str) -> None:
 
 def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[str, Any]], None], today: date) -> None:
     """Render the form; on submit call ``on_save`` with the collected values."""
-    _seed_state(key, initial or {})
+    seed(key, initial or {})
     errors = st.session_state.get(f"{key}_errors") or {}
     if errors:
         st.error(t("form.errors"))
@@ -129,10 +144,10 @@ def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[st
         with c4:
             st.date_input(
                 t("form.birth_date") + " *",
+                value=None,  # empty until typed; core names a date in the future instead of the widget refusing it
                 key=f"{key}_birth_date",
                 format="DD.MM.YYYY",
-                min_value=date(today.year - 110, 1, 1),
-                max_value=today,
+                min_value=date(today.year - rules.MAX_AGE_YEARS - 1, 1, 1),
             )
             _error(key, "birth_date")
         st.subheader(t("form.section.contact"))
@@ -163,10 +178,10 @@ def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[st
             st.multiselect(t("form.symptoms"), SYMPTOMS, key=f"{key}_symptoms", placeholder=t("select.placeholder"))
             st.date_input(
                 t("form.previous_therapy_end"),
+                value=None,  # optional: a date nobody typed would start the 2-year rule
                 key=f"{key}_previous_therapy_end",
                 format="DD.MM.YYYY",
-                min_value=date(today.year - 80, 1, 1),
-                max_value=today,
+                min_value=EARLIEST_THERAPY_END,
             )
             _error(key, "previous_therapy_end")
         with c2:

@@ -7,6 +7,8 @@ import streamlit as st
 from core.db import session_scope
 from core.patients.queries import quick_search
 from dashboards import data
+from dashboards.components import read_audit
+from dashboards.components.login import current_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
 
@@ -23,7 +25,7 @@ def show(key: str = "quick") -> None:
     query = st.text_input(
         t("quick.label"), key=f"{key}_query", placeholder=t("quick.placeholder"), icon=":material/search:"
     )
-    if len(query.strip()) < 2:
+    if not query.strip():  # one character is a whole surname in Chinese or Korean (李, 김)
         return
     with session_scope(data.engine()) as session:
         found_patients = quick_search(session, query=query)
@@ -31,6 +33,11 @@ def show(key: str = "quick") -> None:
     if not found_patients and not found_therapists:
         st.caption(t("quick.none"))
         return
+    user = current_user()
+    if found_patients and user is not None:  # the query may be a name: only the references found are logged
+        read_audit.record(
+            user, what="quick_search", page="quick_search", references=[p["reference"] for p in found_patients]
+        )
     with st.container(border=True):  # results, visibly apart from the menu below
         _results(found_patients, found_therapists)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from core.contact import display_phone
 from core.db import session_scope
 from core.errors import ConcurrentEdit, ValidationError, WorkbenchError
 from core.patients.models import Gender, GenderWish
@@ -21,6 +22,7 @@ from core.therapists.models import AgeGroup, Procedure, Setting, TherapistSource
 from core.therapists.overview import TherapistOverview
 from core.therapists.phone_hours import format_phone_hours
 from dashboards import data
+from dashboards.components import form_state
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
 
@@ -29,6 +31,7 @@ OFFERS = [
     for parts in product([p.value for p in Procedure], [s.value for s in Setting], [a.value for a in AgeGroup])
 ]
 ACCEPTING = {"unknown": None, "yes": True, "no": False}
+EARLIEST_DATE = date(1900, 1, 1)  # wide enough for every stored date: the widget resets values outside its bounds
 DEFAULTS: dict[str, Any] = {
     "title": "",
     "first_name": "",
@@ -74,23 +77,27 @@ def _widget_value(field: str, value: Any) -> Any:
         return format_phone_hours(value or {})
     if field == "accepting_patients":
         return {None: "unknown", True: "yes", False: "no"}[value]
+    if field == "phone":
+        return display_phone(value)  # as staff dial it; core stores E.164 again
     return value
 
 
-def _seed_state(key: str, initial: dict[str, Any]) -> None:
-    """Put the record's values into the widgets' state once, so reruns keep what the user typed."""
-    if st.session_state.get(f"{key}__seeded"):
-        return
+def widget_values(record: dict[str, Any]) -> dict[str, Any]:
+    """Return what each widget shows for ``record`` (the empty form for {}); empty dates stay empty."""
+    values = {}
     for field, default in DEFAULTS.items():
-        value = _widget_value(field, initial[field]) if field in initial else default
-        st.session_state[f"{key}_{field}"] = default if value is None else value
-    st.session_state[f"{key}__seeded"] = True
+        value = _widget_value(field, record[field]) if field in record else default
+        values[field] = default if value is None else value
+    return values
 
 
-def reset(key: str) -> None:
-    """Forget the form's state (after a save, or to reload the record)."""
-    for name in [k for k in st.session_state if str(k).startswith(f"{key}_")]:
-        del st.session_state[name]
+def seed(key: str, initial: dict[str, Any]) -> bool:
+    """Fill the widgets that have no state; True if the form now shows ``initial`` afresh (see form_state)."""
+    return form_state.seed(key, widget_values(initial))
+
+
+has_draft = form_state.has_draft
+reset = form_state.reset
 
 
 def collect(key: str) -> dict[str, Any]:
@@ -109,6 +116,7 @@ def submit(key: str, on_save: Callable[[dict[str, Any]], None]) -> None:
     """Save the form's current values through ``on_save``; keep any core error for the next run."""
     st.session_state[f"{key}_errors"] = {}
     st.session_state[f"{key}_problem"] = None
+    form_state.keep_draft(key, DEFAULTS)  # until the save succeeds, across pages too
     try:
         on_save(collect(key))
     except ValidationError as exc:
@@ -139,7 +147,7 @@ def show(
     *, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[str, Any]], None], submit_label: str
 ) -> None:
     """Render the form; on submit call ``on_save`` with the collected values."""
-    _seed_state(key, initial or {})
+    seed(key, initial or {})
     errors = st.session_state.get(f"{key}_errors") or {}
     with st.form(f"{key}_form", clear_on_submit=False):  # Enter in a field saves (keyboard-friendly)
         st.subheader(t("therapists.form.section.person"))
@@ -191,12 +199,22 @@ def show(
         c1, c2, c3, c4 = st.columns([1.3, 1.3, 2, 3])
         with c1:
             st.number_input(
-                t("therapists.form.pref_age_min"), min_value=0, max_value=110, step=1, key=f"{key}_pref_age_min"
+                t("therapists.form.pref_age_min"),
+                value=None,  # no preference until typed
+                min_value=0,
+                max_value=110,
+                step=1,
+                key=f"{key}_pref_age_min",
             )
             _error(key, "pref_age_min")
         with c2:
             st.number_input(
-                t("therapists.form.pref_age_max"), min_value=0, max_value=110, step=1, key=f"{key}_pref_age_max"
+                t("therapists.form.pref_age_max"),
+                value=None,
+                min_value=0,
+                max_value=110,
+                step=1,
+                key=f"{key}_pref_age_max",
             )
             _error(key, "pref_age_max")
         with c3:
@@ -211,9 +229,10 @@ def show(
         with c2:
             st.date_input(
                 t("therapists.form.accepting_confirmed_on"),
+                value=None,  # empty until typed: a date nobody entered would claim a check that never happened
                 key=f"{key}_accepting_confirmed_on",
                 format="DD.MM.YYYY",
-                max_value=date.today(),
+                min_value=EARLIEST_DATE,
             )
             _error(key, "accepting_confirmed_on")
         with c3:
@@ -221,9 +240,10 @@ def show(
         with c4:
             st.date_input(
                 t("therapists.form.last_verified_on"),
+                value=None,  # empty until typed: a date nobody entered would claim a check that never happened
                 key=f"{key}_last_verified_on",
                 format="DD.MM.YYYY",
-                max_value=date.today(),
+                min_value=EARLIEST_DATE,
             )
             _error(key, "last_verified_on")
         st.text_area(t("therapists.form.notes"), key=f"{key}_notes", height=80)
@@ -239,17 +259,18 @@ def show(
 def show_edit(*, view: TherapistOverview, user: CurrentUser) -> None:
     """The edit tab: the form on the record's values; a stale form is refused, naming what changed meanwhile."""
     key = f"edit_therapist_{view.therapist['id']}"
-    if f"{key}__version" not in st.session_state:
-        st.session_state[f"{key}__version"] = view.version
-        st.session_state[f"{key}__original"] = view.editable
+    # the version and values the form shows, taken whenever it is filled from the record (see patient_edit)
+    if seed(key, view.editable) or f"{key}__lock" not in st.session_state:
+        st.session_state[f"{key}__lock"] = {"version": view.version, "original": view.editable}
+    lock = st.session_state[f"{key}__lock"]
 
     def save(values: dict[str, Any]) -> None:
         with session_scope(data.engine()) as session:
             therapists.update(
                 session,
                 therapist_id=view.therapist["id"],
-                version=st.session_state[f"{key}__version"],
-                original=st.session_state[f"{key}__original"],
+                version=lock["version"],
+                original=lock["original"],
                 changes=values,
                 actor=user.email,
                 actor_id=user.id,
@@ -263,7 +284,7 @@ def show_edit(*, view: TherapistOverview, user: CurrentUser) -> None:
     if isinstance(failed, ConcurrentEdit):
         fields = ", ".join(t(f"therapists.form.{field}") for field in failed.fields) or "–"
         st.error(t("therapists.form.conflict", fields=fields))
-        if st.button(t("therapists.form.reload"), key=f"{key}_reload", icon=":material/refresh:"):
-            reset(key)
-            st.rerun()
+    if has_draft(key) and st.button(t("therapists.form.reload"), key=f"{key}_reload", icon=":material/refresh:"):
+        reset(key)
+        st.rerun()
     show(key=key, initial=view.editable, on_save=save, submit_label=t("therapists.form.save"))

@@ -110,6 +110,7 @@ DE = {
     "form.duplicate_confirm": "Trotzdem als neue Person anlegen",
     "form.conflict": "Jemand anderes hat diese Akte inzwischen gespeichert. Geändert wurden: {fields}. Bitte neu laden und Ihre Änderungen erneut eintragen.",
     "form.reload": "Akte neu laden",
+    "form.discard": "Eingaben verwerfen",
     "patient.created": "Patient/in {reference} wurde angelegt.",
     "patient.saved": "Änderungen gespeichert.",
     "patient.new_title": "Neue/n Patient/in erfassen",
@@ -166,8 +167,8 @@ DE = {
     "patient.rejections.empty": "Noch keine Praxis kontaktiert – die Absagenliste ist leer.",
     "patient.rejections.count": "{count} Praxen kontaktiert",
     "patient.admin": "Betroffenenrechte (nur Administration)",
-    "patient.export": "Alle Daten als JSON exportieren",
-    "patient.export_ready": "Export erstellt (im Protokoll vermerkt).",
+    "patient.export_help": "Alle gespeicherten Daten (Art. 15 DSGVO). Die Datei entsteht erst beim Klick "
+    "und wird im Protokoll vermerkt.",
     "patient.export_download": "JSON herunterladen",
     "patient.erase": "Akte anonymisieren (Löschung nach Art. 17 DSGVO)",
     "patient.erase_reason": "Grund / Antrag",
@@ -175,6 +176,18 @@ DE = {
     "patient.erase_button": "Unwiderruflich anonymisieren",
     "patient.erase_need_confirm": "Bitte die Anonymisierung ausdrücklich bestätigen.",
     "patient.erased_done": "Die Akte wurde anonymisiert.",
+    "patient.erase_help": "Beendet die Platzsuche, zieht offene Anfragen zurück, stoppt noch nicht versandte "
+    "Mails, löscht lokale Mail-Kopien und Protokollzeilen und verdichtet die Datenbank.",
+    "patient.erasure_report": "Löschbericht",
+    "patient.erasure_report.done": "Suchen beendet: {searches} · Anfragen zurückgezogen: {items} · Anfragen "
+    "geschlossen: {inquiries} · Anrufe abgesagt: {calls} · Mails gestoppt: {stopped}, neu erstellt: {rewritten} · "
+    "lokale Mail-Kopien gelöscht: {mails} · Protokollzeilen geschwärzt: {lines}",
+    "patient.erasure_report.delivered": "Nicht löschbar: {count} Mail(s) wurden bereits an Praxen zugestellt. "
+    "Dort bleiben Referenz und Angaben erhalten; die Referenz führt bei uns zu keiner Akte mehr. Die Praxen "
+    "können bei Bedarf um Löschung gebeten werden.",
+    "patient.erasure_report.sent_on": "Zugestellt am",
+    "patient.erasure_report.recipient": "Praxis",
+    "patient.erasure_report.inquiry": "Anfrage",
     "outcome.pending": "offen",
     "outcome.accepted": "Zusage",
     "outcome.declined_capacity": "Absage (keine Kapazität)",
@@ -302,6 +315,7 @@ EN = {
     "form.duplicate_confirm": "Create as a new person anyway",
     "form.conflict": "Someone else saved this record meanwhile. Changed: {fields}. Please reload and enter your changes again.",
     "form.reload": "Reload record",
+    "form.discard": "Discard input",
     "patient.created": "Patient {reference} was created.",
     "patient.saved": "Changes saved.",
     "patient.new_title": "Add a new patient",
@@ -358,8 +372,8 @@ EN = {
     "patient.rejections.empty": "No practice contacted yet – the rejection list is empty.",
     "patient.rejections.count": "{count} practices contacted",
     "patient.admin": "Data-subject rights (admins only)",
-    "patient.export": "Export all data as JSON",
-    "patient.export_ready": "Export created (recorded in the audit log).",
+    "patient.export_help": "Everything stored (GDPR Art. 15). The file is made only when you click, "
+    "and the export is recorded in the audit log.",
     "patient.export_download": "Download JSON",
     "patient.erase": "Anonymise record (erasure under GDPR Art. 17)",
     "patient.erase_reason": "Reason / request",
@@ -367,6 +381,18 @@ EN = {
     "patient.erase_button": "Anonymise irreversibly",
     "patient.erase_need_confirm": "Please confirm the anonymisation explicitly.",
     "patient.erased_done": "The record was anonymised.",
+    "patient.erase_help": "Ends the search, withdraws open inquiries, stops mail not yet sent, deletes local "
+    "mail copies and log lines and compacts the database.",
+    "patient.erasure_report": "Erasure report",
+    "patient.erasure_report.done": "Searches ended: {searches} · inquiries withdrawn: {items} · inquiries "
+    "closed: {inquiries} · calls cancelled: {calls} · mails stopped: {stopped}, rewritten: {rewritten} · "
+    "local mail copies deleted: {mails} · log lines redacted: {lines}",
+    "patient.erasure_report.delivered": "Could not be erased: {count} mail(s) were already delivered to "
+    "practices. They keep the reference and details; the reference no longer leads to a record here. The "
+    "practices can be asked to delete them.",
+    "patient.erasure_report.sent_on": "Delivered on",
+    "patient.erasure_report.recipient": "Practice",
+    "patient.erasure_report.inquiry": "Inquiry",
     "outcome.pending": "open",
     "outcome.accepted": "accepted",
     "outcome.declined_capacity": "declined (no capacity)",

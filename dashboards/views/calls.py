@@ -13,6 +13,7 @@ from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching.models import ItemOutcome
 from dashboards import data
+from dashboards.components import read_audit
 from dashboards.components.login import require_user
 from dashboards.i18n import current_language, t
 from dashboards.navigation import page_path
@@ -63,6 +64,14 @@ if not rows:
     st.info(t("followup.calls.empty"))
     st.stop()
 
+shown = [p["reference"] for r in rows for p in r["patients"]]
+read_audit.record(
+    user,
+    what="call_list",
+    page="calls",
+    references=shown,
+    details={"day": day.isoformat(), "calls": [r["call_id"] for r in rows]},
+)
 groups: dict[str, list[dict]] = {}
 for row in rows:
     groups.setdefault(t("followup.calls.overdue") if row["overdue"] else row["slot"], []).append(row)

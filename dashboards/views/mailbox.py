@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from core.communication import sender, window
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
+from dashboards.components import mail_frame, read_audit
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 
@@ -150,6 +150,7 @@ labels = {m.path.stem: f"{when(m.received_at)}  {m.subject}  ({m.recipients})" f
 name = st.selectbox(t("mail.pick"), names, index=index, format_func=labels.get, key="mail_pick")
 st.query_params["mail"] = name  # shareable link to this mail
 mail = shown[names.index(name)]
+read_audit.record(user, what="mail", page="mailbox", entity_type="caught_mail", entity_id=name)
 
 st.markdown(f"#### {mail.subject}")
 st.caption(f"{t('mail.col.from')}: {mail.sender} · {t('mail.col.to')}: {mail.recipients} · {when(mail.received_at)}")
@@ -157,7 +158,7 @@ tab_html, tab_text, tab_headers = st.tabs([t("mail.tab_html"), t("mail.tab_text"
 with tab_html:
     if mail.html:
         with st.container(border=True):
-            components.html(mail.html, height=480, scrolling=True)  # in an iframe: the mail's styles stay inside
+            mail_frame.show(mail.html, height=480)  # sandboxed: no script, no origin, no fetch
     else:
         st.info(t("mail.no_html"))
 with tab_text:

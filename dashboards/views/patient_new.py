@@ -50,4 +50,8 @@ if isinstance(problem, patients.PossibleDuplicate):
         )
     st.checkbox(t("form.duplicate_confirm"), key="new_patient_confirm_duplicate")
 
+# the input of a failed save stays (across pages too) until it is saved or dropped here
+if patient_form.has_draft(KEY) and st.button(t("form.discard"), key="new_patient__discard", icon=":material/delete:"):
+    patient_form.reset(KEY)
+    st.rerun()
 patient_form.show(key=KEY, initial=None, on_save=save, today=date.today())

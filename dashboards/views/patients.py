@@ -11,11 +11,13 @@ from core.errors import ValidationError
 from core.patients.models import InsuranceType, PatientStatus
 from core.patients.queries import SORTS
 from dashboards import data
+from dashboards.components import read_audit
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import STAFF_ROLES, page_path
 
 PAGE_SIZE = 50
+FILTER_NAMES = ("text", "postcode", "status", "insurance", "waiting")
 user = require_user()
 head, action = st.columns([3, 1], vertical_alignment="bottom")
 head.title(t("patients.title"))
@@ -57,6 +59,14 @@ if not result["rows"]:
     st.info(t("patients.empty") if any([text, prefix, statuses, insurances, waiting]) else t("patients.empty_db"))
     st.stop()
 
+used = [name for name, value in zip(FILTER_NAMES, filters, strict=True) if value]  # which, never their values
+read_audit.record(
+    user,
+    what="patient_list",
+    page="patients",
+    references=[r["reference"] for r in result["rows"]],
+    details={"list_page": result["page"], "filters": used, "sort": sort},
+)
 st.caption(t("patients.page_of", page=result["page"], pages=result["pages"], total=result["total"]))
 frame = pd.DataFrame(
     {

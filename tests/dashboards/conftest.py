@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
@@ -30,10 +31,37 @@ def start_app(repo_root) -> AppTest:
 
 
 def log_in(at: AppTest, email: str, password: str = PASSWORD) -> AppTest:
+    """Log in through the form; answer the two-factor step (admins enrol on their first login) like an app would."""
     at.text_input(key="login_email").input(email)
     at.text_input(key="login_password").input(password)
     at.button[0].click()  # the form's submit button
+    at.run()
+    return second_factor(at)
+
+
+def second_factor(at: AppTest) -> AppTest:
+    """If the login asks for a TOTP code, type the current one (computed by pyotp from the user's secret)."""
+    pending = at.session_state.get("login_pending", None)
+    if pending is None:
+        return at
+    step = pending["step"]
+    at.text_input(key=f"{step}_code").input(pyotp.TOTP(totp_secret(pending)).now())
+    at.button(key=f"{step}_submit").click()
     return at.run()
+
+
+def totp_secret(pending: dict) -> str:
+    """The secret behind a pending login: shown during enrolment, else unsealed from the database like the app does."""
+    if "secret" in pending:
+        return pending["secret"]
+    from core.auth import sealing
+    from core.auth.models import StaffUser
+    from core.config import get_settings
+    from core.db import get_engine
+
+    with Session(get_engine()) as session:
+        sealed = session.get(StaffUser, pending["user_id"]).totp_secret_sealed
+    return sealing.unseal(sealed, secret_key=get_settings().resolved_secret_key())
 
 
 def texts(at: AppTest) -> str:
@@ -47,17 +75,33 @@ def texts(at: AppTest) -> str:
 
 def open_page(repo_root, file: str, *, user_id: int, email: str, role: str, query: dict | None = None) -> AppTest:
     """Run one page script as a logged-in user (the gate in app.py is tested in test_app_login.py)."""
-    from datetime import UTC, datetime
-
-    from dashboards.components.login import CurrentUser
-
     at = AppTest.from_file(str(repo_root / APP), default_timeout=TIMEOUT)
-    at.session_state["user"] = CurrentUser(id=user_id, email=email, name=email.split("@")[0], role=role)
-    at.session_state["last_seen"] = datetime.now(UTC)
+    at.session_state["login_token"] = login_session(user_id=user_id, email=email, role=role)
     for name, value in (query or {}).items():
         at.query_params[name] = value
     at.switch_page(f"views/{file}")
     return at.run()
+
+
+def login_session(*, user_id: int, email: str, role: str) -> str:
+    """Start a real login session for the user (created, or given ``role``, if need be); return its token."""
+    from datetime import UTC, datetime
+
+    from core.auth import sessions
+    from core.auth.models import StaffUser
+    from core.db import get_engine
+
+    with Session(get_engine()) as session:
+        user = session.get(StaffUser, user_id)
+        if user is None or user.email != email:
+            user = auth.get_by_email(session, email=email) or auth.create_user(
+                session, email=email, role=role, password=PASSWORD
+            )
+        user.role = auth.parse_role(role)
+        session.flush()
+        token = sessions.start(session, user=user, now=datetime.now(UTC))
+        session.commit()
+    return token
 
 
 @pytest.fixture

@@ -142,3 +142,31 @@ def test_mailbox__is_not_open_to_analysts(repo_root, staff, outbox):
     at = as_role(repo_root, staff, role="analyst")  # the menu has no such page for them: another page opens
     assert "Postfach" not in texts(at)
     assert "Stand Ihrer Suche" not in texts(at)
+
+
+def test_mailbox__opening_a_mail_is_audited_by_its_name_not_its_recipient(repo_root, staff, outbox, committed_db):
+    from sqlalchemy import select
+
+    from core.audit.models import AuditEvent
+
+    newest = read_mailbox(get_settings().data_dir / "mailbox")[0]
+    at = as_role(repo_root, staff)
+    assert not at.exception
+    with Session(committed_db) as session:
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "read.mail"))
+    assert (event.actor, event.entity_type, event.entity_id) == (staff[1], "caught_mail", newest.path.stem)
+    assert event.reason == "page:mailbox"
+    assert "example.org" not in str(event.details)  # no recipient address
+
+
+def test_mailbox__mail_html_is_shown_in_a_sandbox_without_scripts(repo_root, staff, outbox):
+    import base64
+
+    at = as_role(repo_root, staff)
+    (frame,) = [e for e in at.get("iframe")]
+    url = frame.proto.src
+    wrapper = base64.b64decode(url.split(",", 1)[1]).decode()
+    assert url.startswith("data:text/html")  # an opaque origin, not the app's
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in wrapper  # no allow-scripts, no same-origin
+    assert "default-src &#x27;none&#x27;" in wrapper or "default-src 'none'" in wrapper
+    assert "Nummer" in wrapper  # the mail's text is there to read

@@ -89,6 +89,7 @@ def test_new__possible_duplicate_is_shown_and_needs_confirmation(repo_root, staf
     at.text_input(key="new_patient_postcode").input("10115")
     at.button[0].click().run()
     assert "Diese Person ist möglicherweise schon erfasst" in texts(at)
+    assert "Bitte die markierten Angaben korrigieren" not in texts(at)  # no field is wrong, nothing is marked
     at.checkbox(key="new_patient_confirm_duplicate").check()
     at.button[0].click().run()
     with Session(committed_db) as session:
@@ -185,3 +186,133 @@ def test_detail__map_tab_lists_the_nearest_active_therapists(repo_root, staff, c
     pid = make_patient(committed_db, max_distance_km=15)
     at = as_staff(repo_root, staff, "patient.py", id=str(pid))
     assert "2 aktive Therapeut/innen im Umkreis von 15 km" in texts(at)  # 200 km away and inactive are left out
+
+
+def visit(at, file: str, **query):
+    """Navigate inside the same browser session, as the sidebar's quick search or a page link does."""
+    at.query_params.clear()
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.switch_page(f"views/{file}")
+    return at.run()
+
+
+def test_edit__second_visit_after_another_patient_shows_the_record_and_saving_keeps_it(repo_root, staff, committed_db):
+    a = make_patient(committed_db, phone="030 1234567", previous_therapy_end=date(2019, 5, 1))
+    b = make_patient(committed_db, first_name="Ben", last_name="Anders", email="ben@example.org")
+    key = f"edit_patient_{a}"
+    at = as_staff(repo_root, staff, "patient.py", id=str(a))
+    assert at.text_input(key=f"{key}_first_name").value == "Lea"
+    assert at.text_input(key=f"{key}_phone").value == "030 1234567"  # as dialled, not +49301234567
+    visit(at, "patient.py", id=str(b))
+    visit(at, "patient.py", id=str(a))
+    assert not at.exception
+    shown = {f: at.text_input(key=f"{key}_{f}").value for f in ("first_name", "last_name", "postcode", "phone")}
+    assert shown == {"first_name": "Lea", "last_name": "Beispiel", "postcode": "10115", "phone": "030 1234567"}
+    assert at.date_input(key=f"{key}_birth_date").value == date(1990, 3, 1)
+    assert at.date_input(key=f"{key}_previous_therapy_end").value == date(2019, 5, 1)
+    at.text_input(key=f"{key}_first_name").input("Leah")
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    assert "Änderungen gespeichert" in texts(at)
+    with Session(committed_db) as session:
+        saved = session.get(Patient, a)
+        assert (saved.first_name, saved.phone, saved.birth_date, saved.previous_therapy_end) == (
+            "Leah",
+            "+49301234567",
+            date(1990, 3, 1),
+            date(2019, 5, 1),
+        )
+
+
+def test_new__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_in(repo_root, staff, committed_db):
+    at = as_staff(repo_root, staff, "patient_new.py")
+    at.text_input(key="new_patient_first_name").input("Mira")
+    at.text_input(key="new_patient_last_name").input("Probe")
+    at.date_input(key="new_patient_birth_date").set_value(date(1985, 6, 1))
+    at.text_input(key="new_patient_postcode").input("99999")
+    at.text_input(key="new_patient_day0").input("08:00-13:00")
+    at.button[0].click().run()
+    assert "PLZ '99999' does not exist in Germany" in texts(at)
+    visit(at, "patients.py")
+    visit(at, "patient_new.py")
+    assert not at.exception
+    assert at.text_input(key="new_patient_first_name").value == "Mira"
+    assert at.text_input(key="new_patient_day0").value == "08:00-13:00"
+    assert at.date_input(key="new_patient_birth_date").value == date(1985, 6, 1)
+    assert at.date_input(key="new_patient_previous_therapy_end").value is None
+    assert "PLZ '99999' does not exist in Germany" in texts(at)  # the user still sees why it was not saved
+    at.text_input(key="new_patient_postcode").input("10115")
+    at.button[0].click().run()
+    with Session(committed_db) as session:
+        saved = session.scalars(select(Patient)).one()
+        assert (saved.first_name, saved.birth_date, saved.previous_therapy_end) == ("Mira", date(1985, 6, 1), None)
+
+
+def test_new__a_future_birth_date_is_refused_by_name_and_nothing_is_saved(repo_root, staff, committed_db):
+    at = as_staff(repo_root, staff, "patient_new.py")
+    assert at.date_input(key="new_patient_birth_date").value is None  # empty, not today
+    at.text_input(key="new_patient_first_name").input("Mira")
+    at.text_input(key="new_patient_last_name").input("Probe")
+    at.date_input(key="new_patient_birth_date").set_value(date(TODAY.year + 1, 1, 1))
+    at.text_input(key="new_patient_postcode").input("10115")
+    at.button[0].click().run()
+    assert f"Birth date 01.01.{TODAY.year + 1} lies in the future" in texts(at)
+    with Session(committed_db) as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_edit__coming_back_shows_what_a_colleague_saved_meanwhile_and_saves_over_it(repo_root, staff, committed_db):
+    a = make_patient(committed_db)
+    b = make_patient(committed_db, first_name="Ben", last_name="Anders", email="ben@example.org")
+    key = f"edit_patient_{a}"
+    at = as_staff(repo_root, staff, "patient.py", id=str(a))
+    visit(at, "patient.py", id=str(b))
+    with session_scope(committed_db) as session:  # a colleague saves while this user looks at someone else
+        p = session.get(Patient, a)
+        patients.update(
+            session,
+            patient_id=a,
+            version=p.version,
+            original=patients.form_values(p),
+            changes={"city": "Berlin"},
+            actor="ben@example.org",
+            today=TODAY,
+        )
+    visit(at, "patient.py", id=str(a))
+    assert at.text_input(key=f"{key}_city").value == "Berlin"
+    at.text_input(key=f"{key}_street").input("Lindenstraße 4")
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    assert "Änderungen gespeichert" in texts(at)
+    with Session(committed_db) as session:
+        assert (session.get(Patient, a).city, session.get(Patient, a).street) == ("Berlin", "Lindenstraße 4")
+
+
+def test_edit__failed_save_keeps_the_input_after_visiting_another_patient(repo_root, staff, committed_db):
+    a = make_patient(committed_db)
+    b = make_patient(committed_db, first_name="Ben", last_name="Anders", email="ben@example.org")
+    key = f"edit_patient_{a}"
+    at = as_staff(repo_root, staff, "patient.py", id=str(a))
+    at.text_input(key=f"{key}_city").input("Berlin-Mitte")
+    at.text_input(key=f"{key}_postcode").input("99999")
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    assert "PLZ '99999' does not exist in Germany" in texts(at)
+    visit(at, "patient.py", id=str(b))
+    visit(at, "patient.py", id=str(a))
+    assert (at.text_input(key=f"{key}_city").value, at.text_input(key=f"{key}_postcode").value) == (
+        "Berlin-Mitte",
+        "99999",
+    )
+    at.text_input(key=f"{key}_postcode").input("10117")
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    with Session(committed_db) as session:
+        assert (session.get(Patient, a).city, session.get(Patient, a).postcode) == ("Berlin-Mitte", "10117")
+
+
+def test_new__input_of_a_failed_save_can_be_discarded(repo_root, staff, committed_db):
+    at = as_staff(repo_root, staff, "patient_new.py")
+    assert not [b for b in at.button if b.label == "Eingaben verwerfen"]  # nothing to discard yet
+    at.text_input(key="new_patient_first_name").input("Mira")
+    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Eingaben verwerfen").click().run()
+    assert at.text_input(key="new_patient_first_name").value == ""
+    assert "Bitte die markierten Angaben korrigieren" not in texts(at)

@@ -295,3 +295,67 @@ def test_practice__merge_needs_confirmation_then_merges(repo_root, make_user, co
     with Session(committed_db) as session:
         assert session.get(Practice, source) is None
         assert session.get(Therapist, other).practice_id == target
+
+
+def visit(at, page: str, **params):
+    """Navigate inside the same browser session (a link, the quick search)."""
+    at.query_params.clear()
+    for name, value in params.items():
+        at.query_params[name] = str(value)
+    at.switch_page(f"views/{page}")
+    return at.run()
+
+
+def test_edit__second_visit_shows_the_record_and_saving_keeps_every_value(repo_root, make_user, committed_db):
+    mara = add(committed_db, phone="030 1234567", email="mara@example.org", pref_age_min=18,
+               last_verified_on=date(2025, 3, 1))  # fmt: skip
+    other = add(committed_db, first="Ben", last="Anders")
+    key = f"edit_therapist_{mara}"
+    at = open_page(repo_root, make_user, "therapist.py", id=mara)
+    assert at.text_input(key=f"{key}_phone").value == "030 1234567"  # as dialled, not +49301234567
+    visit(at, "therapist.py", id=other)
+    visit(at, "therapist.py", id=mara)
+    assert not at.exception
+    assert (at.text_input(key=f"{key}_first_name").value, at.text_input(key=f"{key}_phone").value) == (
+        "Mara",
+        "030 1234567",
+    )
+    assert at.date_input(key=f"{key}_accepting_confirmed_on").value is None  # never confirmed: empty, not today
+    assert at.date_input(key=f"{key}_last_verified_on").value == date(2025, 3, 1)
+    at.text_input(key=f"{key}_city").input("Berlin-Mitte")
+    button(at, "Speichern").click().run()
+    assert "Änderungen gespeichert." in texts(at)
+    with Session(committed_db) as session:
+        saved = session.get(Therapist, mara)
+        assert (saved.city, saved.phone, saved.email, saved.pref_age_min) == (
+            "Berlin-Mitte",
+            "+49301234567",
+            "mara@example.org",
+            18,
+        )
+        assert (saved.accepting_confirmed_on, saved.last_verified_on) == (None, date(2025, 3, 1))
+
+
+def test_create__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_in(repo_root, make_user, committed_db):
+    at = open_page(repo_root, make_user, "therapist_new.py")
+    fill(at, first_name="Mara", last_name="Neu", postcode="99999", procedures=["VT individual adults"])
+    button(at, "Anlegen").click().run()
+    assert "PLZ '99999' does not exist in Germany" in texts(at)
+    visit(at, "therapists.py")
+    visit(at, "therapist_new.py")
+    assert (at.text_input(key="new_therapist_first_name").value, at.text_input(key="new_therapist_postcode").value) == (
+        "Mara",
+        "99999",
+    )
+    assert at.date_input(key="new_therapist_last_verified_on").value is None
+    assert at.number_input(key="new_therapist_pref_age_min").value is None
+    fill(at, postcode="10115")
+    button(at, "Anlegen").click().run()
+    with Session(committed_db) as session:
+        saved = session.scalars(select(Therapist)).one()
+        assert (saved.first_name, saved.last_verified_on, saved.accepting_confirmed_on, saved.pref_age_min) == (
+            "Mara",
+            None,
+            None,
+            None,
+        )

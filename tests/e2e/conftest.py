@@ -101,11 +101,46 @@ def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
 def login(page, url: str, email: str, password: str, *, expect_success: bool = True) -> None:
     """Open ``url``, log in through the real form and, by default, wait until the logged-in page is there.
 
-    Waiting matters: a click right after "Anmelden" can land during the rerun that follows the login.
+    Admins have to answer a two-factor step (enrolment on their first login): this types the current code
+    an authenticator app would show. Waiting matters: a click right after "Anmelden" can land during the
+    rerun that follows the login.
     """
     page.goto(url)
     page.get_by_label("E-Mail").fill(email, timeout=60_000)
     page.get_by_label("Passwort").fill(password)
     page.get_by_role("button", name="Anmelden").click()
     if expect_success:
-        page.get_by_text("Angemeldet als").wait_for(timeout=60_000)
+        logged_in = page.get_by_text("Angemeldet als")
+        code_field = page.get_by_label("Bestätigungscode (6 Ziffern)")
+        logged_in.or_(code_field).first.wait_for(timeout=60_000)
+        if code_field.is_visible():
+            code_field.fill(totp_code(page, email))
+            page.get_by_role("button", name="Bestätigen").click()
+            logged_in.wait_for(timeout=60_000)
+
+
+def totp_code(page, email: str) -> str:
+    """The code an authenticator app shows now: from the enrolment key on screen, else the user's stored secret.
+
+    A code works once; if this user's current one was used already, the next one (valid for the login too) is given.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    import pyotp
+    from sqlalchemy.orm import Session
+
+    from core.auth import sealing
+    from core.auth import service as auth
+    from core.config import get_settings
+    from core.db import get_engine
+
+    if page.get_by_text("Zwei-Faktor-Anmeldung einrichten").is_visible():
+        return pyotp.TOTP(page.locator("code").first.inner_text().replace(" ", "")).now()
+    with Session(get_engine()) as session:
+        user = auth.get_by_email(session, email=email)
+        secret = sealing.unseal(user.totp_secret_sealed, secret_key=get_settings().resolved_secret_key())
+        last_step = user.totp_last_step or 0
+    now = datetime.now(UTC)
+    if int(now.timestamp()) // 30 <= last_step:
+        now += timedelta(seconds=30)
+    return pyotp.TOTP(secret).at(now)

@@ -1,16 +1,20 @@
 """A staff member registers a patient in Chromium, corrects two mistakes, finds the record and starts the search."""
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.auth import service as auth
+from core.patients import service as patients
 from core.patients.models import Consent, Patient, Search, SearchStatus
 from tests.e2e.conftest import login, screenshot
 from tests.support.postgres import wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ein langes passwort"
+EMPTY_DATE = "dd.mm.yyyy"  # the placeholders of an empty date field
 
 
 def consents(engine) -> int:
@@ -80,3 +84,111 @@ def test_register_patient__errors_keep_the_input_then_search_starts_and_pauses(p
         assert search.status == SearchStatus.PAUSED
         assert search.paused_until is not None
     assert page.outside_requests == []
+
+
+def staff_user(committed_db) -> None:
+    with Session(committed_db) as session:
+        auth.create_user(session, email="sam@example.org", role="staff", password=PASSWORD, display_name="Sam Staff")
+        session.commit()
+
+
+def make_patient(committed_db, **changes) -> tuple[int, str]:
+    """Commit a patient; return (id, reference)."""
+    data = {
+        "first_name": "Lea", "last_name": "Beispiel", "gender": "female", "birth_date": date(1990, 3, 1),
+        "postcode": "10115", "phone": "030 1234567", "email": "lea@example.org", "insurance_type": "statutory",
+        "previous_therapy_end": date(2019, 5, 1),
+    }  # fmt: skip
+    data.update(changes)
+    with Session(committed_db) as session:
+        patient = patients.create(session, data=data, actor="t@example.org", today=date.today())
+        session.commit()
+        return patient.id, patient.reference
+
+
+def date_shown(page, label: str) -> str:
+    """The date a date field shows, as DD.MM.YYYY ('' when empty)."""
+    parts = [page.get_by_role("spinbutton", name=f"{part}, {label}").inner_text() for part in ("day", "month", "year")]
+    return ".".join(parts)
+
+
+def quick_open(page, query: str, link: str, heading: str) -> None:
+    quick = page.get_by_placeholder("Name, Referenz oder PLZ")
+    quick.fill(query)
+    quick.press("Enter")
+    page.get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+
+
+def test_edit__second_visit_via_quick_search_shows_the_record_and_saving_wipes_nothing(
+    page, streamlit_app, committed_db
+):
+    staff_user(committed_db)
+    a, a_reference = make_patient(committed_db)
+    _b, b_reference = make_patient(
+        committed_db, first_name="Ben", last_name="Anders", email="ben@example.org", phone=None
+    )
+    login(page, f"{streamlit_app}/patient?id={a}", "sam@example.org", PASSWORD)
+    page.get_by_role("heading", name="Lea Beispiel").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Bearbeiten").click()
+    assert page.get_by_label("Vorname *").input_value() == "Lea"
+    quick_open(page, "Anders", f"Anders, Ben · {b_reference}", "Ben Anders")
+    quick_open(page, "Beispiel", f"Beispiel, Lea · {a_reference}", "Lea Beispiel")
+    page.get_by_role("tab", name="Bearbeiten").click()
+    shown = {
+        label: page.get_by_label(label, exact=True).input_value()
+        for label in ("Vorname *", "Nachname *", "PLZ *", "Telefon")
+    }
+    assert shown == {"Vorname *": "Lea", "Nachname *": "Beispiel", "PLZ *": "10115", "Telefon": "030 1234567"}
+    assert date_shown(page, "Geburtsdatum *") == "01.03.1990"
+    assert date_shown(page, "Ende der letzten Psychotherapie") == "01.05.2019"
+    fill(page, "Vorname *", "Lea")
+    fill(page, "PLZ *", "10117")
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_text("Änderungen gespeichert").wait_for(timeout=30_000)
+    screenshot(page, "patient-edit-second-visit")
+    with Session(committed_db) as session:
+        saved = session.get(Patient, a)
+        assert (saved.first_name, saved.postcode, saved.phone, saved.birth_date, saved.previous_therapy_end) == (
+            "Lea", "10117", "+49301234567", date(1990, 3, 1), date(2019, 5, 1)
+        )  # fmt: skip
+    assert page.outside_requests == []
+
+
+def test_new__failed_save_survives_a_visit_to_the_list_and_no_date_is_filled_in(page, streamlit_app, committed_db):
+    staff_user(committed_db)
+    login(page, f"{streamlit_app}/patient_new", "sam@example.org", PASSWORD)
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=30_000)
+    fill(page, "Vorname *", "Mira")
+    fill(page, "Nachname *", "Probefrau")
+    page.get_by_role("spinbutton", name="day, Geburtsdatum *").click()
+    page.keyboard.type("14021988")
+    fill(page, "PLZ *", "99999")
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_text("PLZ '99999' does not exist in Germany").wait_for(timeout=30_000)
+
+    page.get_by_role("link", name="Patient/innen", exact=True).click()
+    page.get_by_role("heading", name="Patient/innen").wait_for(timeout=30_000)
+    page.get_by_test_id("stMainBlockContainer").get_by_role("link", name="Neue/r Patient/in").click()
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=30_000)
+    page.get_by_text("PLZ '99999' does not exist in Germany").wait_for(timeout=30_000)
+    assert page.get_by_label("Vorname *").input_value() == "Mira"
+    assert page.get_by_label("PLZ *").input_value() == "99999"
+    assert date_shown(page, "Geburtsdatum *") == "14.02.1988"
+    assert date_shown(page, "Ende der letzten Psychotherapie") == EMPTY_DATE
+    screenshot(page, "patient-new-after-list")
+
+    fill(page, "PLZ *", "10115")
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_text("wurde angelegt").wait_for(timeout=30_000)
+    with Session(committed_db) as session:
+        saved = session.scalars(select(Patient)).one()
+        assert (saved.first_name, saved.birth_date, saved.previous_therapy_end) == ("Mira", date(1988, 2, 14), None)
+    assert page.outside_requests == []
+
+
+def test_quick_search__finds_a_patient_by_a_one_character_surname(page, streamlit_app, committed_db):
+    staff_user(committed_db)
+    _id, reference = make_patient(committed_db, first_name="伟", last_name="李", email="li@example.org")
+    login(page, f"{streamlit_app}/patients", "sam@example.org", PASSWORD)
+    quick_open(page, "李", f"李, 伟 · {reference}", "伟 李")

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -77,18 +78,27 @@ def test_two_schedulers__never_run_the_same_job_concurrently(repo_root, committe
     env = {**os.environ, "JOB_SCHEDULES": '{"sleepy": "* * * * * *"}'}
     command = [sys.executable, "-m", "jobs.scheduler", "--plugin", "tests.support.sleepy_job", "--only", "sleepy"]
     schedulers = [
-        subprocess.Popen(command, cwd=repo_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(command, cwd=repo_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         for _ in range(2)
     ]
-    try:
-        time.sleep(9)
+
+    def sleepy_runs() -> list[JobRun]:
+        with Session(committed_db) as session:
+            return session.scalars(select(JobRun).where(JobRun.job_name == "sleepy").order_by(JobRun.started_at)).all()
+
+    try:  # both fire every second: wait for three finished runs and a skip, however slow the machine starts them
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            statuses = [r.status for r in sleepy_runs()]
+            if statuses.count(JobStatus.SUCCEEDED) >= 3 and JobStatus.SKIPPED in statuses:
+                break
+            time.sleep(0.5)
     finally:
         for proc in schedulers:
             proc.send_signal(signal.SIGTERM)
         for proc in schedulers:
             proc.wait(timeout=30)
-    with Session(committed_db) as session:
-        runs = session.scalars(select(JobRun).where(JobRun.job_name == "sleepy").order_by(JobRun.started_at)).all()
+    runs = sleepy_runs()
     done = [r for r in runs if r.status == JobStatus.SUCCEEDED]
     skipped = [r for r in runs if r.status == JobStatus.SKIPPED]
     assert len(done) >= 3, [(r.status, r.pid) for r in runs]
@@ -96,3 +106,48 @@ def test_two_schedulers__never_run_the_same_job_concurrently(repo_root, committe
     for earlier, later in itertools.pairwise(done):
         assert later.started_at >= earlier.finished_at, "two runs of the same job overlapped"
     assert {r.pid for r in runs} == {p.pid for p in schedulers}
+
+
+def test_run_job__interrupted_run_is_recorded_failed_and_the_interrupt_goes_on(committed_db):
+    import tests.support.interrupted_job  # noqa: F401 - registers the job
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_job("interrupted", engine=committed_db)
+    with Session(committed_db) as session:
+        run = session.scalars(select(JobRun).where(JobRun.job_name == "interrupted")).one()
+    assert run.status == JobStatus.FAILED
+    assert run.error.startswith("KeyboardInterrupt")
+    assert run.finished_at is not None
+
+
+def _orphan(engine, job_name: str) -> int:
+    """Store a run that a process left 'running' when it died; return its id."""
+    with Session(engine) as session:
+        run = JobRun(job_name=job_name, status=JobStatus.RUNNING, host="gone", pid=999_999, triggered_by="scheduler",
+                     started_at=datetime(2026, 11, 30, 7, 0, tzinfo=UTC))  # fmt: skip
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def test_run_job__closes_a_run_left_running_by_a_process_that_died(committed_db):
+    orphan_id = _orphan(committed_db, "heartbeat")
+    run = runner.run_job("heartbeat", engine=committed_db)
+    assert run.status == JobStatus.SUCCEEDED
+    with Session(committed_db) as session:
+        orphan = session.get(JobRun, orphan_id)
+    assert orphan.status == JobStatus.FAILED
+    assert orphan.finished_at is not None
+    assert "ended without finishing" in orphan.error
+
+
+def test_close_abandoned_runs__keeps_a_run_whose_process_still_holds_the_lock(committed_db):
+    dead, alive = _orphan(committed_db, "heartbeat"), _orphan(committed_db, "sleepy")
+    with committed_db.connect() as other, other.begin():  # "sleepy" is running in another process
+        other.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
+                      {"ns": runner.LOCK_NAMESPACE, "k": runner.lock_key("sleepy")})  # fmt: skip
+        closed = runner.close_abandoned_runs(committed_db)
+    with Session(committed_db) as session:
+        assert session.get(JobRun, dead).status == JobStatus.FAILED
+        assert session.get(JobRun, alive).status == JobStatus.RUNNING
+    assert closed == 1

@@ -81,6 +81,7 @@ def test_create__audit_names_fields_but_never_health_values(session, lea):
         ({"birth_date": date(2027, 1, 1)}, "birth_date", "Birth date 01.01.2027 lies in the future"),
         ({"birth_date": date(1900, 1, 1)}, "birth_date", "means an age over 110"),
         ({"birth_date": "17.05.1991"}, "birth_date", "is not a date, e.g. 1990-04-17"),
+        ({"birth_date": None}, "birth_date", "Birth date is required, e.g. 1990-04-17"),
         ({"diagnoses": ["G40.1"]}, "diagnoses", "Diagnosis 'G40.1' is not an ICD-10 code of chapter V"),
         ({"diagnoses": ["F4"]}, "diagnoses", "use F00-F99 with an optional subcode, e.g. F32.1"),
         ({"first_name": "  "}, "first_name", "first_name is required"),

@@ -145,3 +145,10 @@ def test_scheduled_job__runs_through_the_runner(demo):
     dry = runner.run_job("run_matching", engine=demo, dry_run=True)
     assert dry.status == JobStatus.SUCCEEDED
     assert dry.counts["dry_run"] is True
+
+
+def test_cli__negative_seed_is_one_clear_line_and_exit_2(committed_db, repo_root):
+    result = run_cli(repo_root, "--seed", "-1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --seed -1 must be 0 or more, e.g. --seed 7"
+    assert table_counts(committed_db)["inquiry"] == 0

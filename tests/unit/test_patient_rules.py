@@ -117,3 +117,28 @@ def test_availability__overlap_is_refused():
     with pytest.raises(ValidationError, match=r"Windows on Mo overlap \(08:00-12:00 and from 11:00\)"):
         rules.normalise_availability([{"weekday": 0, "start": "08:00", "end": "12:00"},
                                       {"weekday": 0, "start": "11:00", "end": "13:00"}])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        # a late shift worker: Monday 23:00 until Tuesday 01:00
+        ({"weekday": 0, "start": "23:00", "end": "01:00"},
+         [{"weekday": 0, "start": "23:00", "end": "24:00"}, {"weekday": 1, "start": "00:00", "end": "01:00"}]),
+        # Sunday night runs into Monday
+        ({"weekday": 6, "start": "22:00", "end": "02:30"},
+         [{"weekday": 0, "start": "00:00", "end": "02:30"}, {"weekday": 6, "start": "22:00", "end": "24:00"}]),
+        # until midnight, written as 00:00
+        ({"weekday": 2, "start": "23:00", "end": "00:00"}, [{"weekday": 2, "start": "23:00", "end": "24:00"}]),
+    ],
+)  # fmt: skip
+def test_availability__a_window_over_midnight_continues_on_the_next_day(window, expected):
+    windows = rules.normalise_availability([window])
+    assert windows == expected
+    assert rules.weekly_hours(windows) == rules.weekly_hours(expected)
+
+
+def test_availability__a_reversed_daytime_window_is_still_refused():
+    # 12:00-08:00 is a typo for 08:00-12:00, not 20 hours over midnight
+    with pytest.raises(ValidationError, match="Window Di 12:00-08:00 ends before it starts"):
+        rules.normalise_availability([{"weekday": 1, "start": "12:00", "end": "08:00"}])

@@ -1,0 +1,106 @@
+"""Server-side login sessions: every rerun of the dashboard checks its session against the account.
+
+Example:
+    token = start(session, user=user, now=now)          # after password (and TOTP) are right
+    current = check(session, token=token, now=now, timeout=timedelta(minutes=30))  # every rerun
+
+A session ends on logout, idle timeout, deactivation, role change or password reset; ``check`` then
+raises AuthenticationError whose ``code`` says why. The browser side keeps only the random token (today
+in Streamlit's session state, later in a signed HTTP-only cookie); the table stores its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.auth.models import LoginSession, StaffUser
+from core.auth.service import record_logout
+from core.errors import AuthenticationError
+
+END_REASONS = ("logout", "timeout", "deactivated", "role_changed", "password_reset")
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str
+    must_change_password: bool
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(session: Session, *, user: StaffUser, now: datetime) -> str:
+    """Open a login session for ``user`` and return its token (the only copy: keep it in the browser session)."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(id=_digest(token), user_id=user.id, role=user.role, created_at=now, last_seen_at=now))
+    session.flush()
+    return token
+
+
+def check(session: Session, *, token: str, now: datetime, timeout: timedelta) -> SessionUser:
+    """Return the session's user as the account is now, and mark the session seen; else end it and raise.
+
+    One query reads the session with its account; an open session is refused when the account was
+    deactivated, its role changed since the login, or it was idle longer than ``timeout``.
+    """
+    row = session.execute(
+        select(LoginSession, StaffUser).join(StaffUser, StaffUser.id == LoginSession.user_id)
+        .where(LoginSession.id == _digest(token))
+    ).one_or_none()  # fmt: skip
+    if row is None:
+        raise AuthenticationError("This login session does not exist; please sign in", code="logout")
+    login, user = row
+    if login.ended_at is not None:
+        raise AuthenticationError(f"This login session has ended ({login.end_reason})", code=login.end_reason)
+    reason = None
+    if not user.is_active:
+        reason = "deactivated"
+    elif user.role != login.role:
+        reason = "role_changed"
+    elif now - login.last_seen_at > timeout:
+        reason = "timeout"
+    if reason is not None:
+        login.ended_at, login.end_reason = now, reason
+        record_logout(session, user_id=user.id, email=user.email, reason=reason)
+        raise AuthenticationError(f"This login session has ended ({reason})", code=reason)
+    login.last_seen_at = now
+    return SessionUser(id=user.id, email=user.email, name=user.display_name, role=user.role.value,
+                       language=user.language, must_change_password=user.must_change_password)  # fmt: skip
+
+
+def end(session: Session, *, token: str, now: datetime, reason: str = "logout") -> None:
+    """End one session (logout); audit it. An unknown or already ended token changes nothing."""
+    login = session.get(LoginSession, _digest(token))
+    if login is None or login.ended_at is not None:
+        return
+    login.ended_at, login.end_reason = now, reason
+    user = session.get(StaffUser, login.user_id)
+    record_logout(session, user_id=user.id, email=user.email, reason=reason)
+
+
+def end_all(session: Session, *, user_id: int, now: datetime, reason: str) -> int:
+    """End every open session of a user (deactivation, role change, password reset); return how many."""
+    result = session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def open_count(session: Session, *, user_id: int) -> int:
+    """Return how many sessions of a user are open (not yet ended)."""
+    query = select(func.count()).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+    return session.scalar(query)
