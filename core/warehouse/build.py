@@ -82,7 +82,9 @@ def run_dbt(*, raw_dir: Path, duckdb_path: Path, work_dir: Path, variables: dict
         "--profiles-dir", str(project_dir), "--vars", json.dumps(variables), "--no-partial-parse",
         "--threads", "2", "--log-format", "text", "--no-use-colors",
     ]  # fmt: skip
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=DBT_TIMEOUT_SECONDS)
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and dbt with fixed arguments, no shell
+        command, env=environment, capture_output=True, text=True, timeout=DBT_TIMEOUT_SECONDS
+    )
     results_file = work_dir / "target" / "run_results.json"
     nodes = []
     failures = []

