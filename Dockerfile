@@ -22,4 +22,4 @@ RUN mkdir -p /app/data && chown placement:placement /app/data
 USER placement
 
 EXPOSE 8501
-CMD ["streamlit", "run", "dashboards/app.py", "--server.address", "0.0.0.0", "--server.port", "8501", "--server.headless", "true"]
+CMD ["streamlit", "run", "dashboards/server.py", "--server.address", "0.0.0.0", "--server.port", "8501", "--server.headless", "true"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from core.errors import ConfigError
@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Europe/Berlin", description="Timezone of schedules and sending windows")
     secret_key: str | None = Field(default=None, description="Signs links; unset = generated in DATA_DIR")
     smtp_host: str = Field(default="127.0.0.1", description="Outgoing mail server")
-    smtp_port: int = Field(default=1025, description="Outgoing mail server port")
+    smtp_port: int | None = Field(default=None, description="Outgoing mail server port; unset = MAIL_CATCHER_PORT")
     smtp_security: Literal["none", "starttls", "ssl"] = Field(default="none", description="SMTP transport security")
     smtp_user: str | None = Field(default=None, description="SMTP login, if the server needs one")
     smtp_password: str | None = Field(default=None, description="SMTP password, if the server needs one")
@@ -110,7 +110,9 @@ class Settings(BaseSettings):
     match_exploration_share: float = Field(default=0.05, description="Share of slots for random eligible pairs")
     match_min_overlap_hours: float = Field(default=2.0, description="Least weekly overlap with practice hours")
     match_capacity_decline_days: int = Field(default=90, description="Days a 'no capacity' answer blocks a pair")
-    public_base_url: str = Field(default="http://localhost:8501", description="Address therapists open answer links at")
+    public_base_url: str | None = Field(
+        default=None, description="Address therapists open answer links at; unset = http://localhost:APP_PORT"
+    )
     answer_link_days: int = Field(default=42, description="Days an answer link in an inquiry stays valid")
     send_window: str = Field(default="Mon-Fri 08:00-18:00", description="When mail may go out (Europe/Berlin)")
     send_max_attempts: int = Field(default=6, description="Attempts before a failing mail is marked dead")
@@ -163,10 +165,15 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("smtp_port", "public_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip() == "" else value
+
     @field_validator("app_port", "smtp_port", "mail_catcher_port")
     @classmethod
-    def _check_port(cls, value: int) -> int:
-        if not 1 <= value <= 65535:
+    def _check_port(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 65535:
             raise ValueError(f"{value} is not a port number between 1 and 65535")
         return value
 
@@ -186,7 +193,9 @@ class Settings(BaseSettings):
 
     @field_validator("public_base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"'{value}' must start with http:// or https://")
         return value.rstrip("/")
@@ -261,6 +270,16 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' is not an IANA timezone name") from None
         return value
 
+    @model_validator(mode="after")
+    def _follow_the_local_stack(self) -> Settings:
+        # Unset, these two follow the ports make run uses, so that changing MAIL_CATCHER_PORT or APP_PORT
+        # alone cannot send mail to a port where nothing listens or links to a server that is not there.
+        if self.smtp_port is None:
+            self.smtp_port = self.mail_catcher_port
+        if self.public_base_url is None:
+            self.public_base_url = f"http://localhost:{self.app_port}"
+        return self
+
     @property
     def sqlalchemy_url(self) -> str | None:
         """The database URL in the form SQLAlchemy wants (psycopg2 driver), or None for embedded."""
@@ -279,7 +298,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             candidate = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(8)}")
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:

@@ -3,13 +3,20 @@
 No login: the signed token is the only credential, and it names exactly one inquiry item. ``load`` shows
 what the therapist may see (the pseudonymous summary and, once answered, the recorded answer).
 ``submit`` records through ``core.matching.service.record_answer`` with source "link" (the same function
-staff use) and queues the acknowledgement mail to the practice in the same transaction. A reused link
-(the item is answered already) shows the recorded answer and writes nothing; a tampered or expired link
-raises LinkError and writes nothing. Example:
+staff use) and queues the acknowledgement mail to the practice in the same transaction. It decides on the
+item as it is once locked, so two submits at once queue behind each other and the second sees the first:
+- the item is open: the answer is recorded;
+- the patient was placed meanwhile (the item was withdrawn) and this is an offer: the offer is recorded as
+  a conflict with its message, for staff to resolve (DESIGN 3.2: first acceptance wins, a later one is a
+  conflict), and the therapist is told that the person found a place and that we get back to them;
+- anything else (a reused link, a second click, a decline for a placed person): the recorded state is
+  shown and nothing is written.
+A tampered or expired link raises LinkError and writes nothing. ``notice`` names the message the page
+shows for an answered item. Example:
 
     with session_scope() as session:
         view = submit(session, token=token, outcome="accepted", message="Termin am 7.12.", now=now)
-        view.outcome, view.just_recorded
+        view.outcome, view.just_recorded, notice(view, answered_here=view.just_recorded)
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ from core.communication import links, outbox
 from core.communication.dispatch import notify_placement
 from core.config import Settings, get_settings
 from core.errors import ValidationError
-from core.matching import inquiries
+from core.matching import answers, inquiries
 from core.matching import service as matching
-from core.matching.models import InquiryStatus, ItemOutcome
+from core.matching.models import InquiryStatus, ItemOutcome, Placement
 from core.matching.queries import therapist_name
 from core.patients.models import Patient, Search
 from core.therapists.models import Therapist
@@ -53,11 +60,30 @@ class AnswerView:
     answered_at: datetime | None
     answer_message: str | None
     proposed_first_session: date | None
+    is_conflict: bool = False  # an offer that came too late: staff get back to the practice about its place
+    placed_elsewhere: bool = False  # the person was placed through another inquiry item
     just_recorded: bool = False  # True only right after this very submit wrote the answer
 
     @property
     def open(self) -> bool:
         return self.outcome == ItemOutcome.PENDING
+
+
+def notice(view: AnswerView, *, answered_here: bool) -> str:
+    """Name the message for an answered item (a key under ``communication.answer.``).
+
+    ``answered_here``: this browser just sent the answer. Example: a late offer right after sending ->
+    "late_offer"; the same link opened a day later -> "late_offer_recorded".
+    """
+    if view.is_conflict and not view.placed_elsewhere:  # the search ended otherwise (e.g. cancelled)
+        return "search_ended"
+    if view.is_conflict:  # also after staff resolved it: the practice offered, we get back to them
+        return "late_offer" if answered_here else "late_offer_recorded"
+    if answered_here:
+        return "thanks"
+    if view.outcome == ItemOutcome.WITHDRAWN:
+        return "placed_elsewhere"
+    return "recorded" if view.answered_at is not None else "closed"
 
 
 def _item_id(token: str | None, *, now: datetime, settings: Settings) -> int:
@@ -84,6 +110,11 @@ def _view(session: Session, item_id: int, *, just_recorded: bool = False) -> Ans
         answered_at=item.answered_at,
         answer_message=item.answer_message,
         proposed_first_session=item.proposed_first_session,
+        is_conflict=item.is_conflict,
+        placed_elsewhere=session.scalar(
+            select(Placement.id).where(Placement.search_id == item.search_id, Placement.inquiry_item_id != item.id)
+        )
+        is not None,
         just_recorded=just_recorded,
     )
 
@@ -107,9 +138,7 @@ def submit(
     """Record the therapist's answer for the link's item; see the module docstring for reused/invalid links."""
     settings = settings or get_settings()
     item_id = _item_id(token, now=now, settings=settings)
-    current = _view(session, item_id)
-    if not current.open:  # reused link: show what is recorded, write nothing
-        return current
+    _view(session, item_id)  # refuses a link of an inquiry that was never sent
     try:
         chosen = ItemOutcome(outcome)
     except ValueError:
@@ -124,6 +153,11 @@ def submit(
         )
     if chosen != ItemOutcome.ACCEPTED:
         proposed_first_session = None
+    answers.lock_item(session, item_id=item_id)  # a submit at the same moment has committed or waits for us
+    current = _view(session, item_id)
+    late_offer = current.outcome == ItemOutcome.WITHDRAWN and chosen == ItemOutcome.ACCEPTED
+    if not current.open and not late_offer:  # answered already, or a decline for a person placed meanwhile
+        return current
     inquiry_reference = current.reference
     result = matching.record_answer(
         session,
@@ -138,7 +172,7 @@ def submit(
     )
     inquiry = inquiries.get(session, inquiry_id=inquiries.get_item(session, item_id=item_id).inquiry_id)
     context = outbox.answer_ack_context(session, inquiry_id=inquiry.id, item_ids=[item_id])
-    if context["to_address"]:
+    if context["to_address"] and result.changed:
         outbox.enqueue(
             session,
             template="answer_ack",

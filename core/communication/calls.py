@@ -8,7 +8,9 @@ Staff make one call at a time, so no two scheduled calls share a slot, whichever
 transaction-scoped advisory lock so two processes never pick the same slot.
 
 Outcomes (``record_outcome``):
-- ``reached``: the per-patient answers go through ``core.matching.service.record_answer(source="phone")``;
+- ``reached``: the per-patient answers go through ``core.matching.service.record_answer(source="phone")``
+  with the patient's placement mail (as on the other answer paths); an offer for a patient placed meanwhile
+  is a conflict, returned in ``conflict_item_ids`` so staff on the phone can say so at once;
 - ``not_reached``: the call is marked failed and the next call is scheduled in the next free slot from the
   following day on, up to FOLLOWUP_CALL_ATTEMPTS calls; after the last one the inquiry expires and its
   pending items become ``no_answer``;
@@ -34,6 +36,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
+from core.communication.dispatch import notify_placement
 from core.communication.models import CallStatus, PhoneCall
 from core.config import Settings, get_settings
 from core.db.locking import ensure_unchanged
@@ -223,14 +226,20 @@ def record_outcome(
         if pending and not given:
             raise ValidationError("A reached call needs at least one answer, e.g. accepted or declined_capacity",
                                   field="answers")  # fmt: skip
-    follow: dict[str, Any] = {"call_id": call.id, "outcome": result.value, "next_call_id": None, "expired": False}
+    follow: dict[str, Any] = {"call_id": call.id, "outcome": result.value, "next_call_id": None, "expired": False,
+                              "conflict_item_ids": []}  # fmt: skip
     call.outcome, call.done_at, call.staff_user_id = result.value, now, actor_id
     call.notes = (notes or "").strip() or call.notes
     if result == CallOutcome.REACHED:
         call.status = CallStatus.DONE
         for item_id, answer in sorted(given.items()) if inquiry is not None else ():
-            matching.record_answer(session, item_id=item_id, outcome=answer, actor=actor, actor_id=actor_id,
-                                   now=now, source="phone", settings=settings)  # fmt: skip
+            answered = matching.record_answer(
+                session, item_id=item_id, outcome=answer, actor=actor, actor_id=actor_id, now=now, source="phone",
+                settings=settings,
+            )  # fmt: skip
+            notify_placement(session, result=answered, actor=actor, now=now)
+            if answered.is_conflict and answered.changed:
+                follow["conflict_item_ids"].append(item_id)
     elif result == CallOutcome.NOT_REACHED:
         call.status = CallStatus.FAILED
         if inquiry is not None and inquiry.status == InquiryStatus.CALL_SCHEDULED:

@@ -21,7 +21,9 @@ from urllib.parse import quote
 from core.errors import ValidationError
 
 PURPOSE = b"answer-link:v1"
-SHAPE = re.compile(r"(\d{1,12})\.(\d{1,12})\.([A-Za-z0-9_-]{43})")
+# ASCII digits only: int() also reads "٧" (Arabic-Indic) or "７" (fullwidth) as 7, so a changed token would
+# name the same item
+SHAPE = re.compile(r"([0-9]{1,12})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 class LinkError(ValidationError):

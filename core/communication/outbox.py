@@ -198,7 +198,8 @@ def answer_ack_context(session: Session, *, inquiry_id: int, item_ids: list[int]
     )
     if item_ids is not None:
         query = query.where(InquiryItem.id.in_(item_ids))
-    answers = [{"patient_reference": p.reference, "outcome": i.outcome} for i, p in session.execute(query).all()]
+    answers = [{"patient_reference": p.reference, "outcome": i.outcome, "is_conflict": i.is_conflict}
+               for i, p in session.execute(query).all()]  # fmt: skip
     return {"reference": inquiry.reference, "therapist_name": therapist_name(therapist),
             "practice_name": practice.name if practice else therapist_name(therapist), "answers": answers,
             "to_address": recipient(therapist, practice)}  # fmt: skip

@@ -159,8 +159,9 @@ def sample_context(template: str) -> dict[str, Any]:
     samples: dict[str, dict[str, Any]] = {
         "inquiry": {**therapist, "items": items, "expires_on": date(2027, 1, 7)},
         "reminder": {**therapist, "items": items, "expires_on": date(2027, 1, 7), "sent_on": date(2026, 11, 26)},
-        "answer_ack": {**therapist, "answers": [{"patient_reference": "P-7K3F9Q", "outcome": "accepted"},
-                                                {"patient_reference": "P-2M8R4T", "outcome": "declined_capacity"}]},
+        "answer_ack": {**therapist, "answers": [
+            {"patient_reference": "P-7K3F9Q", "outcome": "accepted", "is_conflict": False},
+            {"patient_reference": "P-2M8R4T", "outcome": "declined_capacity", "is_conflict": False}]},
         "search_started": {**patient, "started_on": date(2026, 11, 26)},
         "placement_write": {**patient, **contact},
         "placement_call": {**patient, **contact},

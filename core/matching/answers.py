@@ -94,6 +94,17 @@ def _lock_search(session: Session, search_id: int) -> Search:
     )
 
 
+def lock_item(session: Session, *, item_id: int) -> InquiryItem:
+    """Row-lock the item's search, then the item, and return the item as committed by everyone before us.
+
+    The lock order of every answer: search first, then items, then inquiries, as the withdrawal of other
+    items does; two answers for one search then queue on the search instead of deadlocking on each other's
+    items. A caller deciding on the item's current outcome (the answer page) locks first, then reads.
+    """
+    _lock_search(session, inquiries.get_item(session, item_id=item_id).search_id)
+    return inquiries.get_item(session, item_id=item_id, for_update=True)
+
+
 def _placement(session: Session, search_id: int) -> Placement | None:
     return session.scalar(select(Placement).where(Placement.search_id == search_id))
 
@@ -206,10 +217,8 @@ def record_answer(
     """Record one item's outcome with every consequence of DESIGN 3.2 (see the module docstring)."""
     settings = settings or get_settings()
     target, answer_source = parse_outcome(outcome), parse_source(source)
-    # Lock order: search first, then items, then inquiries, as the withdrawal of other items does; two
-    # acceptances for one search then queue on the search instead of deadlocking on each other's items.
-    search = _lock_search(session, inquiries.get_item(session, item_id=item_id).search_id)
-    item = inquiries.get_item(session, item_id=item_id, for_update=True)
+    item = lock_item(session, item_id=item_id)
+    search = session.get(Search, item.search_id)
     inquiry = inquiries.get(session, inquiry_id=item.inquiry_id, for_update=True)
     label = inquiries.item_label(session, item)
     practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
@@ -221,6 +230,11 @@ def record_answer(
     if item.outcome == target:  # the same answer again (a second click on the answer link)
         return _result(item, inquiry, _placement(session, search.id), changed=False,
                        cooldown=practice.cooldown_until if practice else None)  # fmt: skip
+    if item.outcome == Out.WITHDRAWN and target != Out.ACCEPTED:
+        raise IllegalTransition(
+            f"{label} was withdrawn: the patient was placed through another inquiry meanwhile, so this "
+            f"'{target.value}' needs no recording; leave it out (an offer would be recorded as a conflict)"
+        )
     transitions.check_outcome(item.outcome, target, label=label)
     today = local_today(now, settings)
     previous = item.outcome

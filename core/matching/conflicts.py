@@ -70,6 +70,7 @@ def list_conflicts(session: Session) -> list[dict[str, Any]]:
             "patient_name": f"{patient.first_name} {patient.last_name}",
             "answered_at": item.answered_at,
             "answer_source": item.answer_source,
+            "answer_message": item.answer_message,  # the practice's own words: free text, show it as plain text
             "proposed_first_session": item.proposed_first_session,
             "placed_with_therapist_id": placed.id if placed else None,
             "placed_with_name": _name(placed) if placed else None,

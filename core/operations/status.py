@@ -5,8 +5,10 @@ Example: ``system_status(engine, settings, now=utcnow())["database"]["reachable"
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +28,10 @@ def system_status(engine: Engine, settings: Settings, *, now: datetime) -> dict[
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
     except SQLAlchemyError as exc:
-        return {"database": {"reachable": False, "error": str(exc).splitlines()[0]}}
+        return {
+            "database": {"reachable": False, "error": str(exc).splitlines()[0]},
+            "checks": configuration_checks(settings),
+        }
     with Session(engine) as session:
         rows = row_counts(session)
         last = runner.last_runs(session)
@@ -67,7 +72,66 @@ def system_status(engine: Engine, settings: Settings, *, now: datetime) -> dict[
         "rows": rows,
         "jobs": jobs,
         "outbox": outbox,
+        "checks": configuration_checks(settings),
     }
+
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - names, not a bind
+SMTP_PROBE_SECONDS = 2  # a mail server answers a TCP connect at once; longer means it is not there
+
+
+def configuration_checks(settings: Settings) -> list[dict[str, Any]]:
+    """Return whether outgoing mail reaches a listening server and answer links point at this app.
+
+    Example: ``configuration_checks(settings)[0]`` ->
+    ``{"check": "mail", "ok": True, "target": "127.0.0.1:1025", "catcher_port": 1025, "advice": ""}``
+    """
+    target = f"{settings.smtp_host}:{settings.smtp_port}"
+    mail_ok = accepts_connections(settings.smtp_host, settings.smtp_port)
+    mail_advice = (
+        ""
+        if mail_ok
+        else f"Check SMTP_HOST/SMTP_PORT; for the local mail catcher leave SMTP_PORT empty or set it to "
+        f"MAIL_CATCHER_PORT ({settings.mail_catcher_port})."
+    )
+    base = urlsplit(settings.public_base_url)
+    base_port = base.port or (443 if base.scheme == "https" else 80)
+    # a public name is a proxy we cannot see from here; a local address must be this app's port
+    links_ok = (base.hostname or "") not in LOCAL_HOSTS or base_port == settings.app_port
+    links_advice = (
+        ""
+        if links_ok
+        else f"answer links point to {settings.public_base_url}, but the app runs on port {settings.app_port}; "
+        "fix PUBLIC_BASE_URL or leave it empty (it then follows APP_PORT)."
+    )
+    return [
+        {"check": "mail", "ok": mail_ok, "target": target, "catcher_port": settings.mail_catcher_port,
+         "advice": mail_advice},
+        {"check": "links", "ok": links_ok, "url": settings.public_base_url, "app_port": settings.app_port,
+         "advice": links_advice},
+    ]  # fmt: skip
+
+
+def accepts_connections(host: str, port: int) -> bool:
+    """Return True when a TCP connection to ``host:port`` succeeds now."""
+    try:
+        with socket.create_connection((host, port), timeout=SMTP_PROBE_SECONDS):
+            return True
+    except OSError:
+        return False
+
+
+def database_problem(engine: Engine) -> str | None:
+    """Return why the database does not answer (first line of the driver's message), or None if it does.
+
+    Example: ``database_problem(engine)`` -> ``'connection to server on socket ".../.s.PGSQL.5432" failed'``
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+    return None
 
 
 def row_counts(session: Session) -> dict[str, int]:

@@ -33,7 +33,7 @@ def table(entries: list[timeline.TimelineEntry]) -> None:
             t("followup.timeline.detail"): [e.detail for e in entries],
         },
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 

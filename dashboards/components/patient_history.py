@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.patients.vocabulary import LANGUAGES
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 
 def show_wishes(p: dict[str, Any]) -> None:
@@ -41,7 +42,7 @@ def show_timeline(events: list[dict[str, Any]]) -> None:
                 + t(
                     "patient.timeline.inquiry",
                     reference=event["reference"],
-                    therapist=event["therapist"],
+                    therapist=literal(event["therapist"]),  # data, shown literally
                     outcome=t(f"outcome.{event['outcome']}"),
                 )
             )

@@ -11,6 +11,7 @@ from core.matching import relaxations
 from core.matching import service as matching
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 NUMERIC = {"distance", "travel_time", "availability_overlap"}  # the other rules take one fixed value
 
@@ -24,7 +25,8 @@ def show(*, search: dict[str, Any], user: CurrentUser, run) -> None:
     for entry in current:
         when = str(entry.get("at", ""))[:10]
         label = t(f"relax.rule.{entry['rule']}")
-        st.markdown(f"- {label}: **{entry['value']}** · {entry.get('by', '')} · {when} · {entry.get('reason') or ''}")
+        by, reason = literal(entry.get("by")), literal(entry.get("reason"))  # typed by staff
+        st.markdown(f"- {label}: **{entry['value']}** · {by} · {when} · {reason}")
     with st.popover(t("relax.add"), icon=":material/tune:"), st.form(f"relax_form_{search['id']}", border=False):
         rule = st.selectbox(t("relax.rule"), relaxations.RULES, format_func=lambda r: t(f"relax.rule.{r}"))
         value = st.text_input(t("relax.value"), help=t("relax.value_help"))

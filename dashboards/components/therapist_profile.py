@@ -12,6 +12,7 @@ from core.therapists.overview import TherapistOverview, is_stale
 from core.therapists.phone_hours import day_text
 from dashboards.i18n import t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 WORKDAYS = range(5)  # the grid always shows Monday to Friday; weekend days only when they have hours
 
@@ -117,7 +118,7 @@ def show(*, view: TherapistOverview, today: date) -> None:
     with left:
         st.subheader(t("therapists.profile.contact"))
         lines = [th["street"], view.place, display_phone(th["phone"]), th["email"], th["website"]]
-        st.markdown("  \n".join(line for line in lines if line))
+        st.markdown("  \n".join(literal(line) for line in lines if line))  # data, shown literally
         _offer(th)
         _preferences(th)
     with right:

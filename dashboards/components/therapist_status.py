@@ -13,6 +13,7 @@ from core.therapists.overview import TherapistOverview
 from dashboards import data
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 
 def _change(view: TherapistOverview, user: CurrentUser, action: str, reason: str, until: date | None) -> None:
@@ -41,7 +42,7 @@ def show(*, view: TherapistOverview, user: CurrentUser) -> None:
     th = view.therapist
     st.markdown(t("therapists.status.now", status=t(f"therapists.status.{th['status']}")))
     if th["status_reason"]:
-        st.markdown(t("therapists.status.reason", reason=th["status_reason"]))
+        st.markdown(t("therapists.status.reason", reason=literal(th["status_reason"])))
     if th["status_until"]:
         st.markdown(t("therapists.status.until", date=f"{th['status_until']:%d.%m.%Y}"))
     if user.role not in {"admin", "staff"}:

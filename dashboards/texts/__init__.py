@@ -13,8 +13,12 @@ from dashboards.texts import (
     mail,
     matching,
     matching_pages,
+    operations,
     patients,
     therapists,
 )
 
-AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, analytics]
+AREAS = [
+    common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
+    analytics,
+]  # fmt: skip

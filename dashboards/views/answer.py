@@ -17,6 +17,7 @@ from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
 from dashboards.i18n import current_language, t
+from dashboards.plain_text import literal
 
 st.title(t("communication.answer.title"))
 token = st.query_params.get("token")
@@ -37,7 +38,9 @@ except links.LinkError as exc:
     st.stop()
 
 language = current_language()
-st.markdown(t("communication.answer.intro", reference=view.reference, therapist=view.therapist_name))
+# Free text (names, symptoms, messages) is shown literally: st.markdown and st.table render Markdown, so an
+# image link in it would make every viewer's browser fetch that address.
+st.markdown(t("communication.answer.intro", reference=view.reference, therapist=literal(view.therapist_name)))
 st.subheader(t("communication.answer.summary"))
 summary = view.summary
 rows = [
@@ -51,23 +54,22 @@ rows = [
     ("procedure", label(summary["procedure_wish"], language)),
 ]
 st.table({t("communication.answer.field"): [t(f"communication.answer.{key}") for key, _ in rows],
-          t("communication.answer.value"): [value for _, value in rows]})  # fmt: skip
+          t("communication.answer.value"): [literal(value) for _, value in rows]})  # fmt: skip
 
 
 def outcome_text(outcome) -> str:
     return t(f"communication.outcome.{outcome.value}")
 
 
-if not view.open:
-    if st.session_state.get("answer_done") == view.item_id:
-        st.success(t("communication.answer.thanks", outcome=outcome_text(view.outcome)))
-    elif view.answered_at is not None:
-        when = view.answered_at.astimezone(UTC).strftime("%d.%m.%Y")
-        st.info(t("communication.answer.recorded", outcome=outcome_text(view.outcome), when=when))
-    else:
-        st.info(t("communication.answer.closed", outcome=outcome_text(view.outcome)))
+# A form sent while the item closed (another practice was faster) still reaches the core, which records a
+# late offer as a conflict; only a page that was merely opened shows the closed state.
+if not view.open and not st.session_state.get("answer_submit"):
+    notice = answer_page.notice(view, answered_here=st.session_state.get("answer_done") == view.item_id)
+    when = view.answered_at.astimezone(UTC).strftime("%d.%m.%Y") if view.answered_at else ""
+    show = st.success if notice == "thanks" else st.info
+    show(t(f"communication.answer.{notice}", outcome=outcome_text(view.outcome), when=when))
     if view.answer_message:
-        st.caption(t("communication.answer.recorded_message", message=view.answer_message))
+        st.text(t("communication.answer.recorded_message", message=view.answer_message))
     if view.proposed_first_session:
         st.caption(t("communication.answer.recorded_first", date=f"{view.proposed_first_session:%d.%m.%Y}"))
     st.stop()
@@ -76,7 +78,7 @@ with st.form("answer_form", clear_on_submit=False):
     outcome = st.radio(t("communication.answer.choice"), answer_page.ANSWERS, index=None, format_func=outcome_text)
     message = st.text_area(t("communication.answer.message"), max_chars=2000)
     first_session = st.date_input(t("communication.answer.first_session"), value=None, format="DD.MM.YYYY")
-    submitted = st.form_submit_button(t("communication.answer.submit"), type="primary")
+    submitted = st.form_submit_button(t("communication.answer.submit"), type="primary", key="answer_submit")
 
 if submitted:
     if outcome is None:

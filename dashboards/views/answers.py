@@ -78,11 +78,15 @@ st.caption(t("answers.status", status=t(f"inquiry.status.{inquiry['status'].valu
 inquiry_items.show(inquiry["items"])
 
 for item in inquiry["items"]:
-    if item["outcome"] != ItemOutcome.PENDING:
+    # withdrawn items keep their form: the patient may be placed elsewhere while staff type, and a practice's
+    # offer arriving by phone or mail after that must still be recorded (as a conflict), never dropped
+    if item["outcome"] not in (ItemOutcome.PENDING, ItemOutcome.WITHDRAWN):
         continue
     with st.form(f"answer_{item['item_id']}", border=True):
         gender = t(f"gender.{item['gender'].value}")
         st.markdown(f"**{item['patient_reference']}** · {item['age']} · {gender}")
+        if item["outcome"] == ItemOutcome.WITHDRAWN:
+            st.caption(t("answers.withdrawn"))
         c1, c2, c3 = st.columns([2, 3, 2])
         outcome = c1.selectbox(
             t("answers.outcome"),

@@ -17,6 +17,7 @@ from dashboards.components import read_audit
 from dashboards.components.login import require_user
 from dashboards.i18n import current_language, t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 ANSWERS = ["", "accepted", "declined_capacity", "declined_unsuitable", "declined_other"]
 OUTCOMES = [o.value for o in calls.CallOutcome]
@@ -50,6 +51,9 @@ def save(call: dict, outcome: str, answers: dict[int, str], notes: str) -> None:
         st.error(str(exc))
         return
     flash.append(("success", t("followup.calls.saved")))
+    references = {p["item_id"]: p["reference"] for p in call["patients"]}
+    for item_id in follow["conflict_item_ids"]:  # placed meanwhile: the practice must not be promised the patient
+        flash.append(("warning", f"{references.get(item_id, item_id)}: {t('answers.conflict')}"))
     if follow["next_call_id"]:
         flash.append(("info", t("followup.calls.rescheduled")))
     if follow["expired"]:
@@ -82,7 +86,7 @@ for label, group in groups.items():
             st.markdown(
                 t(
                     "followup.calls.card",
-                    therapist=call["therapist"],
+                    therapist=literal(call["therapist"]),  # data, shown literally
                     attempt=call["attempt"],
                     phone=call["phone"] or t("followup.calls.no_phone"),
                     hours=call["hours"],
@@ -119,7 +123,9 @@ for label, group in groups.items():
                 )
                 answers = {}
                 for patient in call["patients"]:
-                    if patient["outcome"] == ItemOutcome.PENDING:
+                    # withdrawn too: the patient may be placed while staff dial, and the practice's offer must
+                    # still be recorded (as a conflict) when the form is sent
+                    if patient["outcome"] in (ItemOutcome.PENDING, ItemOutcome.WITHDRAWN):
                         answers[patient["item_id"]] = st.selectbox(
                             t("followup.calls.answer", reference=patient["reference"]),
                             ANSWERS,

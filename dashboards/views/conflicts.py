@@ -12,6 +12,7 @@ from core.matching import service as matching
 from dashboards import data
 from dashboards.components.login import require_user
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 user = require_user()
 st.title(t("conflicts.title"))
@@ -48,16 +49,18 @@ if not conflicts:
     st.stop()
 for c in conflicts:
     with st.container(border=True):
-        st.markdown(
+        st.markdown(  # names are data: shown literally, never as Markdown
             t(
                 "conflicts.item",
-                therapist=c["therapist_name"],
+                therapist=literal(c["therapist_name"]),
                 patient=c["patient_reference"],
                 when=f"{c['answered_at']:%d.%m.%Y}" if c["answered_at"] else "—",
-                placed=c["placed_with_name"] or "—",
+                placed=literal(c["placed_with_name"] or "—"),
                 placed_on=f"{c['placed_on']:%d.%m.%Y}" if c["placed_on"] else "—",
             )
         )
+        if c["answer_message"]:  # the practice's own words, as plain text (no links or images fetched)
+            st.text(t("conflicts.message", message=c["answer_message"]))
         waiting = suggestions[c["item_id"]]
         left, right = st.columns([3, 1])
         if waiting:

@@ -14,11 +14,12 @@ from dashboards import data
 from dashboards.components import communication_timeline
 from dashboards.components.login import require_user
 from dashboards.i18n import t
+from dashboards.plain_text import literal
 
 user = require_user()
 st.title(t("followup.thread.title"))
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("followup.thread.missing"))
     st.stop()
 try:
@@ -28,7 +29,7 @@ try:
             "followup.thread.header",
             reference=inquiry.reference,
             status=inquiry.status.value,
-            therapist=therapist_name(session.get(Therapist, inquiry.therapist_id)),
+            therapist=literal(therapist_name(session.get(Therapist, inquiry.therapist_id))),
         )
         entries = timeline.entries(session, inquiry_id=inquiry.id)
 except NotFound as exc:

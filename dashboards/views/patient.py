@@ -22,10 +22,11 @@ from dashboards.components import (
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 user = require_user()
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("patient.missing_id"))
     st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
     st.stop()
@@ -46,7 +47,7 @@ except NotFound:
 
 p = view.patient
 st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
-st.title(f"{p['first_name']} {p['last_name']}")
+st.title(literal(f"{p['first_name']} {p['last_name']}"))  # names are data: shown literally
 status = t(f"patient.status.{p['status'].value}")
 facts = [p["reference"], status, t("patient.age", age=view.age), f"{p['postcode']} {p['city'] or ''}".strip()]
 if view.waiting_days is not None:

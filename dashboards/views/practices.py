@@ -15,10 +15,11 @@ from dashboards import data
 from dashboards.components.login import require_user
 from dashboards.i18n import current_language, t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 user = require_user()
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("therapists.practice.missing_id"))
     st.page_link(page_path("therapists.py"), label=t("therapists.back"), icon=":material/arrow_back:")
     st.stop()
@@ -46,7 +47,7 @@ def run(action, success: str) -> None:
 
 p = view.practice
 st.page_link(page_path("therapists.py"), label=t("therapists.back"), icon=":material/arrow_back:")
-st.title(p["name"])
+st.title(literal(p["name"]))  # names are data: shown literally
 st.caption(
     " · ".join(
         filter(

@@ -26,9 +26,27 @@ if st.button(t("status.refresh"), icon=":material/refresh:", key="status_refresh
     data.clear_status()
 status = data.system_status()
 
+
+def show_checks(checks: list[dict]) -> None:
+    """Where mail and answer links go, and a warning when nothing is there to receive them."""
+    st.subheader(t("operations.checks"))
+    for check in checks:
+        if check["check"] == "mail":
+            key = "operations.check.mail_ok" if check["ok"] else "operations.check.mail_nobody"
+            message = t(key, target=check["target"], catcher=check["catcher_port"])
+        else:
+            key = "operations.check.links_ok" if check["ok"] else "operations.check.links_elsewhere"
+            message = t(key, url=check["url"], port=check["app_port"])
+        if check["ok"]:
+            st.markdown(f":material/check_circle: {message}")
+        else:
+            st.warning(message, icon=":material/warning:")
+
+
 database = status["database"]
 if not database["reachable"]:
     st.error(t("status.unreachable_detail", error=database["error"]))
+    show_checks(status["checks"])
     st.stop()
 
 cols = st.columns(4)
@@ -36,6 +54,8 @@ cols[0].metric(t("status.database"), t("status.reachable"))
 cols[1].metric(t("status.server_version"), database["server_version"])
 cols[2].metric(t("status.mode"), t("status.mode_embedded") if database["embedded"] else t("status.mode_external"))
 cols[3].metric(t("status.revision"), database["revision"] or "—")
+
+show_checks(status["checks"])
 
 st.subheader(t("status.outbox"))
 outbox = status["outbox"]

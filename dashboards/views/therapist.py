@@ -23,11 +23,12 @@ from dashboards.components import (
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
+from dashboards.plain_text import literal
 
 user = require_user()
 back = {"page": page_path("therapists.py"), "label": t("therapists.back"), "icon": ":material/arrow_back:"}
 raw_id = st.query_params.get("id", "")
-if not raw_id.isdigit():
+if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (Arabic-Indic), int() reads 7
     st.info(t("therapists.missing_id"))
     st.page_link(**back)
     st.stop()
@@ -41,7 +42,7 @@ except NotFound:
 
 th = view.therapist
 st.page_link(**back)
-st.title(view.name)
+st.title(literal(view.name))  # names are data: shown literally
 gender = t(f"therapists.gender.{th['gender']}") if th["gender"] != "unknown" else None
 st.caption(" · ".join(filter(None, [t(f"therapists.status.{th['status']}"), view.place, gender])))
 flash = st.session_state.pop("therapist_flash", None)

@@ -15,6 +15,11 @@ from tests.dashboards.conftest import open_page, texts
 TODAY = date.today()
 
 
+def save(at):
+    """Press the form's submit button (after a failed save an "Eingaben verwerfen" button stands before it)."""
+    next(b for b in at.button if b.key.startswith("FormSubmitter:")).click().run()
+
+
 def as_staff(repo_root, staff, file, **query):
     user_id, email = staff
     return open_page(repo_root, file, user_id=user_id, email=email, role="staff", query=query)
@@ -65,7 +70,7 @@ def test_new__bad_plz_and_email_are_marked_and_the_input_is_kept(repo_root, staf
     at.date_input(key="new_patient_birth_date").set_value(date(1985, 6, 1))
     at.text_input(key="new_patient_postcode").input("1234")
     at.text_input(key="new_patient_email").input("mira@")
-    at.button[0].click().run()
+    save(at)
     page = texts(at)
     assert "Bitte die markierten Angaben korrigieren" in page
     assert "PLZ '1234' must have 5 digits, e.g. 10115" in page
@@ -75,7 +80,7 @@ def test_new__bad_plz_and_email_are_marked_and_the_input_is_kept(repo_root, staf
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
     at.text_input(key="new_patient_postcode").input("10115")
     at.text_input(key="new_patient_email").input("mira@example.org")
-    at.button[0].click().run()
+    save(at)
     with Session(committed_db) as session:
         assert session.scalar(select(Patient.email)) == "mira@example.org"
 
@@ -87,11 +92,11 @@ def test_new__possible_duplicate_is_shown_and_needs_confirmation(repo_root, staf
     at.text_input(key="new_patient_last_name").input("Beispiel")
     at.date_input(key="new_patient_birth_date").set_value(date(1990, 3, 1))
     at.text_input(key="new_patient_postcode").input("10115")
-    at.button[0].click().run()
+    save(at)
     assert "Diese Person ist möglicherweise schon erfasst" in texts(at)
     assert "Bitte die markierten Angaben korrigieren" not in texts(at)  # no field is wrong, nothing is marked
     at.checkbox(key="new_patient_confirm_duplicate").check()
-    at.button[0].click().run()
+    save(at)
     with Session(committed_db) as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 2
 
@@ -231,7 +236,7 @@ def test_new__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_in(
     at.date_input(key="new_patient_birth_date").set_value(date(1985, 6, 1))
     at.text_input(key="new_patient_postcode").input("99999")
     at.text_input(key="new_patient_day0").input("08:00-13:00")
-    at.button[0].click().run()
+    save(at)
     assert "PLZ '99999' does not exist in Germany" in texts(at)
     visit(at, "patients.py")
     visit(at, "patient_new.py")
@@ -242,7 +247,7 @@ def test_new__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_in(
     assert at.date_input(key="new_patient_previous_therapy_end").value is None
     assert "PLZ '99999' does not exist in Germany" in texts(at)  # the user still sees why it was not saved
     at.text_input(key="new_patient_postcode").input("10115")
-    at.button[0].click().run()
+    save(at)
     with Session(committed_db) as session:
         saved = session.scalars(select(Patient)).one()
         assert (saved.first_name, saved.birth_date, saved.previous_therapy_end) == ("Mira", date(1985, 6, 1), None)
@@ -255,7 +260,7 @@ def test_new__a_future_birth_date_is_refused_by_name_and_nothing_is_saved(repo_r
     at.text_input(key="new_patient_last_name").input("Probe")
     at.date_input(key="new_patient_birth_date").set_value(date(TODAY.year + 1, 1, 1))
     at.text_input(key="new_patient_postcode").input("10115")
-    at.button[0].click().run()
+    save(at)
     assert f"Birth date 01.01.{TODAY.year + 1} lies in the future" in texts(at)
     with Session(committed_db) as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
@@ -312,7 +317,7 @@ def test_new__input_of_a_failed_save_can_be_discarded(repo_root, staff, committe
     at = as_staff(repo_root, staff, "patient_new.py")
     assert not [b for b in at.button if b.label == "Eingaben verwerfen"]  # nothing to discard yet
     at.text_input(key="new_patient_first_name").input("Mira")
-    at.button[0].click().run()
+    save(at)
     next(b for b in at.button if b.label == "Eingaben verwerfen").click().run()
     assert at.text_input(key="new_patient_first_name").value == ""
     assert "Bitte die markierten Angaben korrigieren" not in texts(at)

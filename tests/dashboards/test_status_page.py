@@ -54,10 +54,69 @@ def test_status__unreachable_database_is_reported_not_crashed(make_user, monkeyp
 
     at = status_page(committed_db, make_user)
 
-    def broken(*args, **kwargs):
-        return {"database": {"reachable": False, "error": "connection refused (port 5999)"}}
+    def broken(engine, settings, *, now):
+        return {
+            "database": {"reachable": False, "error": "connection refused (port 5999)"},
+            "checks": status.configuration_checks(settings),
+        }
 
     monkeypatch.setattr(status, "system_status", broken)
     at.button(key="status_refresh").click()
     at.run()
+    assert not at.exception
     assert "Die Datenbank antwortet nicht: connection refused (port 5999)" in texts(at)
+    assert "Antwort-Links zeigen auf" in texts(at)  # the configuration checks need no database
+
+
+def fresh_settings(monkeypatch, **variables):
+    from core.config import get_settings
+    from dashboards import data
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    data.clear_status()
+
+
+def test_status__warns_when_mail_goes_where_nothing_listens(make_user, committed_db, monkeypatch):
+    from tests.support.postgres import free_port
+
+    port = free_port()  # nothing listens there
+    fresh_settings(monkeypatch, MAIL_CATCHER_PORT="1025", SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
+    try:
+        at = status_page(committed_db, make_user)
+        assert not at.exception
+        warnings = "\n".join(w.value for w in at.warning)
+        assert f"Ausgehende E-Mails gehen an 127.0.0.1:{port}, aber dort nimmt niemand an" in warnings
+        assert "MAIL_CATCHER_PORT (1025)" in warnings
+    finally:
+        monkeypatch.undo()
+        fresh_settings(monkeypatch)
+
+
+def test_status__mail_to_a_listening_server_is_fine(make_user, committed_db, monkeypatch):
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        fresh_settings(monkeypatch, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port))
+        try:
+            at = status_page(committed_db, make_user)
+        finally:
+            monkeypatch.undo()
+            fresh_settings(monkeypatch)
+    assert f"Ausgehende E-Mails gehen an 127.0.0.1:{port}; dort nimmt ein Server an." in texts(at)
+    assert not [w for w in at.warning if "E-Mails" in w.value]
+
+
+def test_status__warns_when_answer_links_point_to_another_port(make_user, committed_db, monkeypatch):
+    fresh_settings(monkeypatch, APP_PORT="8501", PUBLIC_BASE_URL="http://localhost:8600")
+    try:
+        at = status_page(committed_db, make_user)
+        warnings = "\n".join(w.value for w in at.warning)
+        assert "Antwort-Links zeigen auf http://localhost:8600, die App läuft aber auf Port 8501" in warnings
+    finally:
+        monkeypatch.undo()
+        fresh_settings(monkeypatch)

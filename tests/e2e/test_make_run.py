@@ -52,6 +52,8 @@ def test_make_run__serves_login_stops_cleanly_and_keeps_data(repo_root, tmp_path
         for name, pid in pids.items():
             wait_for(lambda pid=pid: not alive(pid), timeout=15, what=f"{name} (pid {pid}) to exit")
         assert "stopped; the data stays in" in stack.output
+        assert "Traceback" not in stack.output  # an atexit handler used to end every Ctrl-C with a KeyError
+        assert not (tmp_path / "data" / "run.json").exists()
     finally:
         stack.kill()
 
@@ -59,7 +61,10 @@ def test_make_run__serves_login_stops_cleanly_and_keeps_data(repo_root, tmp_path
     try:
         again.wait_ready(timeout=READY_WITHIN_SECONDS)
         assert "loading demo data" not in again.output  # the data was found, not re-created
-        assert again.login() == (email, password)
+        assert password not in again.output  # shown once, on the start that created it
+        login_file = tmp_path / "data" / "demo-login.txt"
+        assert f"Login: {email} (password in {login_file}, readable only by you)" in again.output
+        assert login_file.read_text().split() == [email, password]
         assert count_rows(db_url, "therapist") == therapists
         pids = again.pids()
         again.interrupt()

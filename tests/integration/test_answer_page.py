@@ -1,9 +1,12 @@
 """The public answer page's core: valid, reused, tampered and expired links; answers go through record_answer."""
 
+import threading
+import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent
 from core.communication import answer_page, links
@@ -11,7 +14,9 @@ from core.communication.models import Email
 from core.config import get_settings
 from core.errors import ValidationError
 from core.events.models import DomainEvent
-from core.matching.models import AnswerSource, ItemOutcome, Placement
+from core.matching import service as matching
+from core.matching.models import AnswerSource, InquiryItem, ItemOutcome, Placement
+from core.patients.models import SearchStatus
 from tests.support.matching import NOW, searching_patient, sent, therapist
 
 
@@ -117,3 +122,124 @@ def test_load__refuses_a_link_of_an_inquiry_that_was_never_sent(session):
     inquiry = propose(session, therapist(session, "Kraus"), [searching_patient(session)])
     with pytest.raises(links.LinkError, match="never sent"):
         answer_page.load(session, token=_token(inquiry.items[0].id), now=NOW)
+
+
+@pytest.fixture
+def two_practices(session):
+    """Lea's search went to Kraus and to Lorenz; both opened their answer page."""
+    lea = searching_patient(session, "Beispiel")
+    return sent(session, therapist(session, "Kraus"), [lea]), sent(session, therapist(session, "Lorenz"), [lea])
+
+
+def test_submit__a_later_offer_for_a_placed_patient_is_a_conflict_with_its_message(session, two_practices):
+    first, second = two_practices
+    answer_page.submit(session, token=_token(first.items[0].id), outcome="accepted", now=NOW)
+    late = answer_page.submit(session, token=_token(second.items[0].id), outcome="accepted",
+                              message="Wir hätten ab Januar einen Platz.", now=NOW + timedelta(hours=2))  # fmt: skip
+    assert (late.outcome, late.is_conflict, late.just_recorded) == (ItemOutcome.ACCEPTED, True, True)
+    assert answer_page.notice(late, answered_here=True) == "late_offer"  # told: placed meanwhile, we get back to you
+    assert answer_page.notice(answer_page.load(session, token=_token(second.items[0].id), now=NOW),
+                              answered_here=False) == "late_offer_recorded"  # fmt: skip
+    [conflict] = matching.list_conflicts(session)
+    assert conflict["item_id"] == second.items[0].id
+    assert conflict["answer_message"] == "Wir hätten ab Januar einen Platz."
+    assert session.scalars(select(Placement.inquiry_item_id)).all() == [first.items[0].id]
+
+
+def test_submit__the_late_offer_acknowledgement_says_the_person_was_placed_meanwhile(session, two_practices):
+    first, second = two_practices
+    answer_page.submit(session, token=_token(first.items[0].id), outcome="accepted", now=NOW)
+    answer_page.submit(session, token=_token(second.items[0].id), outcome="accepted", now=NOW)
+    first_ack, late_ack = session.scalars(select(Email).where(Email.template == "answer_ack").order_by(Email.id))
+    assert "inzwischen" not in first_ack.body_text
+    assert "inzwischen einen Platz gefunden" in late_ack.body_text
+    assert "melden uns in Kürze mit den Kontaktdaten" not in late_ack.body_text
+
+
+def test_submit__a_later_decline_for_a_placed_patient_writes_nothing_and_says_why(session, two_practices):
+    first, second = two_practices
+    answer_page.submit(session, token=_token(first.items[0].id), outcome="accepted", now=NOW)
+    before = _writes(session)
+    view = answer_page.submit(session, token=_token(second.items[0].id), outcome="declined_capacity", now=NOW)
+    assert (view.outcome, view.just_recorded) == (ItemOutcome.WITHDRAWN, False)
+    assert answer_page.notice(view, answered_here=False) == "placed_elsewhere"
+    assert _writes(session) == before
+    assert matching.list_conflicts(session) == []
+
+
+def _hold_and_race(engine, first_submit, second_submit):
+    """Run ``first_submit`` in an open transaction, start ``second_submit`` in a thread, let it queue, commit.
+
+    Returns (first view, second view or the exception the second raised).
+    """
+    results = {}
+
+    def second():
+        try:
+            with Session(engine) as db:
+                results["second"] = second_submit(db)
+                db.commit()
+        except Exception as exc:  # handed to the test's assertions
+            results["second"] = exc
+
+    with Session(engine) as db:
+        results["first"] = first_submit(db)
+        thread = threading.Thread(target=second)
+        thread.start()
+        # wait until the second submit queues behind the first (each check in its own transaction: the
+        # statistics views keep one snapshot per transaction)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+            waiting = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            deadline = time.monotonic() + 60  # only a guard against hanging the suite; normally milliseconds
+            while watcher.execute(waiting).scalar() == 0 and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        db.commit()
+    thread.join(timeout=30)
+    return results["first"], results["second"]
+
+
+def test_submit__two_offers_at_once_give_one_placement_one_conflict_and_the_truth_to_both(committed_db):
+    with Session(committed_db) as db:
+        search = searching_patient(db, "Gleichzeitig")
+        items = [sent(db, therapist(db, name), [search]).items[0].id for name in ("Kraus", "Lorenz")]
+        db.commit()
+
+    def offer(item_id, message):
+        return lambda db: answer_page.submit(db, token=_token(item_id), outcome="accepted", message=message, now=NOW)
+
+    won, late = _hold_and_race(committed_db, offer(items[0], "Gern."), offer(items[1], "Platz ab Montag."))
+    assert answer_page.notice(won, answered_here=won.just_recorded) == "thanks"
+    assert answer_page.notice(late, answered_here=late.just_recorded) == "late_offer"
+    with Session(committed_db) as db:
+        assert db.scalars(select(Placement.inquiry_item_id)).all() == [items[0]]
+        [conflict] = matching.list_conflicts(db)
+        assert (conflict["item_id"], conflict["answer_message"]) == (items[1], "Platz ab Montag.")
+
+
+@pytest.mark.parametrize("again", ["accepted", "declined_capacity"])  # the same button twice; two tabs
+def test_submit__a_double_submit_at_once_records_once_and_queues_one_acknowledgement(committed_db, again):
+    with Session(committed_db) as db:
+        item_id = sent(db, therapist(db, "Kraus"), [searching_patient(db, "Doppelt")]).items[0].id
+        db.commit()
+
+    def click(outcome):
+        return lambda db: answer_page.submit(db, token=_token(item_id), outcome=outcome, now=NOW)
+
+    first, second = _hold_and_race(committed_db, click("accepted"), click(again))
+    assert first.just_recorded
+    assert not isinstance(second, Exception), second
+    assert (second.outcome, second.just_recorded) == (ItemOutcome.ACCEPTED, False)
+    with Session(committed_db) as db:
+        assert db.scalar(select(func.count()).select_from(Email).where(Email.template == "answer_ack")) == 1
+        assert db.get(InquiryItem, item_id).outcome == ItemOutcome.ACCEPTED
+
+
+def test_submit__an_offer_after_the_search_was_cancelled_is_a_conflict_without_claiming_a_placement(session):
+    lea = searching_patient(session, "Beispiel")
+    inquiry = sent(session, therapist(session, "Kraus"), [lea])
+    lea.status = SearchStatus.CANCELLED
+    view = answer_page.submit(session, token=_token(inquiry.items[0].id), outcome="accepted", now=NOW)
+    assert view.is_conflict
+    assert answer_page.notice(view, answered_here=True) == "search_ended"

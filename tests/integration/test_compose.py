@@ -35,7 +35,7 @@ REQUIRED_IN_COMPOSE = {
     "SMTP_PORT",  # the mail catcher's port inside the stack
     "DATA_DIR",  # must be the mounted volume, or state vanishes with the container
 }
-ENTRY_FILES = {"app": "dashboards/app.py", "scheduler": "jobs/scheduler.py", "migrate": "jobs/migrate.py"}
+ENTRY_FILES = {"app": "dashboards/server.py", "scheduler": "jobs/scheduler.py", "migrate": "jobs/migrate.py"}
 
 # What an operator's .env supplies for ${VAR:?message}, which has no default.
 SAMPLE_VALUES = {

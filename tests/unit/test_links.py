@@ -78,3 +78,22 @@ def test_make_token__needs_an_aware_expiry_and_a_secret():
         make_token(7, secret=SECRET, expires_at=datetime(2026, 12, 1))
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         make_token(7, secret="", expires_at=LATER)
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.split(".")[0].translate(ARABIC_INDIC) + "." + t.split(".", 1)[1],  # item id "٧" reads as 7
+        lambda t: t.split(".")[0] + "." + t.split(".")[1].translate(ARABIC_INDIC) + "." + t.split(".")[2],  # expiry
+        lambda t: t.replace("7.", "\uff17.", 1),  # a fullwidth seven
+    ],
+)
+def test_read_token__accepts_ascii_digits_only(change):
+    token = make_token(7, secret=SECRET, expires_at=LATER)
+    assert change(token) != token
+    with pytest.raises(LinkError) as error:
+        read_token(change(token), secret=SECRET, now=NOW)
+    assert error.value.reason == "invalid"

@@ -1,0 +1,96 @@
+"""Serve the dashboards: ``streamlit run dashboards/server.py`` (``make run`` and docker compose do this).
+
+A thin launcher around ``dashboards/app.py`` that adds what Streamlit's own server lacks:
+- ``/healthz``: 200 only while the web server runs *and* PostgreSQL answers, else 503 with the reason;
+  JSON with this process's pid, so ``make run`` never takes another (stale) server's answer for its own.
+- headers against framing by other sites (clickjacking) on every HTTP response.
+
+Why ``st.App`` and not patching Streamlit's server: ``st.App(routes=..., middleware=...)`` is Streamlit's
+public, documented way to add routes and middleware, and ``streamlit run`` discovers it in this file; it
+survives upgrades that move the server's internals (the Tornado to Starlette move did exactly that).
+
+Why not make ``/_stcore/health`` itself fail while the database is down: the browser pings that URL before
+it opens its connection and stays on "Connecting..." while it fails, so users would never see the calm
+"database not reachable" message the app shows. It keeps meaning "the web server accepts browsers";
+probes that must know whether the workbench can work use ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import streamlit as st
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # so `core` imports under `streamlit run`
+os.umask(0o077)  # what the app writes under DATA_DIR (e.g. the secret key) is private to the service's user
+
+HEALTH_PATH = "/healthz"
+# Only our own pages may frame the app (Streamlit's components use same-origin iframes).
+FRAMING_HEADERS = {"X-Frame-Options": "SAMEORIGIN", "Content-Security-Policy": "frame-ancestors 'self'"}
+_log = logging.getLogger("dashboards.server")
+_handler = logging.StreamHandler()  # Streamlit configures only its own loggers; ours go to the same log file
+_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+_log.addHandler(_handler)
+_log.setLevel(logging.INFO)
+_log.propagate = False
+_last_problem: list[str | None] = [None]  # the previous answer, to log changes rather than every probe
+
+
+def database_problem() -> str | None:
+    """Return why the database does not answer, or None when it does."""
+    from core.db import get_engine
+    from core.operations.status import database_problem as check
+
+    try:
+        return check(get_engine())
+    except Exception as exc:  # e.g. the embedded server cannot start: that is an answer too
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+async def health(request: Request) -> JSONResponse:
+    problem = await anyio.to_thread.run_sync(database_problem)
+    if problem != _last_problem[0]:
+        if problem:
+            _log.warning("unhealthy: database not reachable: %s", problem)
+        else:
+            _log.info("healthy again: the database answers")
+        _last_problem[0] = problem
+    body = {"status": "unhealthy" if problem else "ok", "database": problem or "ok", "pid": os.getpid()}
+    return JSONResponse(body, status_code=503 if problem else 200)
+
+
+class FramingHeaders:
+    """ASGI middleware: add FRAMING_HEADERS to every HTTP response, Streamlit's own included."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in FRAMING_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+app = st.App(
+    "app.py",
+    routes=[Route(HEALTH_PATH, health, methods=["GET", "HEAD"])],
+    middleware=[Middleware(FramingHeaders)],
+)
