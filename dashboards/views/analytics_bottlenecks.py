@@ -25,10 +25,18 @@ dimension = st.segmented_control(
     key="dimension",
 )
 frame = warehouse.mart("mart_bottlenecks", build=build, user=user)
-frame = frame[frame["dimension"] == (dimension or "region3")].drop(columns="dimension")
-ranked = frame.sort_values(["waiting_per_practice", "waiting_searches"], ascending=False, key=rank)
-shown = ranked.rename(columns={c: t(f"analytics.column.{c}") for c in ranked.columns})
-for column in (t("analytics.column.waiting_per_practice"), t("analytics.column.median_waiting_days")):
-    shown[column] = shown[column].map(lambda v: number(v, 1))
-st.dataframe(shown, hide_index=True, width="stretch")
-downloads(ranked, name=f"bottlenecks_{dimension or 'region3'}", key="bottlenecks")
+dimension = dimension or "region3"
+frame = frame[frame["dimension"] == dimension].drop(columns="dimension")
+# no accepting practice at all where patients wait is the worst bottleneck: it ranks first
+no_supply = frame["accepting_practices"].map(lambda v: not isinstance(v, str) and v == 0)
+ranked = frame.assign(_order=rank(frame["waiting_per_practice"]).where(~no_supply, float("inf")))
+ranked = ranked.sort_values(["_order", "waiting_searches"], ascending=False, key=rank).drop(columns="_order")
+shown = ranked.copy()
+if dimension == "region3":
+    shown["value"] = shown["value"].map(lambda v: f"{v}xx")
+ratios = zip(shown["waiting_per_practice"], no_supply[shown.index], strict=True)
+shown["waiting_per_practice"] = [t("analytics.no_supply") if empty else number(v, 1) for v, empty in ratios]
+shown["median_waiting_days"] = shown["median_waiting_days"].map(lambda v: number(v, 0))
+names = {c: t(f"analytics.column.{c}") for c in shown.columns} | {"value": t(f"analytics.bottleneck.{dimension}")}
+st.dataframe(shown.rename(columns=names), hide_index=True, width="stretch")
+downloads(ranked, name=f"bottlenecks_{dimension}", key="bottlenecks")

@@ -23,12 +23,12 @@ st.subheader(t("analytics.cohorts"))
 rates = warehouse.mart("mart_placement_rates", build=build, user=user, order_by="cohort_month")
 long = rates.melt(id_vars="cohort_month", value_vars=["rate_30", "rate_60", "rate_90"], var_name="horizon")
 long = long[long["value"].map(lambda v: not isinstance(v, str))].dropna()
-long["horizon"] = long["horizon"].str.replace("rate_", "") + " d"
+long["horizon"] = long["horizon"].map(lambda h: t("analytics.days", days=h.removeprefix("rate_")))
 chart = (
     alt.Chart(long)
     .mark_line(point=True)
     .encode(
-        x=alt.X("cohort_month:T", title=t("analytics.cohort_month"), timeUnit="yearmonth"),
+        x=alt.X("cohort_month:T", title=t("analytics.cohort_month"), axis=alt.Axis(format="%m.%Y", tickCount="month")),
         y=alt.Y("value:Q", title=t("analytics.rate"), axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("horizon:N", title=t("analytics.horizon")),
     )
@@ -41,7 +41,10 @@ kind = st.segmented_control(
     t("analytics.stratum_kind"), STRATA, default="all", format_func=lambda s: t(f"analytics.stratum.{s}"), key="kind"
 )
 curve = warehouse.mart("mart_time_to_placement", build=build, user=user, order_by="stratum, day")
-curve = curve[(curve["stratum_kind"] == (kind or "all")) & curve["survival"].map(lambda v: not isinstance(v, str))]
+curve = curve[
+    (curve["stratum_kind"] == (kind or "all")) & curve["survival"].map(lambda v: not isinstance(v, str))
+].copy()
+curve["stratum"] = curve["stratum"].replace({"all": t("analytics.stratum.all")})
 survival = (
     alt.Chart(curve)
     .mark_line(interpolate="step-after")
