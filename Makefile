@@ -5,12 +5,13 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench audit chromium clean-data help
+.PHONY: run test lint format bench notebooks audit chromium clean-data help
 
 help:
 	@echo "make run    start the workbench (embedded PostgreSQL, demo data, mail catcher, scheduler, app)"
 	@echo "make test   lint and run every test (unit, integration, dashboards, browser)"
 	@echo "make bench  run the benchmarks in tests/benchmarks"
+	@echo "make notebooks  run the analyst notebooks in place on the published warehouse (make run builds it)"
 	@echo "make audit  check the installed packages for known vulnerabilities (pip-audit; needs internet)"
 
 $(PYTHON):
@@ -53,6 +54,14 @@ format: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(PYTHON) -m pytest tests/benchmarks -p no:cacheprovider -s -o addopts=""
+
+# Executes each notebook in place (outputs land in your working copy; clear them before committing:
+# the tests refuse committed outputs). Needs a published warehouse: `make run` builds one.
+notebooks: $(DEV_STAMP)
+	@for nb in notebooks/*.ipynb; do \
+		echo "running $$nb"; \
+		$(PYTHON) -m jupyter execute --inplace "$$nb" || exit 1; \
+	done
 
 # Asks the vulnerability database online; without a network it fails (exit 1), it never passes unchecked.
 audit: $(DEV_STAMP)

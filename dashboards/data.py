@@ -171,3 +171,18 @@ def outbox_state() -> dict[str, Any]:
 def clear_mailbox() -> None:
     caught_mail.clear()
     outbox_state.clear()
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=64)
+def warehouse_mart(name: str, build: str, order_by: str | None = None) -> Any:
+    """Return one mart of the published warehouse build ``build`` (the build id keys the cache)."""
+    from core.warehouse.read import read_mart
+
+    return read_mart(name, order_by=order_by)
+
+
+def warehouse_build() -> Any:
+    """Return the published build (not cached: resolving the link is cheap, and a rebuild must show at once)."""
+    from core.warehouse.read import current_build
+
+    return current_build()

@@ -29,6 +29,7 @@ class PageSpec:
 
 STAFF_ROLES = frozenset({"admin", "staff"})
 CASE_ROLES = frozenset({"admin", "staff", "manager"})  # who may open individual patient records
+ANALYTICS_ROLES = frozenset({"admin", "manager", "analyst"})  # the analytics pages beyond the overview
 
 PAGES: list[PageSpec] = [
     PageSpec("patients.py", "patients.title", "nav.patients", ":material/groups:", CASE_ROLES, "patients"),
@@ -102,6 +103,55 @@ PAGES: list[PageSpec] = [
         "therapist_map",
     ),
     PageSpec("supply_demand.py", "geo.supply.title", "nav.analytics", ":material/layers:", ALL_ROLES, "supply_demand"),
+    # the warehouse pages (pseudonymised); staff see the overview, managers and analysts everything
+    PageSpec(
+        "analytics_overview.py",
+        "analytics.overview.title",
+        "nav.analytics",
+        ":material/dashboard:",
+        ALL_ROLES,
+        "analytics_overview",
+    ),
+    PageSpec(
+        "analytics_success.py",
+        "analytics.success.title",
+        "nav.analytics",
+        ":material/trending_up:",
+        ANALYTICS_ROLES,
+        "analytics_success",
+    ),
+    PageSpec(
+        "analytics_process.py",
+        "analytics.process.title",
+        "nav.analytics",
+        ":material/filter_alt:",
+        ANALYTICS_ROLES,
+        "analytics_process",
+    ),
+    PageSpec(
+        "analytics_bottlenecks.py",
+        "analytics.bottlenecks.title",
+        "nav.analytics",
+        ":material/report:",
+        ANALYTICS_ROLES,
+        "analytics_bottlenecks",
+    ),
+    PageSpec(
+        "analytics_responses.py",
+        "analytics.responses.title",
+        "nav.analytics",
+        ":material/reply_all:",
+        ANALYTICS_ROLES,
+        "analytics_responses",
+    ),
+    PageSpec(
+        "analytics_sql.py",
+        "analytics.sql.title",
+        "nav.analytics",
+        ":material/terminal:",
+        frozenset({"admin", "analyst"}),
+        "analytics_sql",
+    ),
     PageSpec("users.py", "nav.users", "nav.admin", ":material/manage_accounts:", frozenset({"admin"}), "users"),
     PageSpec("account.py", "account.title", "nav.admin", ":material/account_circle:", ALL_ROLES, "account"),
     # public: the one-time token in ?token=... is the credential (an admin hands the link out)

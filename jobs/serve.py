@@ -56,6 +56,30 @@ def ensure_demo(settings: Settings, engine) -> None:
     print(f"demo data loaded in {time.monotonic() - started:.1f} s", flush=True)
 
 
+def ensure_warehouse(settings: Settings, engine) -> None:
+    """Build the analytics warehouse when none is published yet and there is data (the first start).
+
+    Later builds come from the nightly job or the rebuild button; a failure here only warns: the
+    operational app works without analytics.
+    """
+    from core.db.models import Search
+    from core.operations import runner
+
+    if (settings.data_dir / "warehouse" / "current").exists():
+        return
+    with session_scope(engine) as session:
+        if not session.scalar(select(func.count()).select_from(Search)):
+            return
+    print("building the analytics warehouse (pseudonymised) …", flush=True)
+    started = time.monotonic()
+    run = runner.run_job("build_warehouse", triggered_by="make run", engine=engine)
+    if run.status.value == "succeeded":
+        print(f"analytics warehouse built in {time.monotonic() - started:.1f} s", flush=True)
+    else:
+        say(settings, f"warning: the analytics warehouse was not built ({run.error}); "
+                      "the analytics pages offer a rebuild", error=True)  # fmt: skip
+
+
 def ensure_login(settings: Settings, engine) -> str:
     """Create the first admin account if there is none; return the line that tells how to log in.
 
@@ -136,6 +160,7 @@ def main() -> int:
         load_reference_data(engine)
         print(f"database at revision {current_revision(engine)}", flush=True)
         ensure_demo(settings, engine)
+        ensure_warehouse(settings, engine)
         login = ensure_login(settings, engine)
         settings.resolved_secret_key()  # created now, under our umask, rather than by whichever child is first
         engine.dispose()

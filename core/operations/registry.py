@@ -98,6 +98,12 @@ register(
     description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
 )
 register(
+    "build_warehouse",
+    "core.warehouse.build:job",
+    cron="30 2 * * *",  # nightly, after the day's work and before the morning's matching run
+    description="Builds the pseudonymised reporting warehouse (Parquet + DuckDB marts) and publishes it atomically.",
+)
+register(
     "check_audit",
     "core.audit.chain:scheduled_run",
     cron="40 2 * * *",  # nightly, before staff start: a broken chain is on the status page in the morning

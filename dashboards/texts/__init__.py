@@ -5,6 +5,7 @@ A new area adds a module here and lists it in ``AREAS``; keys are prefixed by th
 
 from dashboards.texts import (
     admin,
+    analytics,
     common,
     communication,
     followup,
@@ -17,4 +18,7 @@ from dashboards.texts import (
     therapists,
 )
 
-AREAS = [common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations]
+AREAS = [
+    common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
+    analytics,
+]  # fmt: skip

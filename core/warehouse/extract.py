@@ -1,0 +1,286 @@
+"""Extract the operational tables into pseudonymised Parquet files: PostgreSQL COPY -> polars -> Parquet.
+
+One read-only REPEATABLE READ transaction reads every table and its row count, so the files and the
+counts the reconciliation checks compare against are one consistent snapshot. Columns are chosen and
+coarsened in SQL (age bands, regions, ICD-10 categories; see ``core.warehouse.pseudonyms``); only the
+keyed pseudonyms of patients, searches and staff are computed in Python, once per distinct id, and joined.
+No row-by-row Python: COPY streams CSV that polars parses in bulk.
+
+Example:
+    manifest = extract(engine, out_dir=Path("data/warehouse/builds/x/raw"), key=key, today=date.today())
+    manifest.counts["inquiry_items"]   # rows in PostgreSQL at extraction time
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from core.warehouse.pseudonyms import AGE_BAND_YEARS, pseudonyms
+
+# name -> (SQL, column types). Every column that leaves PostgreSQL is listed here: a reviewer reads this
+# one table to know what the warehouse holds. "*_key" columns are raw ids replaced by pseudonyms below.
+SOURCES: dict[str, tuple[str, dict[str, pl.DataType]]] = {
+    "searches": (
+        """
+        SELECT s.id AS search_key, s.patient_id AS patient_key, s.status::text AS status,
+               s.started_on, s.paused_until, s.ended_on, s.max_parallel_inquiries,
+               jsonb_array_length(coalesce(s.relaxations, '[]'::jsonb)) AS relaxations,
+               p.status::text AS patient_status, p.gender::text AS gender,
+               (floor(extract(year FROM age(s.started_on, p.birth_date)) / :band) * :band)::int
+                   AS age_band_low,
+               CASE WHEN p.postcode ~ '^[0-9]{5}$' THEN left(p.postcode, 3) END AS region3,
+               CASE WHEN p.postcode ~ '^[0-9]{5}$' THEN left(p.postcode, 2) END AS region2,
+               p.insurance_type::text AS insurance_type,
+               array_to_string(ARRAY(SELECT DISTINCT upper(left(d, 3)) FROM unnest(p.diagnoses) d ORDER BY 1), ';')
+                   AS diagnosis_categories,
+               array_to_string(p.procedure_wishes, ';') AS procedure_wishes,
+               p.setting_wish::text AS setting_wish,
+               array_to_string(p.languages, ';') AS languages,
+               p.transport_mode::text AS transport_mode, p.max_distance_km, p.weekly_hours,
+               (p.erased_at IS NOT NULL) AS patient_erased
+        FROM search s JOIN patient p ON p.id = s.patient_id
+        """.replace(":band", str(AGE_BAND_YEARS)),
+        {
+            "search_key": pl.Int64,
+            "patient_key": pl.Int64,
+            "status": pl.String,
+            "started_on": pl.Date,
+            "paused_until": pl.Date,
+            "ended_on": pl.Date,
+            "max_parallel_inquiries": pl.Int32,
+            "relaxations": pl.Int32,
+            "patient_status": pl.String,
+            "gender": pl.String,
+            "age_band_low": pl.Int32,
+            "region3": pl.String,
+            "region2": pl.String,
+            "insurance_type": pl.String,
+            "diagnosis_categories": pl.String,
+            "procedure_wishes": pl.String,
+            "setting_wish": pl.String,
+            "languages": pl.String,
+            "transport_mode": pl.String,
+            "max_distance_km": pl.Float64,
+            "weekly_hours": pl.Float64,
+            "patient_erased": pl.Boolean,
+        },
+    ),
+    "inquiries": (
+        """
+        SELECT i.id AS inquiry_id, i.therapist_id, i.practice_id, i.status::text AS status,
+               i.approved_by_id AS approver_key, i.created_at AS proposed_at, i.approved_at, i.sent_at,
+               i.reminded_at, i.call_scheduled_at, i.answered_at, i.closed_at
+        FROM inquiry i
+        """,
+        {
+            "inquiry_id": pl.Int64,
+            "therapist_id": pl.Int64,
+            "practice_id": pl.Int64,
+            "status": pl.String,
+            "approver_key": pl.Int64,
+            "proposed_at": pl.Datetime("us", "UTC"),
+            "approved_at": pl.Datetime("us", "UTC"),
+            "sent_at": pl.Datetime("us", "UTC"),
+            "reminded_at": pl.Datetime("us", "UTC"),
+            "call_scheduled_at": pl.Datetime("us", "UTC"),
+            "answered_at": pl.Datetime("us", "UTC"),
+            "closed_at": pl.Datetime("us", "UTC"),
+        },
+    ),
+    "inquiry_items": (
+        """
+        SELECT it.id AS item_id, it.inquiry_id, it.search_id AS search_key, it.outcome::text AS outcome,
+               it.score, it.is_exploration, it.selection_probability, it.distance_km,
+               it.answered_at, it.answer_source::text AS answer_source, it.proposed_first_session,
+               it.created_at AS proposed_at
+        FROM inquiry_item it
+        """,
+        {
+            "item_id": pl.Int64,
+            "inquiry_id": pl.Int64,
+            "search_key": pl.Int64,
+            "outcome": pl.String,
+            "score": pl.Float64,
+            "is_exploration": pl.Boolean,
+            "selection_probability": pl.Float64,
+            "distance_km": pl.Float64,
+            "answered_at": pl.Datetime("us", "UTC"),
+            "answer_source": pl.String,
+            "proposed_first_session": pl.Date,
+            "proposed_at": pl.Datetime("us", "UTC"),
+        },
+    ),
+    "placements": (
+        """
+        SELECT pl.id AS placement_id, pl.search_id AS search_key, pl.therapist_id, pl.inquiry_item_id AS item_id,
+               pl.placed_on, pl.first_session_on, pl.first_session_confirmed_at
+        FROM placement pl
+        """,
+        {
+            "placement_id": pl.Int64,
+            "search_key": pl.Int64,
+            "therapist_id": pl.Int64,
+            "item_id": pl.Int64,
+            "placed_on": pl.Date,
+            "first_session_on": pl.Date,
+            "first_session_confirmed_at": pl.Datetime("us", "UTC"),
+        },
+    ),
+    "therapists": (
+        """
+        SELECT t.id AS therapist_id, t.practice_id, t.gender::text AS gender,
+               CASE WHEN t.postcode ~ '^[0-9]{5}$' THEN left(t.postcode, 3) END AS region3,
+               CASE WHEN t.postcode ~ '^[0-9]{5}$' THEN left(t.postcode, 2) END AS region2,
+               array_to_string(ARRAY(SELECT DISTINCT e->>'procedure' FROM jsonb_array_elements(
+                   CASE WHEN jsonb_typeof(t.procedures) = 'array' THEN t.procedures ELSE '[]'::jsonb END) e
+                   WHERE e->>'procedure' IS NOT NULL ORDER BY 1), ';') AS procedures,
+               array_to_string(t.languages, ';') AS languages, t.status::text AS status,
+               t.accepting_patients, t.accepting_confirmed_on, t.last_verified_on, t.source::text AS source
+        FROM therapist t
+        """,
+        {
+            "therapist_id": pl.Int64,
+            "practice_id": pl.Int64,
+            "gender": pl.String,
+            "region3": pl.String,
+            "region2": pl.String,
+            "procedures": pl.String,
+            "languages": pl.String,
+            "status": pl.String,
+            "accepting_patients": pl.Boolean,
+            "accepting_confirmed_on": pl.Date,
+            "last_verified_on": pl.Date,
+            "source": pl.String,
+        },
+    ),
+    "practices": (
+        """
+        SELECT pr.id AS practice_id, pr.name,
+               CASE WHEN pr.postcode ~ '^[0-9]{5}$' THEN left(pr.postcode, 3) END AS region3,
+               CASE WHEN pr.postcode ~ '^[0-9]{5}$' THEN left(pr.postcode, 2) END AS region2,
+               pr.contact_channel::text AS contact_channel, pr.cooldown_until
+        FROM practice pr
+        """,
+        {
+            "practice_id": pl.Int64,
+            "name": pl.String,
+            "region3": pl.String,
+            "region2": pl.String,
+            "contact_channel": pl.String,
+            "cooldown_until": pl.Date,
+        },
+    ),
+    "emails": (
+        """
+        SELECT e.id AS email_id, e.template, e.status::text AS status, e.inquiry_id, e.therapist_id,
+               e.attempts, e.created_at, e.sent_at
+        FROM email e
+        """,
+        {
+            "email_id": pl.Int64,
+            "template": pl.String,
+            "status": pl.String,
+            "inquiry_id": pl.Int64,
+            "therapist_id": pl.Int64,
+            "attempts": pl.Int32,
+            "created_at": pl.Datetime("us", "UTC"),
+            "sent_at": pl.Datetime("us", "UTC"),
+        },
+    ),
+    "phone_calls": (
+        """
+        SELECT c.id AS call_id, c.inquiry_id, c.therapist_id, c.status::text AS status, c.outcome, c.attempt,
+               c.scheduled_for, c.done_at
+        FROM phone_call c
+        """,
+        {
+            "call_id": pl.Int64,
+            "inquiry_id": pl.Int64,
+            "therapist_id": pl.Int64,
+            "status": pl.String,
+            "outcome": pl.String,
+            "attempt": pl.Int32,
+            "scheduled_for": pl.Datetime("us", "UTC"),
+            "done_at": pl.Datetime("us", "UTC"),
+        },
+    ),
+}
+
+# file -> the PostgreSQL table whose row count it must reproduce (the reconciliation checks compare them)
+TABLES = {
+    "searches": "search", "inquiries": "inquiry", "inquiry_items": "inquiry_item", "placements": "placement",
+    "therapists": "therapist", "practices": "practice", "emails": "email", "phone_calls": "phone_call",
+}  # fmt: skip
+
+# raw id column -> (pseudonym column, kind)
+PSEUDONYMISED = {"search_key": ("search_pseudonym", "search"), "patient_key": ("patient_pseudonym", "patient"),
+                 "approver_key": ("approver_pseudonym", "staff")}  # fmt: skip
+
+
+@dataclass
+class Manifest:
+    """What one extraction wrote: files, PostgreSQL's row counts in the same snapshot, the snapshot's day."""
+
+    extracted_on: date
+    counts: dict[str, int] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def _copy_frame(cursor, query: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+    buffer.seek(0)
+    text_schema = {name: (pl.String if dtype.base_type() in (pl.Datetime, pl.Boolean) else dtype)
+                   for name, dtype in schema.items()}  # fmt: skip
+    frame = pl.read_csv(buffer, schema=text_schema, try_parse_dates=False)
+    casts = []
+    for name, dtype in schema.items():
+        if dtype.base_type() is pl.Datetime:
+            casts.append(pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_zone="UTC", strict=True))
+        elif dtype == pl.Boolean:
+            casts.append(pl.col(name).replace_strict({"t": True, "f": False}, default=None, return_dtype=pl.Boolean))
+    return frame.with_columns(casts) if casts else frame
+
+
+def _pseudonymise(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    for raw, (column, kind) in PSEUDONYMISED.items():
+        if raw not in frame.columns:
+            continue
+        ids = frame.get_column(raw).drop_nulls().unique().to_list()
+        mapping = pl.DataFrame(
+            {raw: pl.Series(ids, dtype=pl.Int64), column: pl.Series(pseudonyms(key, kind, ids), dtype=pl.String)}
+        )
+        position = frame.columns.index(raw)
+        frame = frame.join(mapping, on=raw, how="left", maintain_order="left").drop(raw)
+        ordered = [*frame.columns[:position], column, *[c for c in frame.columns[position:] if c != column]]
+        frame = frame.select(ordered)
+    return frame
+
+
+def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date) -> Manifest:
+    """Write one Parquet file per source into ``out_dir`` and return the manifest with PostgreSQL's counts."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(extracted_on=today)
+    connection = engine.raw_connection()
+    try:
+        connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")  # timestamps parse as UTC whatever the server says
+            for name, (query, schema) in SOURCES.items():
+                frame = _pseudonymise(_copy_frame(cursor, query, schema), key)
+                path = out_dir / f"{name}.parquet"
+                frame.write_parquet(path, compression="zstd", statistics=True)
+                cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")  # noqa: S608 - table names are constants
+                manifest.counts[name] = int(cursor.fetchone()[0])
+                manifest.files[name] = path.name
+        connection.rollback()
+    finally:
+        connection.set_session(isolation_level="READ COMMITTED", readonly=False)
+        connection.close()
+    return manifest

@@ -1,0 +1,129 @@
+"""The analytics pages (Auswertung) in AppTest, on a warehouse built from the demo data in PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.auth import service as auth
+from core.config import get_settings
+from core.demo.service import seed
+from core.warehouse.build import build_warehouse
+from tests.conftest import truncate_all
+from tests.dashboards.conftest import PASSWORD, open_page
+from tests.dashboards.conftest import texts as visible_texts
+
+TODAY = date(2026, 11, 30)
+NOW = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
+PAGES = ["analytics_overview.py", "analytics_success.py", "analytics_process.py", "analytics_bottlenecks.py",
+         "analytics_responses.py"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(engine):
+    truncate_all(engine)
+    with Session(engine) as session:
+        seed(session, therapists=1200, patients=200, seed=11, today=TODAY)
+        users = {
+            role: auth.create_user(session, email=f"{role}@example.org", role=role, password=PASSWORD)
+            for role in ("manager", "analyst", "staff")
+        }
+        session.commit()
+        users = {role: (user.id, user.email) for role, user in users.items()}
+    with Session(engine) as session:
+        build_warehouse(session, now=NOW)
+    yield users
+    truncate_all(engine)
+    shutil.rmtree(get_settings().data_dir / "warehouse", ignore_errors=True)
+
+
+def pg(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def german(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+@pytest.mark.parametrize("role", ["manager", "analyst"])
+@pytest.mark.parametrize("page", PAGES)
+def test_analytics_page__renders_without_error(built, repo_root, page, role):
+    user_id, email = built[role]
+    at = open_page(repo_root, page, user_id=user_id, email=email, role=role)
+    assert not at.exception, [e.stack_trace for e in at.exception]
+    shown = visible_texts(at)
+    assert "Datenstand: 30.11.2026" in shown
+    assert "Noch keine Auswertungsdaten" not in shown
+
+
+def test_overview__placements_tile_equals_postgres(built, repo_root, engine):
+    user_id, email = built["manager"]
+    at = open_page(repo_root, "analytics_overview.py", user_id=user_id, email=email, role="manager")
+    first = TODAY - timedelta(days=27)
+    placements = pg(engine, "SELECT count(*) FROM placement WHERE placed_on BETWEEN :a AND :b", a=first, b=TODAY)
+    new = pg(engine, "SELECT count(*) FROM search WHERE started_on BETWEEN :a AND :b", a=first, b=TODAY)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Vermittlungen (28 Tage)"] == german(placements)
+    assert metrics["Neue Platzsuchen (28 Tage)"] == german(new)
+
+
+def test_process__funnel_table_equals_postgres(built, repo_root, engine):
+    user_id, email = built["manager"]
+    at = open_page(repo_root, "analytics_process.py", user_id=user_id, email=email, role="manager")
+    table = at.dataframe[0].value.set_index("Schritt")
+    assert table.loc["vorgeschlagen", "Anfragen-Patient/innen"] == german(
+        pg(engine, "SELECT count(*) FROM inquiry_item")
+    )
+    approved = pg(
+        engine,
+        "SELECT count(*) FROM inquiry_item it JOIN inquiry i ON i.id = it.inquiry_id WHERE i.approved_at IS NOT NULL",
+    )
+    assert table.loc["freigegeben", "Anfragen-Patient/innen"] == german(approved)
+
+
+def test_bottlenecks__analyst_sees_no_cell_below_five(built, repo_root):
+    user_id, email = built["analyst"]
+    at = open_page(repo_root, "analytics_bottlenecks.py", user_id=user_id, email=email, role="analyst")
+    table = at.dataframe[0].value
+    waiting = table["Wartende Suchen"]
+    assert (waiting == "< 5").any(), "the demo has small regions; they must be hidden"
+    assert all(value == "< 5" or int(value) >= 5 for value in waiting)
+
+
+def test_bottlenecks__manager_sees_exact_counts(built, repo_root, engine):
+    user_id, email = built["manager"]
+    at = open_page(repo_root, "analytics_bottlenecks.py", user_id=user_id, email=email, role="manager")
+    table = at.dataframe[0].value
+    assert int(table["Wartende Suchen"].sum()) == pg(
+        engine, "SELECT count(*) FROM search WHERE status IN ('active', 'paused')"
+    )
+
+
+def test_overview__staff_may_open_it_but_not_the_detail_pages(built, repo_root):
+    from dashboards.navigation import PAGES as SPECS
+
+    roles = {spec.file: spec.roles for spec in SPECS}
+    assert "staff" in roles["analytics_overview.py"]
+    for page in PAGES[1:]:
+        assert "staff" not in roles[page]
+
+
+def _run_query(at, sql: str):
+    at.text_area(key="sql_query").input(sql)
+    next(button for button in at.button if button.label == "Ausführen").click()
+    return at.run()
+
+
+def test_sql_page__analyst_runs_a_query_and_a_write_is_refused(built, repo_root):
+    user_id, email = built["analyst"]
+    at = open_page(repo_root, "analytics_sql.py", user_id=user_id, email=email, role="analyst")
+    at = _run_query(at, "select step, items from mart_funnel order by step_order")
+    assert not at.exception
+    assert list(at.dataframe[0].value["step"])[:2] == ["proposed", "approved"]
+    at = _run_query(at, "copy mart_funnel to '/tmp/x.csv'")
+    assert "Only SELECT" in at.error[0].value
