@@ -25,7 +25,7 @@ chart = (
     alt.Chart(numeric)
     .mark_bar()
     .encode(
-        y=alt.Y("label:N", sort=list(numeric["label"]), title=t("analytics.step")),
+        y=alt.Y("label:N", sort=list(numeric["label"]), title=t("analytics.step"), axis=alt.Axis(labelLimit=240)),
         x=alt.X("items:Q", title=t("analytics.items")),
         tooltip=["label:N", "items:Q"],
     )
@@ -39,7 +39,7 @@ table = pd.DataFrame(
         t("analytics.median_days"): funnel["median_days"].map(lambda v: number(v, 1)),
     }
 )
-st.dataframe(table, hide_index=True, width="stretch")
+st.table(table.set_index(t("analytics.step")))
 downloads(funnel.drop(columns="label"), name="funnel", key="funnel")
 
 st.subheader(t("analytics.effort"))

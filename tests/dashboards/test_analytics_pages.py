@@ -75,7 +75,7 @@ def test_overview__placements_tile_equals_postgres(built, repo_root, engine):
 def test_process__funnel_table_equals_postgres(built, repo_root, engine):
     user_id, email = built["manager"]
     at = open_page(repo_root, "analytics_process.py", user_id=user_id, email=email, role="manager")
-    table = at.dataframe[0].value.set_index("Schritt")
+    table = at.table[0].value
     assert table.loc["vorgeschlagen", "Anfragen-Patient/innen"] == german(
         pg(engine, "SELECT count(*) FROM inquiry_item")
     )
