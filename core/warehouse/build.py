@@ -81,6 +81,7 @@ def run_dbt(*, raw_dir: Path, duckdb_path: Path, work_dir: Path, variables: dict
         sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(project_dir),
         "--profiles-dir", str(project_dir), "--vars", json.dumps(variables), "--no-partial-parse",
         "--threads", "2", "--log-format", "text", "--no-use-colors",
+        "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
     ]  # fmt: skip
     completed = subprocess.run(  # noqa: S603 - our own interpreter and dbt with fixed arguments, no shell
         command, env=environment, capture_output=True, text=True, timeout=DBT_TIMEOUT_SECONDS

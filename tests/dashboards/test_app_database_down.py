@@ -51,11 +51,13 @@ def test_login__with_the_database_down_says_so_in_english_too(repo_root, databas
 def test_page__with_the_database_down_says_so_without_a_traceback(repo_root, database_down):
     from datetime import UTC, datetime
 
+    from dashboards.components import login
     from dashboards.components.login import CurrentUser
 
     at = AppTest.from_file(str(repo_root / APP), default_timeout=TIMEOUT)
     at.session_state["user"] = CurrentUser(id=1, email="staff@example.org", name="staff", role="staff")
     at.session_state["last_seen"] = datetime.now(UTC)
+    at.session_state[login.TOKEN] = "a-login-that-must-be-checked-against-the-database"
     at.switch_page("views/patients.py")
     at.run()
 

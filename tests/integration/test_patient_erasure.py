@@ -49,7 +49,10 @@ def mail_settings():
     mailbox = settings.data_dir / "mailbox"
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    # the mail catcher process logs at INFO into DATA_DIR/logs (jobs.serve): aiosmtpd names every recipient
+    # logs written before the catcher stopped naming recipients (aiosmtpd logs every RCPT at INFO) may still
+    # hold an address: erasure must redact it there too
+    (logs / "mail_catcher.log.1").write_text(f"INFO mail.log RCPT TO:<{IDENTIFIERS[1]}>\n", encoding="utf-8")
+    # the mail catcher process logs at INFO into DATA_DIR/logs (jobs.serve)
     handler = logging.FileHandler(logs / "mail_catcher.log", encoding="utf-8")
     smtp_log = logging.getLogger("mail.log")
     smtp_log.addHandler(handler)
