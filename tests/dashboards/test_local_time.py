@@ -69,8 +69,10 @@ def test_rejection_list__download_carries_the_local_date(
     patient_id = late_acceptances(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
     assert not at.exception
-    html, csv = (download_text(media_stores[-1], button) for button in at.get("download_button")[:2])
-    assert at.get("download_button")[0].proto.url.endswith(".html")
+    (html, html_name), (csv, csv_name) = (download(media_stores[-1], b) for b in at.get("download_button")[:2])
+    with Session(committed_db) as session:
+        stem = f"absagenliste-{session.get(Patient, patient_id).reference}-2026-12-02"  # dated with the local day
+    assert (html_name, csv_name) == (f"{stem}.html", f"{stem}.csv")
     assert f"Stand {LOCAL_DAY}" in html  # the list's own date
     assert csv.splitlines()[1].startswith(f"{LOCAL_DAY};")  # contacted on
     assert csv.splitlines()[1].split(";")[5] == LOCAL_DAY  # answered on
@@ -123,7 +125,7 @@ def media_stores(monkeypatch):
     return stores
 
 
-def download_text(store, button) -> str:
-    """The text a download button hands out, read back from the run's media store."""
-    file_id = button.proto.url.rsplit("/", 1)[-1].split(".", 1)[0]
-    return store.get_file(file_id).content.decode("utf-8")
+def download(store, button) -> tuple[str, str]:
+    """The text and file name a download button hands out, read back from the run's media store."""
+    file = store.get_file(button.proto.url.rsplit("/", 1)[-1].split(".", 1)[0])
+    return file.content.decode("utf-8"), file.filename
