@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     app_host: str = Field(default="127.0.0.1", description="Interface the dashboard listens on")
     app_port: int = Field(default=8501, description="Port of the dashboard")
     language: Literal["de", "en"] = Field(default="de", description="Default UI language")
-    timezone: str = Field(default="Europe/Berlin", description="Timezone of schedules and sending windows")
+    timezone: str = Field(default="Europe/Berlin", description="Local time zone of every date shown or used")
     secret_key: str | None = Field(default=None, description="Signs links; unset = generated in DATA_DIR")
     smtp_host: str = Field(default="127.0.0.1", description="Outgoing mail server")
     smtp_port: int | None = Field(default=None, description="Outgoing mail server port; unset = MAIL_CATCHER_PORT")

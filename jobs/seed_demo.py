@@ -12,6 +12,7 @@ import argparse
 import time
 from datetime import date
 
+from core import clock
 from core.config import get_settings
 from core.db import migrate, refresh_statistics, session_scope
 from core.demo import seed, validate_counts
@@ -28,7 +29,7 @@ def main() -> int:
     parser.add_argument("--replace", action="store_true", help="delete earlier demo data first")
     args = parser.parse_args()
     validate_counts(therapists=args.therapists, patients=args.patients)  # before the database is touched
-    today = args.today or date.today()
+    today = args.today or clock.today()
     started = time.monotonic()
     migrate()  # a fresh database works too
     with session_scope() as session:

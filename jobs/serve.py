@@ -15,10 +15,11 @@ import signal
 import sys
 import time
 import urllib.request
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from core import clock
 from core.config import Settings, get_settings, to_sqlalchemy_url
 from core.db import _engine_for, current_revision, migrate, refresh_statistics, session_scope
 from core.db.session_helpers import load_reference_data
@@ -51,7 +52,7 @@ def ensure_demo(settings: Settings, engine) -> None:
         )
         started = time.monotonic()
         seed(session, therapists=settings.demo_therapists, patients=settings.demo_patients, seed=42,
-             today=date.today())  # fmt: skip
+             today=clock.today())  # fmt: skip
     refresh_statistics(engine)
     print(f"demo data loaded in {time.monotonic() - started:.1f} s", flush=True)
 

@@ -20,11 +20,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import psutil
 
+from core import clock
 from core.config import REPO_ROOT, Settings
 from core.errors import WorkbenchError
 
@@ -40,7 +40,7 @@ MARKERS = {"mail_catcher": "jobs.mail_catcher", "scheduler": "jobs.scheduler", "
 
 def say(settings: Settings, message: str, *, error: bool = False) -> None:
     """Print one timestamped line for the terminal and append it to DATA_DIR/logs/run.log."""
-    line = f"{datetime.now():%H:%M:%S} {message}"
+    line = f"{clock.local(clock.now()):%H:%M:%S} {message}"
     print(line, file=sys.stderr if error else sys.stdout, flush=True)
     with contextlib.suppress(OSError), (settings.data_dir / "logs" / "run.log").open("a") as log:
         log.write(line + "\n")

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.communication import links, outbox
 from core.communication.dispatch import notify_placement
 from core.config import Settings, get_settings
@@ -105,7 +106,7 @@ def _view(session: Session, item_id: int, *, just_recorded: bool = False) -> Ans
         item_id=item.id,
         reference=inquiry.reference,
         therapist_name=therapist_name(therapist),
-        summary=outbox.item_summary(patient, search, asked_on=inquiry.created_at.date()),
+        summary=outbox.item_summary(patient, search, asked_on=clock.local_date(inquiry.created_at)),
         outcome=item.outcome,
         answered_at=item.answered_at,
         answer_message=item.answer_message,
@@ -146,7 +147,7 @@ def submit(
     if chosen not in ANSWERS:
         valid = ", ".join(a.value for a in ANSWERS)
         raise ValidationError(f"Answer '{outcome}' is not offered on this page; use one of {valid}", field="outcome")
-    if proposed_first_session is not None and proposed_first_session < now.date():
+    if proposed_first_session is not None and proposed_first_session < clock.local_date(now):
         raise ValidationError(
             f"The first appointment {proposed_first_session:%d.%m.%Y} lies in the past; pick a later date",
             field="proposed_first_session",

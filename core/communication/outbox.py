@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import service as audit
 from core.communication import links, templates
 from core.communication.models import Email, EmailStatus
@@ -159,7 +160,7 @@ def inquiry_context(
     inquiry, therapist, practice = _inquiry_rows(session, inquiry_id)
     expires_at = now + timedelta(days=settings.answer_link_days)
     secret = settings.resolved_secret_key()
-    asked_on = inquiry.created_at.date()
+    asked_on = clock.local_date(inquiry.created_at, settings)
     rows = session.execute(
         select(InquiryItem, Search, Patient)
         .join(Search, Search.id == InquiryItem.search_id)
@@ -180,8 +181,8 @@ def inquiry_context(
         "therapist_name": therapist_name(therapist),
         "practice_name": practice.name if practice else therapist_name(therapist),
         "items": items,
-        "expires_on": expires_at.date(),
-        "sent_on": (inquiry.sent_at or now).date(),
+        "expires_on": clock.local_date(expires_at, settings),
+        "sent_on": clock.local_date(inquiry.sent_at or now, settings),
         "to_address": recipient(therapist, practice),
     }
 
@@ -211,7 +212,7 @@ def patient_context(session: Session, *, patient_id: int, now: datetime) -> dict
     if patient is None:
         raise NotFound(f"Patient {patient_id} does not exist; pick one from the patient list")
     search = session.scalar(select(Search).where(Search.patient_id == patient.id).order_by(Search.started_on.desc()))
-    started_on = search.started_on if search else now.date()
+    started_on = search.started_on if search else clock.local_date(now)
     asked = opened = 0
     if search is not None:
         asked, opened = session.execute(
@@ -226,7 +227,7 @@ def patient_context(session: Session, *, patient_id: int, now: datetime) -> dict
         "patient_name": f"{patient.first_name} {patient.last_name}",
         "patient_reference": patient.reference,
         "started_on": started_on,
-        "waiting_days": max((now.date() - started_on).days, 0),
+        "waiting_days": max((clock.local_date(now) - started_on).days, 0),
         "practices_asked": asked,
         "open_inquiries": opened,
         "to_address": patient.email,

@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from core.matching.filters import evaluate
-from core.matching.pipeline import PipelineSettings
+from core.matching.pipeline import PipelineSettings, service_today
 from core.matching.snapshot import load_snapshot
 
 
@@ -23,7 +23,9 @@ def failed_rules(
     """Return, per therapist id, the codes of the rules the pair fails (an empty list: proposable)."""
     if not therapists:
         return {}
-    snapshot = load_snapshot(session, now=now, search_ids=[search_id], therapist_ids=list(therapists))
+    snapshot = load_snapshot(  # the service's day, as the matching run and the explainer count it
+        session, now=now, today=service_today(now, settings), search_ids=[search_id], therapist_ids=list(therapists)
+    )
     ids = snapshot.therapists["therapist_id"].to_numpy(dtype=np.int64)
     if len(snapshot.searches) == 0 or len(ids) == 0:
         return {}

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
+from core import clock
 from core.audit import service as audit
 from core.errors import NotFound, ValidationError
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome, Placement, reply_type
@@ -29,7 +30,7 @@ def therapist_name(therapist: Therapist) -> str:
 
 
 def _item_row(item: InquiryItem, search: Search, patient: Patient, inquiry: Inquiry) -> dict[str, Any]:
-    asked_on = inquiry.created_at.date()
+    asked_on = clock.local_date(inquiry.created_at)
     return {
         "item_id": item.id,
         "search_id": search.id,

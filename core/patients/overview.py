@@ -1,6 +1,6 @@
 """Everything the patient detail page shows, read in one call (rows, not domain objects).
 
-Example: ``view = overview(session, patient_id=7, today=date.today())``; ``view.timeline[0]["what"]``
+Example: ``view = overview(session, patient_id=7, today=clock.today())``; ``view.timeline[0]["what"]``
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit.models import AuditEvent
 from core.matching.models import Inquiry, InquiryItem, Placement
 from core.patients import rules
@@ -96,7 +97,7 @@ def _timeline(session: Session, patient_id: int) -> list[dict[str, Any]]:
         when = inquiry.sent_at or inquiry.created_at
         events.append(
             {
-                "when": when.date() if isinstance(when, datetime) else when,
+                "when": clock.local_date(when) if isinstance(when, datetime) else when,
                 "kind": "inquiry",
                 "reference": inquiry.reference,
                 "inquiry_status": inquiry.status.value,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import service as audit
 from core.audit.models import AuditEvent
 from core.communication import outbox, templates
@@ -82,7 +83,7 @@ def export(session: Session, *, patient_id: int, actor: str, actor_id: int | Non
         )
     }
     data = {
-        "exported_at": datetime.now().astimezone().isoformat(),
+        "exported_at": clock.local(clock.now()).isoformat(),
         "patient": _row(patient),
         "consents": [_row(c) for c in session.scalars(select(Consent).where(Consent.patient_id == patient.id))],
         "searches": [_row(s) for s in searches],
@@ -221,7 +222,7 @@ def _end_searches(session: Session, patient: Patient, report: ErasureReport, *, 
     for search in session.scalars(select(Search).where(Search.patient_id == patient.id)):
         if search.status in (SearchStatus.ACTIVE, SearchStatus.PAUSED):
             move_search(session, search, SearchStatus.CANCELLED, actor=actor, actor_id=actor_id, reason=why)
-            search.ended_on, search.paused_until = now.date(), None
+            search.ended_on, search.paused_until = clock.local_date(now), None
             report.searches_ended += 1
         search.cancel_reason = None
     if patient.status in (PatientStatus.NEW, PatientStatus.SEARCHING):
@@ -332,8 +333,8 @@ def _delivered(session: Session, mail: Email) -> DeliveredMail:
     therapist = session.get(Therapist, mail.therapist_id or (inquiry.therapist_id if inquiry else None) or 0)
     practice = session.get(Practice, inquiry.practice_id) if inquiry and inquiry.practice_id else None
     name = practice.name if practice else (_therapist_name(therapist) or mail.to_address)
-    return DeliveredMail(sent_on=(mail.sent_at or mail.updated_at).date(), recipient=name, template=mail.template,
-                         inquiry_reference=inquiry.reference if inquiry else None)  # fmt: skip
+    return DeliveredMail(sent_on=clock.local_date(mail.sent_at or mail.updated_at), recipient=name,
+                         template=mail.template, inquiry_reference=inquiry.reference if inquiry else None)  # fmt: skip
 
 
 def erase_everywhere(

@@ -1,7 +1,8 @@
 """The Absagenliste: for one patient, the practices contacted and their answers, dated and printable.
 
 Patients need it to claim reimbursement of a private therapy under §13(3) SGB V when no statutory place
-was found. Example: ``rows = rejection_list(session, patient_id=7)``; ``render_html(patient, rows, today)``.
+was found. Example: ``rows = rejection_list(session, patient_id=7)``;
+``render_html(patient, rows, today=clock.today())``.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome
 from core.patients.models import Patient, Search
 from core.therapists.duplicates import display_name
@@ -67,13 +69,13 @@ def rejection_list(session: Session, *, patient_id: int) -> list[Contact]:
         place = " ".join(p for p in (therapist.postcode, therapist.city) if p)
         contacts.append(
             Contact(
-                contacted_on=inquiry.sent_at.date(),
+                contacted_on=clock.local_date(inquiry.sent_at),
                 therapist=name,
                 address=", ".join(p for p in (street, place) if p),
                 phone=therapist.phone or (practice.phone if practice else None),
                 inquiry_reference=inquiry.reference,
                 outcome=item.outcome,
-                answered_on=item.answered_at.date() if item.answered_at else None,
+                answered_on=clock.local_date(item.answered_at) if item.answered_at else None,
             )
         )
     return contacts
@@ -120,5 +122,6 @@ def render_csv(contacts: list[Contact]) -> str:
     return out.getvalue()
 
 
-def file_stem(patient: Patient, now: datetime) -> str:
-    return f"absagenliste-{patient.reference}-{now:%Y-%m-%d}"
+def file_stem(patient: Patient, today: date) -> str:
+    """Return the download's file name without extension, dated with the service's local ``today``."""
+    return f"absagenliste-{patient.reference}-{today:%Y-%m-%d}"

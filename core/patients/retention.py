@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Date, Engine, and_, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
+from core import clock
 from core.audit import service as audit
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -97,9 +98,9 @@ def run(engine: Engine, *, now: datetime, dry_run: bool = False, settings: Setti
     """Anonymise every due case (see the module docstring); with ``dry_run`` only report them."""
     settings = settings or get_settings()
     months = settings.retention_months
-    report = RetentionReport(months=months, cutoff=months_before(now.date(), months), dry_run=dry_run)
+    report = RetentionReport(months=months, cutoff=months_before(clock.local_date(now), months), dry_run=dry_run)
     with session_scope(engine) as session:
-        report.due = due_cases(session, today=now.date(), months=months)
+        report.due = due_cases(session, today=clock.local_date(now), months=months)
     if dry_run or not report.due:
         return report
     identifiers: list[str] = []

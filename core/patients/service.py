@@ -4,7 +4,7 @@ Every function takes the session first and keyword-only arguments, writes an aud
 health values) and a domain event in the caller's transaction, and does not commit. Example:
 
     with session_scope() as session:
-        patient = create(session, data={...}, actor="anna@example.org", today=date.today())
+        patient = create(session, data={...}, actor="anna@example.org", today=clock.today())
         record_consent(session, patient_id=patient.id, kind="health_data", text_version="2026-01", actor=..., now=...)
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.audit import service as audit
 from core.db.locking import ensure_unchanged
 from core.errors import NotFound, ValidationError
@@ -584,7 +585,7 @@ def cancel_search(
 
 def reactivate_due_searches(session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
     """Job: reactivate every paused search whose until-date has come (DESIGN 3.1)."""
-    today = now.date()
+    today = clock.local_date(now)
     due = session.scalars(
         select(Search)
         .where(Search.status == SearchStatus.PAUSED, Search.paused_until <= today)

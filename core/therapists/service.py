@@ -6,9 +6,9 @@ values) and a domain event in the caller's transaction, and does not commit. Exa
     with session_scope() as session:
         therapist = create(session, data={"first_name": "Anna", "last_name": "Schmidt", "postcode": "10115",
                                           "procedures": ["VT individual adults"]},
-                           actor="anna@example.org", today=date.today())
+                           actor="anna@example.org", today=clock.today())
         block(session, therapist_id=therapist.id, reason="Elternzeit", until=date(2027, 3, 1),
-              actor="anna@example.org", today=date.today())
+              actor="anna@example.org", today=clock.today())
 """
 
 from __future__ import annotations

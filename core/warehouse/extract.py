@@ -7,7 +7,7 @@ keyed pseudonyms of patients, searches and staff are computed in Python, once pe
 No row-by-row Python: COPY streams CSV that polars parses in bulk.
 
 Example:
-    manifest = extract(engine, out_dir=Path("data/warehouse/builds/x/raw"), key=key, today=date.today())
+    manifest = extract(engine, out_dir=Path("data/warehouse/builds/x/raw"), key=key, today=clock.today())
     manifest.counts["inquiry_items"]   # rows in PostgreSQL at extraction time
 """
 

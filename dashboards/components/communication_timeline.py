@@ -5,12 +5,10 @@ Usage on a detail page: ``communication_timeline.show(patient_id=patient.id)``.
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import streamlit as st
 
+from core import clock
 from core.communication import timeline
-from core.config import get_settings
 from core.db import session_scope
 from dashboards import data
 from dashboards.i18n import t
@@ -22,10 +20,9 @@ def _what(entry: timeline.TimelineEntry) -> str:
 
 def table(entries: list[timeline.TimelineEntry]) -> None:
     """Render entries as a table (also used by the inquiry thread page)."""
-    zone = ZoneInfo(get_settings().timezone)
     st.dataframe(
         {
-            t("followup.timeline.at"): [f"{e.at.astimezone(zone):%d.%m.%Y %H:%M}" for e in entries],
+            t("followup.timeline.at"): [f"{clock.local(e.at):%d.%m.%Y %H:%M}" for e in entries],
             t("followup.timeline.kind"): [t(f"followup.kind.{e.kind}") for e in entries],
             t("followup.timeline.what"): [_what(e) for e in entries],
             t("followup.timeline.status"): [e.status for e in entries],

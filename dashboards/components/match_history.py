@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.db import session_scope
 from core.matching.queries import match_history
 from dashboards import data
@@ -19,7 +20,7 @@ def show(*, therapist_id: int) -> None:
         return
     frame = pd.DataFrame(
         {
-            t("history.when"): [f"{(r['sent_at'] or r['created_at']):%d.%m.%Y}" for r in rows],
+            t("history.when"): [f"{clock.local(r['sent_at'] or r['created_at']):%d.%m.%Y}" for r in rows],
             t("history.inquiry"): [r["reference"] for r in rows],
             t("history.status"): [t(f"inquiry.status.{r['inquiry_status'].value}") for r in rows],
             t("proposals.col.patient"): [r["patient_reference"] for r in rows],

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import streamlit as st
 
+from core import clock
 from core.communication import dispatch
 from core.contact import display_phone
 from core.db import session_scope
@@ -65,7 +66,11 @@ def _consents(view: PatientOverview, user: CurrentUser) -> None:
     st.markdown(f"**{t('patient.consent')}**")
     for kind, consent in view.consents.items():
         state = (
-            t("patient.consent.granted", date=f"{consent['granted_at']:%d.%m.%Y}", version=consent["text_version"])
+            t(
+                "patient.consent.granted",
+                date=f"{clock.local(consent['granted_at']):%d.%m.%Y}",
+                version=consent["text_version"],
+            )
             if consent
             else f":orange[{t('patient.consent.missing')}]"
         )
@@ -164,8 +169,8 @@ def _rejection_list(p: dict, user: CurrentUser) -> None:
     with session_scope(data.engine()) as session:
         patient = patients.get(session, patient_id=p["id"])
         contacts = rejections.rejection_list(session, patient_id=p["id"])
-        html = rejections.render_html(patient, contacts, today=date.today())
-        stem = rejections.file_stem(patient, datetime.now())
+        html = rejections.render_html(patient, contacts, today=clock.today())
+        stem = rejections.file_stem(patient, clock.today())
     if not contacts:
         st.info(t("patient.rejections.empty"))
         return

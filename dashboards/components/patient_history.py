@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.patients.vocabulary import LANGUAGES
 from dashboards.i18n import t
 from dashboards.plain_text import literal
@@ -56,5 +57,5 @@ def show_audit(rows: list[dict[str, Any]]) -> None:
         st.info(t("patient.audit.empty"))
         return
     frame = pd.DataFrame(rows)
-    frame["when"] = frame["when"].map(lambda w: f"{w:%d.%m.%Y %H:%M}")
+    frame["when"] = frame["when"].map(lambda w: f"{clock.local(w):%d.%m.%Y %H:%M}")
     st.dataframe(frame, hide_index=True, width="stretch")

@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from core import clock
 from core.contact import display_phone
 from core.db import session_scope
 from core.errors import ConcurrentEdit, ValidationError, WorkbenchError
@@ -274,7 +275,7 @@ def show_edit(*, view: TherapistOverview, user: CurrentUser) -> None:
                 changes=values,
                 actor=user.email,
                 actor_id=user.id,
-                today=date.today(),
+                today=clock.today(),
             )
         reset(key)
         data.clear_therapists()

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
+from core import clock
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.therapists import service as therapists
@@ -27,7 +28,7 @@ def _change(view: TherapistOverview, user: CurrentUser, action: str, reason: str
                 until=until,
                 actor=user.email,
                 actor_id=user.id,
-                today=date.today(),
+                today=clock.today(),
                 version=view.version,
             )
     except WorkbenchError as exc:
@@ -59,7 +60,7 @@ def show(*, view: TherapistOverview, user: CurrentUser) -> None:
                     t("therapists.action.until"),
                     value=None,
                     format="DD.MM.YYYY",
-                    min_value=date.today() + timedelta(days=1),
+                    min_value=clock.today() + timedelta(days=1),
                     key="therapist_block_until",
                 )
             kind = "primary" if action in {"block", "unblock", "reactivate"} else "secondary"

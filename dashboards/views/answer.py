@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core import clock
 from core.communication import answer_page, links
 from core.communication.templates import label
 from core.db import session_scope
@@ -65,7 +66,7 @@ def outcome_text(outcome) -> str:
 # late offer as a conflict; only a page that was merely opened shows the closed state.
 if not view.open and not st.session_state.get("answer_submit"):
     notice = answer_page.notice(view, answered_here=st.session_state.get("answer_done") == view.item_id)
-    when = view.answered_at.astimezone(UTC).strftime("%d.%m.%Y") if view.answered_at else ""
+    when = clock.local(view.answered_at).strftime("%d.%m.%Y") if view.answered_at else ""
     show = st.success if notice == "thanks" else st.info
     show(t(f"communication.answer.{notice}", outcome=outcome_text(view.outcome), when=when))
     if view.answer_message:

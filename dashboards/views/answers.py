@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import streamlit as st
 
+from core import clock
 from core.communication import dispatch
 from core.db import session_scope
 from core.errors import WorkbenchError
@@ -73,7 +74,7 @@ chosen = st.selectbox(
     ),
 )
 inquiry = by_id[chosen]
-sent = f"{inquiry['sent_at']:%d.%m.%Y}" if inquiry["sent_at"] else "—"
+sent = f"{clock.local(inquiry['sent_at']):%d.%m.%Y}" if inquiry["sent_at"] else "—"
 st.caption(t("answers.status", status=t(f"inquiry.status.{inquiry['status'].value}"), sent=sent))
 inquiry_items.show(inquiry["items"])
 

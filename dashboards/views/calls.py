@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from core import clock
 from core.communication import calls
 from core.config import get_settings
 from core.db import session_scope
@@ -27,9 +27,7 @@ st.title(t("followup.calls.title"))
 for kind, message in st.session_state.pop("calls_flash", []):
     getattr(st, kind)(message)
 tz = get_settings().timezone
-day = st.date_input(
-    t("followup.calls.day"), value=datetime.now(UTC).astimezone(ZoneInfo(tz)).date(), format="DD.MM.YYYY"
-)
+day = st.date_input(t("followup.calls.day"), value=clock.today(), format="DD.MM.YYYY")
 
 
 def save(call: dict, outcome: str, answers: dict[int, str], notes: str) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from core import clock
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching import service as matching
@@ -54,7 +55,7 @@ for c in conflicts:
                 "conflicts.item",
                 therapist=literal(c["therapist_name"]),
                 patient=c["patient_reference"],
-                when=f"{c['answered_at']:%d.%m.%Y}" if c["answered_at"] else "—",
+                when=f"{clock.local(c['answered_at']):%d.%m.%Y}" if c["answered_at"] else "—",
                 placed=literal(c["placed_with_name"] or "—"),
                 placed_on=f"{c['placed_on']:%d.%m.%Y}" if c["placed_on"] else "—",
             )

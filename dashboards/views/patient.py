@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
+from core import clock
 from core.db import session_scope
 from core.errors import NotFound
 from core.patients import overview as patient_overview
@@ -31,7 +30,7 @@ if not (raw_id.isascii() and raw_id.isdigit()):  # isdigit() alone takes "٧" (A
     st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
     st.stop()
 patient_id = int(raw_id)
-today = date.today()
+today = clock.today()
 
 try:
     with session_scope(data.engine()) as session:
@@ -57,7 +56,7 @@ flash = st.session_state.pop("patient_flash", None)
 if flash:
     st.success(flash)
 if p["erased_at"]:
-    st.warning(t("patient.erased", date=f"{p['erased_at']:%d.%m.%Y}"))
+    st.warning(t("patient.erased", date=f"{clock.local(p['erased_at']):%d.%m.%Y}"))
 
 tabs = st.tabs(
     [

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
+from core import clock
 from core.db import session_scope
 from core.patients import service as patients
 from dashboards import data
@@ -28,7 +27,7 @@ def save(values: dict) -> None:
     allow = bool(st.session_state.get("new_patient_confirm_duplicate"))
     with session_scope(data.engine()) as session:
         patient = patients.create(
-            session, data=values, actor=user.email, actor_id=user.id, today=date.today(), allow_duplicate=allow
+            session, data=values, actor=user.email, actor_id=user.id, today=clock.today(), allow_duplicate=allow
         )
         created = (patient.id, patient.reference)
     patient_form.reset(KEY)
@@ -54,4 +53,4 @@ if isinstance(problem, patients.PossibleDuplicate):
 if patient_form.has_draft(KEY) and st.button(t("form.discard"), key="new_patient__discard", icon=":material/delete:"):
     patient_form.reset(KEY)
     st.rerun()
-patient_form.show(key=KEY, initial=None, on_save=save, today=date.today())
+patient_form.show(key=KEY, initial=None, on_save=save, today=clock.today())

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.errors import ValidationError
 from core.patients.models import InsuranceType, PatientStatus
 from core.patients.queries import SORTS
@@ -51,7 +50,7 @@ with st.container(border=True):
 
 filters = (text, prefix, tuple(statuses), tuple(insurances), waiting)
 try:
-    result = data.patient_page(filters, sort, int(page), PAGE_SIZE, date.today())
+    result = data.patient_page(filters, sort, int(page), PAGE_SIZE, clock.today())
 except ValidationError as exc:
     st.error(t("patients.bad_filter", problem=str(exc)))
     st.stop()

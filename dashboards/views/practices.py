@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.contact import display_phone
 from core.db import session_scope
 from core.errors import NotFound, WorkbenchError
@@ -87,7 +88,7 @@ with right:
     st.markdown("  \n".join(line for line in lines if line) or "–")
     contacted = p["last_contacted_at"]
     st.caption(
-        t("therapists.practice.last_contacted", date=f"{contacted:%d.%m.%Y}")
+        t("therapists.practice.last_contacted", date=f"{clock.local(contacted):%d.%m.%Y}")
         if contacted
         else t("therapists.practice.never_contacted")
     )

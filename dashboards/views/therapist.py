@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import NotFound
@@ -60,7 +60,7 @@ profile, status, edit, inquiries, history = st.tabs(
     key=f"therapist_tabs_{th['id']}",  # a key keeps the open tab across the rerun after an action
 )
 with profile:
-    therapist_profile.show(view=view, today=date.today())
+    therapist_profile.show(view=view, today=clock.today())
 with status:
     therapist_status.show(view=view, user=user)
 with edit:

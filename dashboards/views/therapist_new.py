@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
+from core import clock
 from core.db import session_scope
 from core.therapists import service as therapists
 from core.therapists.duplicates import PossibleDuplicate
@@ -36,7 +35,7 @@ def save(values: dict) -> None:
             data=values,
             actor=user.email,
             actor_id=user.id,
-            today=date.today(),
+            today=clock.today(),
             allow_duplicate=bool(st.session_state.get(CONFIRM)),
         )
         created = (therapist.id, f"{therapist.first_name} {therapist.last_name}")
