@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.auth.models import StaffUser
 from core.db.base import Base, created_at_column, updated_at_column
 
 NAME_LENGTH = 120  # characters; a title, not a description
@@ -24,6 +25,8 @@ class SavedReport(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner: Mapped[StaffUser] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
 
