@@ -71,13 +71,22 @@ def build(at, *, metric: str, dimensions: list[str], date_from=None, date_to=Non
     return at
 
 
-def downloaded(at, label: str) -> bytes:
-    """The bytes a download button hands out (from the app's media store, as the browser would fetch them)."""
-    from streamlit.runtime import Runtime
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """The files the page's download buttons hand out, by file name (AppTest's media store keeps them per run)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.testing.v1 import app_test
 
-    button = next(b for b in at.get("download_button") if b.proto.label == label)
-    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
-    return Runtime.instance().media_file_mgr._storage.get_file(file_id).content
+    files: dict[str, bytes] = {}
+
+    class Recording(MediaFileManager):
+        def add(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+            if file_name:
+                files[file_name] = path_or_data
+            return super().add(path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    monkeypatch.setattr(app_test, "MediaFileManager", Recording)
+    return files
 
 
 def click(at, label: str):
@@ -118,7 +127,7 @@ def test_reports_page__a_saved_shared_report_opens_for_a_colleague(built, repo_r
     saved_id = pg(engine, "SELECT id FROM saved_report")
     colleague = picker.set_value(saved_id).run()
     assert not colleague.exception, [e.stack_trace for e in colleague.exception]
-    assert list(colleague.dataframe[0].value.columns)[0] == "Geschlecht"
+    assert colleague.dataframe[0].value.columns[0] == "Geschlecht"
     assert "Diese Auswertung gehört manager;" in visible_texts(colleague)
     assert not [b for b in colleague.button if b.label in ("Änderungen speichern", "Löschen")]
 
@@ -135,7 +144,7 @@ def test_reports_page__the_owner_renames_and_deletes_a_report(built, repo_root, 
     assert pg(engine, "SELECT count(*) FROM saved_report") == 0
 
 
-def test_reports_page__analyst_sees_no_figure_from_fewer_than_five_patients(built, repo_root):
+def test_reports_page__analyst_sees_no_figure_from_fewer_than_five_patients(built, repo_root, downloads):
     at = build(open_as(built, repo_root, "analyst"), metric="searches", dimensions=["region3"])
     table = at.dataframe[0].value
     patients = table["Patient/innen"]
@@ -143,7 +152,7 @@ def test_reports_page__analyst_sees_no_figure_from_fewer_than_five_patients(buil
     assert all(v == "< 5" or int(v.replace(".", "")) >= 5 for v in patients)
     assert (table.loc[patients == "< 5", "Begonnene Suchen"] == "< 5").all()
     assert "aus weniger als 5 Patient/innen" in visible_texts(at)
-    csv = downloaded(at, "CSV herunterladen").decode("utf-8").splitlines()
+    csv = downloads["auswertung_searches.csv"].decode("utf-8").splitlines()
     assert csv[0] == "Region (3-stellig),Begonnene Suchen,Patient/innen"
     small = [line for line in csv[1:] if line.endswith(",< 5")]
     assert small, "the small regions are in the download too, hidden"
