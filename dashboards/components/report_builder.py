@@ -12,7 +12,7 @@ from core.warehouse.read import SUPPRESSED, suppress_small_cells
 from core.warehouse.reports import DIMENSIONS, METRICS, ReportDefinition
 from dashboards import data
 from dashboards.components.figures import day, downloads, number, percent
-from dashboards.i18n import t
+from dashboards.i18n import current_language, t
 
 FILTERS = ("region2", "procedure", "age_band", "gender", "insurance_type")  # few values each: a pick list fits
 
@@ -62,6 +62,7 @@ def show(*, build: Any, key: str) -> tuple[ReportDefinition, bool]:
                     column.multiselect(
                         t(f"reports.dimension.{dimension}"),
                         data.report_filter_values(dimension, build.build),
+                        format_func=lambda v, d=dimension: _value(v, d),
                         key=keys[f"filter_{dimension}"],
                     )
                 )
@@ -83,10 +84,24 @@ def show(*, build: Any, key: str) -> tuple[ReportDefinition, bool]:
     return definition, submitted
 
 
+AXIS_FORMAT = {"month": "%m.%Y", "week": "%d.%m.%Y"}  # German dates on the time axis, as on the other pages
+
+
+VALUE_TEXTS = {"gender": "gender", "insurance_type": "insurance"}  # warehouse codes with UI texts
+
+
+def _value(value: Any, dimension: str) -> str:
+    prefix = VALUE_TEXTS.get(dimension)
+    key = f"{prefix}.{value}"
+    return t(key) if prefix and t(key) != key else str(value)
+
+
 def _label(value: Any, dimension: str) -> str:
+    if dimension == "month":
+        return day(value)[3:] if current_language() == "de" else day(value)[:7]
     if DIMENSIONS[dimension].temporal:
         return day(value)
-    return str(value)
+    return _value(value, dimension)
 
 
 def _figure(value: Any, kind: str) -> str:
@@ -110,7 +125,11 @@ def result(definition: ReportDefinition, *, build: Any, user: Any, name: str, ke
     if not definition.dimensions:
         st.metric(metric_label, _figure(shown["value"].iloc[0], metric.kind))
     else:
-        _chart(shown[shown["searches"] != SUPPRESSED], definition, metric_label, metric.kind)
+        plotted = shown[shown["searches"] != SUPPRESSED].copy()
+        for dimension in definition.dimensions:
+            if not DIMENSIONS[dimension].temporal:
+                plotted[dimension] = plotted[dimension].map(lambda v, d=dimension: _value(v, d))
+        _chart(plotted, definition, metric_label, metric.kind)
     if hidden:
         st.caption(t("reports.hidden_rows", count=hidden))
     names = {d: t(f"reports.dimension.{d}") for d in definition.dimensions}
@@ -131,7 +150,11 @@ def _chart(frame: pd.DataFrame, definition: ReportDefinition, metric_label: str,
     plotted = frame.assign(value=pd.to_numeric(frame["value"]))
     temporal = DIMENSIONS[first].temporal
     x = (
-        alt.X(f"{first}:T", title=t(f"reports.dimension.{first}"))
+        alt.X(
+            f"{first}:T",
+            title=t(f"reports.dimension.{first}"),
+            axis=alt.Axis(format=AXIS_FORMAT[first], tickCount="month" if first == "month" else "week"),
+        )
         if temporal
         else alt.X(f"{first}:N", title=t(f"reports.dimension.{first}"), sort="-y")
     )

@@ -20,6 +20,7 @@ SHOWN = "reports_shown"  # the definition (JSON) whose chart and table are on sc
 PICKED = "reports_picked"  # the selectbox of saved reports
 NEXT = "reports_pick_next"  # a report to select on the next run (after saving or deleting)
 FLASH = "reports_flash"
+NEW = 0  # the picker's entry for a new report (None would show Streamlit's "Choose an option")
 
 user = require_user()
 st.title(t("reports.title"))
@@ -51,19 +52,19 @@ if NEXT in st.session_state:
     st.session_state[PICKED] = st.session_state.pop(NEXT)
     _open()
 if st.session_state.get(PICKED) not in saved:
-    st.session_state[PICKED] = None
+    st.session_state[PICKED] = NEW
 if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH))
 
 
-def _title(report_id: int | None) -> str:
-    if report_id is None:
+def _title(report_id: int) -> str:
+    if report_id == NEW:
         return t("reports.saved.none")
     report = saved[report_id]
     return report["name"] if report["own"] else t("reports.saved.shared_by", name=report["name"], owner=report["owner"])
 
 
-st.selectbox(t("reports.saved"), [None, *saved], format_func=_title, key=PICKED, on_change=_open)
+st.selectbox(t("reports.saved"), [NEW, *saved], format_func=_title, key=PICKED, on_change=_open)
 if not saved:
     st.caption(t("reports.saved.empty"))
 picked_id = st.session_state.get(PICKED)
@@ -76,8 +77,8 @@ if submitted:
         st.session_state[SHOWN] = json.dumps(definition.to_json())
     except ValidationError as exc:
         st.error(str(exc))
-if SHOWN not in st.session_state:
-    st.stop()
+if SHOWN not in st.session_state:  # first visit: show the form's starting report at once
+    st.session_state[SHOWN] = json.dumps(definition.to_json())
 shown = ReportDefinition.from_json(json.loads(st.session_state[SHOWN]))
 report_builder.result(shown, build=build, user=user, name=f"auswertung_{shown.metric}", key=KEY)
 
@@ -107,7 +108,7 @@ try:
         with session_scope(data.engine()) as session:
             reports.delete(session, owner=user, report_id=picked_id)
         st.session_state[FLASH] = t("reports.deleted_ok", name=picked["name"])
-        st.session_state[NEXT] = None
+        st.session_state[NEXT] = NEW
         st.rerun()
 except (ValidationError, ConcurrentEdit, NotFound) as exc:
     st.error(str(exc))

@@ -99,7 +99,11 @@ def click(at, label: str):
 def test_reports_page__placements_by_region_equal_postgres(built, repo_root, engine):
     at = build(open_as(built, repo_root, "manager"), metric="placements", dimensions=["region2"])
     table = at.dataframe[0].value
-    assert list(table.columns) == ["Region (2-stellig)", "Vermittlungen (der begonnenen Suchen)", "Patient/innen"]
+    assert list(table.columns) == [
+        "Region (2-stellig)",
+        "Vermittlungen (der begonnenen Suchen)",
+        "Patient/innen (Grundlage)",
+    ]
     total = sum(int(v.replace(".", "")) for v in table["Vermittlungen (der begonnenen Suchen)"])
     assert total == pg(engine, "SELECT count(*) FROM placement")
     charts = at.get("vega_lite_chart")
@@ -127,7 +131,9 @@ def test_reports_page__a_saved_shared_report_opens_for_a_colleague(built, repo_r
     saved_id = pg(engine, "SELECT id FROM saved_report")
     colleague = picker.set_value(saved_id).run()
     assert not colleague.exception, [e.stack_trace for e in colleague.exception]
-    assert colleague.dataframe[0].value.columns[0] == "Geschlecht"
+    table = colleague.dataframe[0].value
+    assert table.columns[0] == "Geschlecht"
+    assert "weiblich" in set(table["Geschlecht"])
     assert "Diese Auswertung gehört manager;" in visible_texts(colleague)
     assert not [b for b in colleague.button if b.label in ("Änderungen speichern", "Löschen")]
 
@@ -147,13 +153,13 @@ def test_reports_page__the_owner_renames_and_deletes_a_report(built, repo_root, 
 def test_reports_page__analyst_sees_no_figure_from_fewer_than_five_patients(built, repo_root, downloads):
     at = build(open_as(built, repo_root, "analyst"), metric="searches", dimensions=["region3"])
     table = at.dataframe[0].value
-    patients = table["Patient/innen"]
+    patients = table["Patient/innen (Grundlage)"]
     assert (patients == "< 5").any(), "the demo has small regions; they must be hidden"
     assert all(v == "< 5" or int(v.replace(".", "")) >= 5 for v in patients)
     assert (table.loc[patients == "< 5", "Begonnene Suchen"] == "< 5").all()
     assert "aus weniger als 5 Patient/innen" in visible_texts(at)
     csv = downloads["auswertung_searches.csv"].decode("utf-8").splitlines()
-    assert csv[0] == "Region (3-stellig),Begonnene Suchen,Patient/innen"
+    assert csv[0] == "Region (3-stellig),Begonnene Suchen,Patient/innen (Grundlage)"
     small = [line for line in csv[1:] if line.endswith(",< 5")]
     assert small, "the small regions are in the download too, hidden"
     assert all(line.split(",")[1] == "< 5" for line in small)
@@ -162,4 +168,4 @@ def test_reports_page__analyst_sees_no_figure_from_fewer_than_five_patients(buil
 
 def test_reports_page__manager_sees_exact_small_counts(built, repo_root):
     at = build(open_as(built, repo_root, "manager"), metric="searches", dimensions=["region3"])
-    assert "< 5" not in set(at.dataframe[0].value["Patient/innen"])
+    assert "< 5" not in set(at.dataframe[0].value["Patient/innen (Grundlage)"])
