@@ -169,3 +169,11 @@ def test_reports_page__analyst_sees_no_figure_from_fewer_than_five_patients(buil
 def test_reports_page__manager_sees_exact_small_counts(built, repo_root):
     at = build(open_as(built, repo_root, "manager"), metric="searches", dimensions=["region3"])
     assert "< 5" not in set(at.dataframe[0].value["Patient/innen (Grundlage)"])
+
+
+def test_reports_page__is_for_managers_analysts_and_admins_only():
+    from dashboards.navigation import PAGES as SPECS
+
+    spec = next(spec for spec in SPECS if spec.file == PAGE)
+    assert spec.roles == {"admin", "manager", "analyst"}
+    assert spec.url_path == "analytics_reports"
