@@ -186,3 +186,21 @@ def warehouse_build() -> Any:
     from core.warehouse.read import current_build
 
     return current_build()
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=128)
+def report_frame(definition: str, build: str) -> Any:
+    """Return a custom report (its definition as JSON text) over build ``build`` (the build id keys the cache)."""
+    import json
+
+    from core.warehouse.reports import ReportDefinition, run_report
+
+    return run_report(ReportDefinition.from_json(json.loads(definition)))
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
+def report_filter_values(dimension: str, build: str) -> list[str]:
+    """Return the values a report filter on ``dimension`` offers in build ``build``."""
+    from core.warehouse.reports import filter_values
+
+    return filter_values(dimension)

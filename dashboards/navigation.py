@@ -145,6 +145,14 @@ PAGES: list[PageSpec] = [
         "analytics_responses",
     ),
     PageSpec(
+        "analytics_reports.py",
+        "reports.title",
+        "nav.analytics",
+        ":material/query_stats:",
+        ANALYTICS_ROLES,
+        "analytics_reports",
+    ),
+    PageSpec(
         "analytics_sql.py",
         "analytics.sql.title",
         "nav.analytics",

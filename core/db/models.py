@@ -19,6 +19,7 @@ from core.geo.models import GeocacheEntry, Postcode
 from core.matching.models import Inquiry, InquiryItem, Placement
 from core.operations.models import JobRun
 from core.patients.models import Consent, Patient, Search
+from core.reports.models import SavedReport
 from core.therapists.models import Practice, Therapist
 
 metadata = Base.metadata
@@ -37,6 +38,7 @@ __all__ = [
     "Placement",
     "Postcode",
     "Practice",
+    "SavedReport",
     "Search",
     "StaffUser",
     "Therapist",

@@ -15,10 +15,11 @@ from dashboards.texts import (
     matching_pages,
     operations,
     patients,
+    reports,
     therapists,
 )
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics,
+    analytics, reports,
 ]  # fmt: skip
