@@ -160,6 +160,7 @@ def warehouse_cleanup():
     shutil.rmtree(get_settings().data_dir / "warehouse", ignore_errors=True)
 
 
+@pytest.mark.timeout(2400)  # seeding alone takes minutes on the shared machine
 def test_bench__warehouse_with_1000000_inquiry_items(committed_db, repo_root, warehouse_cleanup):
     lines = []
     started = time.perf_counter()

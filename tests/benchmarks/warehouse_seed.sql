@@ -46,7 +46,7 @@ SELECT s.id, 'B-' || s.id, 'searching', 'Vorname', 'Nachname', (ARRAY['female', 
        'postcode', (ARRAY['statutory', 'statutory', 'statutory', 'private', 'subsidy'])[1 + s.id % 5], '{}',
        ARRAY[(ARRAY['F32.1', 'F41.1', 'F43.1', 'F33.0', 'F40.0'])[1 + s.id % 5]], '[]', 20, 15,
        (ARRAY['transit', 'car', 'bike', 'foot'])[1 + s.id % 4], 'any',
-       CASE s.id % 3 WHEN 0 THEN '{}' WHEN 1 THEN '{VT}' ELSE '{TP}' END, 'individual', '{de}', '{}', 'de', 1
+       (CASE s.id % 3 WHEN 0 THEN '{}' WHEN 1 THEN '{VT}' ELSE '{TP}' END)::varchar(2)[], 'individual', '{de}', '{}', 'de', 1
 FROM bench_search s
 ;;
 INSERT INTO search (id, patient_id, status, started_on, max_parallel_inquiries, relaxations, excluded_therapist_ids,
