@@ -166,6 +166,7 @@ def profile_build(engine, work: Path) -> list[str]:
     raw.mkdir(parents=True)
     key = warehouse_key(get_settings().resolved_secret_key())
     pg_counts = {}
+    known = {}
     connection = engine.raw_connection()
     try:
         connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
@@ -175,7 +176,7 @@ def profile_build(engine, work: Path) -> list[str]:
                 t0 = time.perf_counter()
                 frame = wx._copy_frame(cursor, query, schema)
                 t1 = time.perf_counter()
-                frame = wx._pseudonymise(frame, key)
+                frame = wx._pseudonymise(frame, key, known)
                 t2 = time.perf_counter()
                 frame.write_parquet(raw / f"{name}.parquet", compression="zstd", statistics=True)
                 t3 = time.perf_counter()
