@@ -259,8 +259,8 @@ def _pseudonymise(frame: pl.DataFrame, key: bytes, known: dict[str, pl.DataFrame
         cached = known.get(
             kind, pl.DataFrame({"id": [], "pseudonym": []}, schema={"id": pl.Int64, "pseudonym": pl.String})
         )
-        ids = frame.get_column(raw).drop_nulls().unique()
-        new = ids.filter(~ids.is_in(cached.get_column("id"))).to_list()
+        ids = frame.get_column(raw).drop_nulls().unique().rename("id").to_frame()
+        new = ids.join(cached, on="id", how="anti").get_column("id").to_list()
         if new:
             fresh = pl.DataFrame(
                 {
