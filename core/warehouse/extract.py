@@ -248,14 +248,28 @@ def _copy_frame(cursor, query: str, schema: dict[str, pl.DataType]) -> pl.DataFr
     return frame.with_columns(casts) if casts else frame
 
 
-def _pseudonymise(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+def _pseudonymise(frame: pl.DataFrame, key: bytes, known: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """Replace the raw ids by their pseudonyms; ``known`` (kind -> id, pseudonym) carries them across tables."""
+    known = {} if known is None else known
     for raw, (column, kind) in PSEUDONYMISED.items():
         if raw not in frame.columns:
             continue
-        ids = frame.get_column(raw).drop_nulls().unique().to_list()
-        mapping = pl.DataFrame(
-            {raw: pl.Series(ids, dtype=pl.Int64), column: pl.Series(pseudonyms(key, kind, ids), dtype=pl.String)}
+        # Measured on 1,000,000 items: hashing the searches' ids again for the items and placements took 2 s
+        # of a 20 s extraction; each id is hashed once per extraction now.
+        cached = known.get(
+            kind, pl.DataFrame({"id": [], "pseudonym": []}, schema={"id": pl.Int64, "pseudonym": pl.String})
         )
+        ids = frame.get_column(raw).drop_nulls().unique().rename("id").to_frame()
+        new = ids.join(cached, on="id", how="anti").get_column("id").to_list()
+        if new:
+            fresh = pl.DataFrame(
+                {
+                    "id": pl.Series(new, dtype=pl.Int64),
+                    "pseudonym": pl.Series(pseudonyms(key, kind, new), dtype=pl.String),
+                }
+            )
+            cached = known[kind] = pl.concat([cached, fresh])
+        mapping = cached.rename({"id": raw, "pseudonym": column})
         position = frame.columns.index(raw)
         frame = frame.join(mapping, on=raw, how="left", maintain_order="left").drop(raw)
         ordered = [*frame.columns[:position], column, *[c for c in frame.columns[position:] if c != column]]
@@ -267,13 +281,14 @@ def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date) -> Manife
     """Write one Parquet file per source into ``out_dir`` and return the manifest with PostgreSQL's counts."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(extracted_on=today)
+    known: dict[str, pl.DataFrame] = {}
     connection = engine.raw_connection()
     try:
         connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL TimeZone = 'UTC'")  # timestamps parse as UTC whatever the server says
             for name, (query, schema) in SOURCES.items():
-                frame = _pseudonymise(_copy_frame(cursor, query, schema), key)
+                frame = _pseudonymise(_copy_frame(cursor, query, schema), key, known)
                 path = out_dir / f"{name}.parquet"
                 frame.write_parquet(path, compression="zstd", statistics=True)
                 cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")  # noqa: S608 - table names are constants

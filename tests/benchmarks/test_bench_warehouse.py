@@ -1,0 +1,288 @@
+"""Benchmark: the analytics warehouse on 200,000 searches and 1,000,000 inquiry items (issue #11).
+
+Run with `make bench`. Seeds PostgreSQL set-based (warehouse_seed.sql), then reports in one run:
+- the build a user waits for (extract, dbt models and tests, publish) and its extract / marts parts,
+  target under 15 s on this machine;
+- the baseline: the same headline metrics (placement rates by cohort, funnel, response rates, Kaplan-Meier
+  curves) computed by SQL straight on PostgreSQL (warehouse_baseline.sql), and the ratio;
+- each analytics page's server time on that warehouse (uncached AppTest run, median), target under 500 ms,
+  against a title-only page as in test_bench_pages;
+- peak memory (ru_maxrss) of this process and of the child processes (dbt) after each part.
+It asserts only that the figures are right (the baseline agrees with the marts), never a time.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import statistics
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from core.auth import service as auth
+from core.config import get_settings
+from core.db import refresh_statistics
+from core.warehouse.build import build_warehouse
+from core.warehouse.read import connect
+from tests.dashboards.conftest import PASSWORD, open_page
+
+HERE = Path(__file__).parent
+TODAY = date(2026, 11, 30)
+NOW = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
+SIZES = {"searches": 200_000, "practices": 30_000, "therapists": 40_000, "inquiries": 400_000, "items": 1_000_000}
+BUILD_TARGET_S = 15
+PAGE_TARGET_MS = 500
+PAGE_RUNS = 5
+PAGES = ["analytics_overview.py", "analytics_success.py", "analytics_process.py", "analytics_bottlenecks.py",
+         "analytics_responses.py", "analytics_sql.py"]  # fmt: skip
+
+
+def statements(file: str) -> list[tuple[str, str]]:
+    """Return (name, SQL) per ";;"-separated statement of ``file`` with the benchmark's constants filled in."""
+    sql = (HERE / file).read_text()
+    for name, value in SIZES.items():
+        sql = sql.replace(f":{name}", str(value))
+    sql = sql.replace(":today", f"'{TODAY.isoformat()}'").replace(":now", f"'{NOW.isoformat()}'")
+    parts = []
+    for part in sql.split("\n;;\n"):
+        names = [line.split(":", 1)[1].strip() for line in part.splitlines() if line.startswith("-- name:")]
+        parts.append((names[0] if names else "", part))
+    return parts
+
+
+def peak_mb() -> tuple[float, float]:
+    """Peak resident memory so far of this process and of its largest finished child (Linux: KiB -> MB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def verdict(value: float, target: float) -> str:
+    return "target met" if value < target else "target MISSED"
+
+
+def seed_history(engine) -> dict[str, int]:
+    with engine.begin() as conn, conn.connection.cursor() as cursor:  # DBAPI: no bind-parameter parsing
+        for _, sql in statements("warehouse_seed.sql"):
+            cursor.execute(sql)
+        for table in ("staff_user", "practice", "therapist", "patient", "search", "inquiry", "inquiry_item"):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    refresh_statistics(engine)
+    tables = ("search", "placement", "practice", "therapist", "inquiry", "inquiry_item", "email", "phone_call")
+    with engine.connect() as conn:
+        return {table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() for table in tables}
+
+
+def baseline_metrics(engine) -> tuple[float, dict[str, list[dict]]]:
+    """Compute the baseline's metrics on PostgreSQL; return the seconds it took and the rows per metric."""
+    results = {}
+    started = time.perf_counter()
+    with engine.connect() as conn, conn.connection.cursor() as cursor:
+        for name, sql in statements("warehouse_baseline.sql"):
+            cursor.execute(sql)
+            columns = [d[0] for d in cursor.description]
+            results[name] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return time.perf_counter() - started, results
+
+
+def mart_rows(sql: str) -> list[dict]:
+    with connect() as con:
+        cursor = con.execute(sql)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def assert_baseline_matches_marts(base: dict[str, list[dict]]) -> None:
+    rates = mart_rows("select * from mart_placement_rates order by cohort_month")
+    assert len(rates) == len(base["placement_rates"]) > 20
+    for mart, pg in zip(rates, base["placement_rates"], strict=True):
+        assert mart["cohort_month"] == pg["cohort_month"]
+        for column in ("searches", "observed_30", "placed_30", "observed_90", "placed_90"):
+            assert mart[column] == pg[column], (mart["cohort_month"], column)
+        for column in ("rate_30", "rate_60", "rate_90"):
+            assert close(mart[column], pg[column]), (mart["cohort_month"], column, mart[column], pg[column])
+
+    funnel = mart_rows("select * from mart_funnel order by step_order")
+    assert [(r["step"], r["items"], r["searches"]) for r in funnel] == [
+        (r["step"], r["items"], r["searches"]) for r in base["funnel"]
+    ]
+    for mart, pg in zip(funnel, base["funnel"], strict=True):
+        assert close(mart["median_days"], pg["median_days"]), mart["step"]
+
+    responses = {(r["dimension"], r["value"]): r for r in mart_rows("select * from mart_response_rates")}
+    assert len(responses) == len(base["response_rates"]) > 10_000
+    for pg in base["response_rates"]:
+        mart = responses[(pg["dimension"], pg["value"])]
+        for column in ("inquiries", "items", "searches", "answered_items", "offered_items"):
+            assert mart[column] == pg[column], (pg["dimension"], pg["value"], column)
+        assert close(mart["response_rate"], pg["response_rate"])
+        assert close(mart["acceptance_rate"], pg["acceptance_rate"])
+
+    curve = {(r["stratum_kind"], r["stratum"], r["day"]): r for r in mart_rows("select * from mart_time_to_placement")}
+    assert len(curve) == len(base["time_to_placement"]) > 700
+    for pg in base["time_to_placement"]:
+        mart = curve[(pg["stratum_kind"], pg["stratum"], pg["day"])]
+        assert (mart["at_risk"], mart["events"], mart["censored"]) == (pg["at_risk"], pg["events"], pg["censored"])
+        assert math.isclose(mart["survival"], pg["survival"], rel_tol=1e-9, abs_tol=1e-12), pg
+
+
+def page_ms(at: AppTest) -> float:
+    """Median milliseconds of uncached reruns of a warmed-up page (empty data caches, as after a rebuild)."""
+    import streamlit as st
+
+    samples = []
+    for _ in range(PAGE_RUNS):
+        st.cache_data.clear()
+        started = time.perf_counter()
+        at.run()
+        samples.append((time.perf_counter() - started) * 1000)
+        assert not at.exception, [e.stack_trace for e in at.exception]
+    return statistics.median(samples)
+
+
+def profile_build(engine, work: Path) -> list[str]:
+    """Where the build's time goes: each table's COPY, parse and Parquet write; dbt's start-up; each dbt node."""
+    import json
+    import os
+
+    from core.warehouse import extract as wx
+    from core.warehouse.build import run_dbt
+    from core.warehouse.pseudonyms import warehouse_key
+
+    lines = ["profile (a second build, not published):"]
+    raw = work / "raw"
+    raw.mkdir(parents=True)
+    key = warehouse_key(get_settings().resolved_secret_key())
+    pg_counts = {}
+    known = {}
+    connection = engine.raw_connection()
+    try:
+        connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")
+            for name, (query, schema) in wx.SOURCES.items():
+                t0 = time.perf_counter()
+                frame = wx._copy_frame(cursor, query, schema)
+                t1 = time.perf_counter()
+                frame = wx._pseudonymise(frame, key, known)
+                t2 = time.perf_counter()
+                frame.write_parquet(raw / f"{name}.parquet", compression="zstd", statistics=True)
+                t3 = time.perf_counter()
+                cursor.execute(f"SELECT count(*) FROM {wx.TABLES[name]}")
+                pg_counts[name] = counts = int(cursor.fetchone()[0])
+                t4 = time.perf_counter()
+                lines.append(
+                    f"  extract {name:<14}{counts:>10,} rows: COPY+parse {t1 - t0:6.2f} s, "
+                    f"pseudonyms {t2 - t1:5.2f} s, parquet {t3 - t2:5.2f} s, count {t4 - t3:5.2f} s"
+                )
+        connection.rollback()
+    finally:
+        connection.set_session(isolation_level="READ COMMITTED", readonly=False)
+        connection.close()
+    import subprocess
+    import sys
+
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import dbt.cli.main, dbt.adapters.duckdb"], check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"},
+    )  # fmt: skip
+    lines.append(f"  dbt: importing dbt and the duckdb adapter {time.perf_counter() - t0:6.2f} s")
+    t0 = time.perf_counter()
+    run_dbt(raw_dir=raw, duckdb_path=work / "profile.duckdb", work_dir=work,
+            variables={"extracted_on": TODAY.isoformat(), "pg_counts": pg_counts})  # fmt: skip
+    lines.append(f"  dbt build wall time {time.perf_counter() - t0:6.2f} s")
+    results = json.loads((work / "target" / "run_results.json").read_text())
+    lines.append(
+        f"  dbt elapsed in its own report {results.get('elapsed_time', 0):6.2f} s (the rest is start-up/parse)"
+    )
+    nodes = sorted(results["results"], key=lambda n: -n.get("execution_time", 0))
+    for node in nodes[:12]:
+        name = node["unique_id"].split(".", 2)[-1][:60]
+        lines.append(f"  dbt node {name:<62}{node.get('execution_time', 0):6.2f} s")
+    lines.append(
+        f"  dbt nodes in all: {len(nodes)}, summed node time {sum(n.get('execution_time', 0) for n in nodes):6.2f} s"
+    )
+    return lines
+
+
+@pytest.fixture
+def warehouse_cleanup():
+    yield
+    import shutil
+
+    shutil.rmtree(get_settings().data_dir / "warehouse", ignore_errors=True)
+
+
+@pytest.mark.timeout(2400)  # seeding alone takes minutes on the shared machine
+def test_bench__warehouse_with_1000000_inquiry_items(committed_db, repo_root, warehouse_cleanup, tmp_path):
+    lines = []
+    started = time.perf_counter()
+    counts = seed_history(committed_db)
+    print(f"\nseeded in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    assert counts["search"] == SIZES["searches"]
+    assert counts["inquiry_item"] == SIZES["items"]
+    memory_before = peak_mb()
+
+    started = time.perf_counter()
+    with Session(committed_db) as session:
+        summary = build_warehouse(session, now=NOW)
+    build_s = time.perf_counter() - started
+    memory_build = peak_mb()
+    assert summary["published"]
+    assert summary["rows"]["inquiry_items"] == SIZES["items"]
+
+    baseline_s, base = baseline_metrics(committed_db)
+    memory_baseline = peak_mb()
+    assert_baseline_matches_marts(base)
+
+    with Session(committed_db) as session:
+        user = auth.create_user(session, email="bench-manager@example.org", role="manager", password=PASSWORD)
+        session.commit()
+        user_id = user.id
+    title_only = AppTest.from_string("import streamlit as st\nst.title('baseline')", default_timeout=60).run()
+    title_ms = page_ms(title_only)
+    pages = {}
+    for page in PAGES:
+        at = open_page(repo_root, page, user_id=user_id, email="bench-manager@example.org", role="manager")
+        assert not at.exception, [e.stack_trace for e in at.exception]
+        pages[page] = page_ms(at)
+    memory_pages = peak_mb()
+
+    placed = counts["placement"] / counts["search"]
+    lines.append(
+        f"data: {counts['search']:,} searches ({placed:.0%} placed), {counts['inquiry']:,} inquiries, "
+        f"{counts['inquiry_item']:,} items, {counts['email']:,} emails, {counts['phone_call']:,} calls"
+    )
+    lines.append(f"{'part':<44}{'figure':>12}  {'ratio':>10}  verdict")
+    lines.append(f"{'build_warehouse end to end (user waits)':<44}{build_s:>10.2f} s  {build_s / baseline_s:>9.1f}x  "
+                 f"{verdict(build_s, BUILD_TARGET_S)} (< {BUILD_TARGET_S} s)")  # fmt: skip
+    marts_s = summary["seconds_extract"] + summary["seconds_marts"]
+    lines.append(f"{'  extraction + marts (summary)':<44}{marts_s:>10.2f} s  {marts_s / baseline_s:>9.1f}x  "
+                 f"{verdict(marts_s, BUILD_TARGET_S)} (< {BUILD_TARGET_S} s)")  # fmt: skip
+    lines.append(f"{'    extraction (COPY -> Parquet)':<44}{summary['seconds_extract']:>10.2f} s")
+    lines.append(f"{'    dbt models and tests':<44}{summary['seconds_marts']:>10.2f} s")
+    lines.append(f"{'baseline: same metrics by SQL on PostgreSQL':<44}{baseline_s:>10.2f} s  {1.0:>9.1f}x  "
+                 "(ratio column = figure / baseline)")  # fmt: skip
+    lines.append(f"{'title-only page (page baseline)':<44}{title_ms:>9.1f} ms")
+    for page, ms in pages.items():
+        lines.append(f"{'page ' + page:<44}{ms:>9.1f} ms  {ms / title_ms:>9.1f}x  "
+                     f"{verdict(ms, PAGE_TARGET_MS)} (< {PAGE_TARGET_MS} ms)")  # fmt: skip
+    for label, (own, children) in [("after seeding", memory_before), ("after build", memory_build),
+                                   ("after baseline", memory_baseline), ("after pages", memory_pages)]:  # fmt: skip
+        lines.append(f"peak memory {label:<16} this process {own:7.0f} MB, largest child (dbt) {children:7.0f} MB")
+    print("\n".join(lines))
+    if marts_s >= BUILD_TARGET_S:
+        print("\n".join(profile_build(committed_db, tmp_path / "profile")))
