@@ -59,7 +59,7 @@ def test_session_in_browser__deactivated_user_is_thrown_out_and_a_role_change_ap
     admin_does(committed_db, accounts.change_role, sam, role="analyst")
     page.get_by_role("link", name="Systemstatus").click()
     page.get_by_text("Ihre Rolle wurde geändert. Bitte melden Sie sich erneut an.").wait_for(timeout=30_000)
-    assert not page.get_by_text("Angemeldet als").is_visible()
+    page.get_by_text("Angemeldet als").wait_for(state="hidden", timeout=30_000)  # stale elements leave at rerun end
 
     login(page, streamlit_app, "sam@example.org", PASSWORD)  # now an analyst: their own start page
     page.get_by_role("heading", name="Angebot und Nachfrage").wait_for(timeout=30_000)
@@ -73,7 +73,8 @@ def test_session_in_browser__deactivated_user_is_thrown_out_and_a_role_change_ap
     admin_does(committed_db, accounts.deactivate, sam)
     page.get_by_role("link", name="Systemstatus").click()
     page.get_by_text("Ihr Konto wurde deaktiviert.").wait_for(timeout=30_000)
-    assert not page.get_by_text("Angemeldet als").is_visible()
+    # Streamlit removes the previous run's elements when the rerun ends; they must go and stay gone
+    page.get_by_text("Angemeldet als").wait_for(state="hidden", timeout=30_000)
     login(page, streamlit_app, "sam@example.org", PASSWORD, expect_success=False)
     page.get_by_text("E-Mail oder Passwort ist falsch.").wait_for(timeout=30_000)
 
@@ -102,7 +103,7 @@ def test_two_factor_in_browser__admin_enrols_then_logs_in_with_a_code_and_a_wron
     page.get_by_label("Bestätigungscode (6 Ziffern)").fill("123456")
     page.get_by_role("button", name="Bestätigen").click()
     page.get_by_text("Der Code ist falsch oder wurde schon verwendet.").wait_for(timeout=30_000)
-    assert not page.get_by_text("Angemeldet als").is_visible()
+    page.get_by_text("Angemeldet als").wait_for(state="hidden", timeout=30_000)  # stale elements leave at rerun end
     page.get_by_label("Bestätigungscode (6 Ziffern)").fill(totp_code(page, "ada@example.org"))
     page.get_by_role("button", name="Bestätigen").click()
     page.get_by_text("Angemeldet als").wait_for(timeout=30_000)

@@ -73,6 +73,9 @@ def test_export__second_patient_page_offers_no_file_of_the_first_and_media_url_d
     assert exported_patients(committed_db) == [str(first_id)]
 
     open_through_quick_search(page, "Exportbeta", f"Exportbeta, Bert · {second_ref}", "Bert Exportbeta")
+    # the previous page's elements leave when the rerun ends; after that no trace of the first patient remains
+    page.get_by_role("heading", name="Anna Exportalpha").wait_for(state="detached", timeout=30_000)
+    page.wait_for_function("() => !document.body.innerHTML.includes('Exportalpha')", timeout=30_000)
     screenshot(page, "patient-export-second")
     assert "Exportalpha" not in page.content()  # no trace of the first patient's export on this page
 
