@@ -65,6 +65,8 @@ EXAMPLES: dict[str, str] = {
     "FOLLOWUP_CALL_DAYS": "7",
     "FOLLOWUP_CALL_ATTEMPTS": "3",
     "RETENTION_MONTHS": "24",
+    "BACKUP_KEEP": "7",
+    "PG_BIN_DIR": "/usr/lib/postgresql/18/bin",
     "LOG_LEVEL": "INFO",
     "NOMINATIM_URL": "https://nominatim.openstreetmap.org",
     "NOMINATIM_USER_AGENT": "placement-workbench (vermittlung@example.org)",
@@ -122,6 +124,10 @@ class Settings(BaseSettings):
     retention_months: int = Field(
         default=24, description="Months after a search ended before the retention job anonymises the case"
     )
+    backup_keep: int = Field(default=7, description="Nightly backups kept in DATA_DIR/backups (older ones are deleted)")
+    pg_bin_dir: Path | None = Field(
+        default=None, description="Folder with pg_dump/pg_restore/psql; unset = the embedded wheel's, else PATH"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
     nominatim_url: str | None = Field(
         default=None, description="Nominatim server for address geocoding; unset = offline (PLZ centroids only)"
@@ -165,7 +171,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("smtp_port", "public_base_url", mode="before")
+    @field_validator("smtp_port", "public_base_url", "pg_bin_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip() == "" else value
@@ -184,6 +190,7 @@ class Settings(BaseSettings):
         "followup_call_days",
         "followup_call_attempts",
         "retention_months",
+        "backup_keep",
     )
     @classmethod
     def _check_positive_count(cls, value: int) -> int:

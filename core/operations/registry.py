@@ -115,3 +115,9 @@ register(
     cron="50 2 * * *",  # nightly, when nobody works on the records it may anonymise
     description="Anonymises closed cases RETENTION_MONTHS after their search ended (like an Art. 17 erasure).",
 )
+register(
+    "backup",
+    "core.operations.backup:scheduled_run",
+    cron="0 2 * * *",  # nightly, before the warehouse build and the retention job change anything
+    description="Writes a checked pg_dump of the database to DATA_DIR/backups and keeps the newest BACKUP_KEEP.",
+)
