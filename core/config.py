@@ -65,6 +65,8 @@ EXAMPLES: dict[str, str] = {
     "FOLLOWUP_CALL_DAYS": "7",
     "FOLLOWUP_CALL_ATTEMPTS": "3",
     "RETENTION_MONTHS": "24",
+    "KAFKA_BOOTSTRAP": "kafka:9092",
+    "KAFKA_TOPIC_PREFIX": "workbench",
     "BACKUP_KEEP": "7",
     "PG_BIN_DIR": "/usr/lib/postgresql/18/bin",
     "LOG_LEVEL": "INFO",
@@ -127,6 +129,12 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, description="Nightly backups kept in DATA_DIR/backups (older ones are deleted)")
     pg_bin_dir: Path | None = Field(
         default=None, description="Folder with pg_dump/pg_restore/psql; unset = the embedded wheel's, else PATH"
+    )
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Kafka bootstrap servers (host:port,...) for the event relay; unset = relay off"
+    )
+    kafka_topic_prefix: str = Field(
+        default="workbench", description="Prefix of the relay's topics (prefix.patient, ...)"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level")
     nominatim_url: str | None = Field(

@@ -98,7 +98,7 @@ class History:
         for patient in self.patients:
             self.journal.audit(patient.registered_at, "patient.create", entity=Ref("patient", patient.row["id"]))
             self.journal.event(
-                patient.registered_at, "patient.registered", aggregate=Ref("patient", patient.row["id"]), payload={}
+                patient.registered_at, "patient.created", aggregate=Ref("patient", patient.row["id"]), payload={}
             )
         for search in self.searches:
             if search.cancel_at:
@@ -367,7 +367,7 @@ class History:
         )
         self.journal.event(
             at,
-            "search.succeeded",
+            "search.successful",
             aggregate=Ref("search", search.key),
             payload={
                 "therapist_id": Ref("therapist", item.candidate.therapist),

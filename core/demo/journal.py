@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from core.demo.markers import DEMO_ACTOR
 from core.demo.refs import Ref
 
 Row = dict[str, Any]
-
-PUBLISH_DELAY = timedelta(seconds=2)  # the relay publishes outbox events within seconds
-UNPUBLISHED_WINDOW = timedelta(minutes=10)  # the newest events still wait in the outbox
 
 
 @dataclass
@@ -70,9 +67,8 @@ class Journal:
         """Return (audit_event rows, domain_event rows), oldest first."""
         audits = [{"id": key, **row} for key, (_, _, row) in enumerate(sorted(self.audits, key=_order), start=1)]
         events = []
-        for key, (at, _, row) in enumerate(sorted(self.events, key=_order), start=1):
-            published = at + PUBLISH_DELAY if at <= now - UNPUBLISHED_WINDOW else None
-            events.append({"id": key, **row, "published_at": published})
+        for key, (_at, _, row) in enumerate(sorted(self.events, key=_order), start=1):
+            events.append({"id": key, **row})  # unpublished: only a real relay (jobs.relay_events) publishes
         return audits, events
 
 

@@ -121,3 +121,9 @@ register(
     cron="0 2 * * *",  # nightly, before the warehouse build and the retention job change anything
     description="Writes a checked pg_dump of the database to DATA_DIR/backups and keeps the newest BACKUP_KEEP.",
 )
+register(
+    "relay_events",
+    "core.events.relay:scheduled_run",
+    cron="* * * * *",  # every minute; `python -m jobs.relay_events --follow` publishes within a second instead
+    description="Publishes the domain-event outbox to Kafka (off unless KAFKA_BOOTSTRAP is set).",
+)

@@ -18,7 +18,7 @@ from core.communication.models import Email, EmailStatus
 from core.config import Settings
 from core.db import current_revision
 from core.db.models import metadata
-from core.events import service as events
+from core.events import relay
 from core.operations import registry, runner, schedule
 
 
@@ -35,8 +35,11 @@ def system_status(engine: Engine, settings: Settings, *, now: datetime) -> dict[
     with Session(engine) as session:
         rows = row_counts(session)
         last = runner.last_runs(session)
+        relay_lag = relay.lag(session)
         outbox = {
-            "domain_events": events.unpublished_count(session),
+            "domain_events": relay_lag["unpublished"],
+            "relay_enabled": relay_lag["enabled"],
+            "oldest_unpublished_at": relay_lag["oldest_at"],
             "mail_waiting": session.scalar(
                 select(func.count())
                 .select_from(Email)

@@ -205,8 +205,9 @@ def create(
         details["confirmed_duplicate_of"] = [c.id for c in candidates]
     audit.record(session, actor=actor, actor_id=actor_id, action="therapist.created", entity_type="therapist",
                  entity_id=therapist.id, details=details)  # fmt: skip
-    events.emit(session, "therapist.created", aggregate_type="therapist", aggregate_id=therapist.id,
-                payload={"postcode": therapist.postcode})  # fmt: skip
+    events.emit(
+        session, "therapist.created", aggregate_type="therapist", aggregate_id=therapist.id, payload={}
+    )  # ids, states and timestamps only (core/events/schemas)
     practices.regroup(session, therapist_ids=[therapist.id], actor=actor)  # then "therapist.practice_changed"
     return therapist
 

@@ -59,8 +59,11 @@ show_checks(status["checks"])
 
 st.subheader(t("status.outbox"))
 outbox = status["outbox"]
-cols = st.columns(3)
+cols = st.columns(4)
 cols[0].metric(t("status.outbox_events"), f"{outbox['domain_events']:,}".replace(",", "."))
+oldest = outbox["oldest_unpublished_at"]
+cols[3].metric(t("status.relay_oldest"), when(oldest) if oldest else "—")
+st.caption(t("status.relay_on") if outbox["relay_enabled"] else t("status.relay_off"))
 cols[1].metric(t("status.mail_waiting"), f"{outbox['mail_waiting']:,}".replace(",", "."))
 cols[2].metric(t("status.mail_dead"), f"{outbox['mail_dead']:,}".replace(",", "."))
 
