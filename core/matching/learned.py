@@ -81,6 +81,7 @@ class LearnedModel:
     calibrator: Any  # IsotonicRegression on the booster's probability, or LogisticRegression on its log-odds
     typical: dict[str, float]
     name: str = "learned"
+    version: int | None = None  # the registry's version number once registered (core.models_registry)
     trained_rows: int = 0
     details: dict[str, Any] = field(default_factory=dict)  # fit parameters and seconds, for the registry
 
