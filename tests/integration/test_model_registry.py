@@ -7,17 +7,16 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from core.audit.models import AuditEvent
 from core.config import load_settings
 from core.errors import ModelRefused, ValidationError
 from core.matching.learned import LearnedModel, fit_learned_model
-from core.matching.models import Inquiry, InquiryItem, InquiryStatus
 from core.matching.score import FEATURE_COLUMNS, PriorModel
 from core.models_registry import service
-from tests.support.learned_world import world
-from tests.support.matching import NOW, searching_patient, therapist
+from tests.support.learned_world import answered_history, world
+from tests.support.matching import NOW
 
 ADMIN = "admin@example.org"
 
@@ -25,44 +24,6 @@ ADMIN = "admin@example.org"
 @pytest.fixture
 def settings(tmp_path):
     return load_settings(data_dir=tmp_path, match_model="learned", match_exploration_share=0.05)
-
-
-def answered_history(session, *, rows: int, days: int = 120, seed: int = 0) -> None:
-    """Write ``rows`` answered items proposed over ``days`` days, labelled by the known logistic world."""
-    features, labels, _ = world(rows, seed)
-    rng = np.random.default_rng(seed)
-    kraus = therapist(session, "Kraus")
-    searches = [searching_patient(session, f"Muster{i}") for i in range(6)]
-    per_inquiry = len(searches)
-    count = -(-rows // per_inquiry)
-    offsets = np.sort(rng.uniform(0, days, count))
-    proposed = [NOW - timedelta(days=days) + timedelta(days=float(d)) for d in offsets]
-    inquiry_ids = session.scalars(
-        insert(Inquiry).returning(Inquiry.id, sort_by_parameter_order=True),
-        [
-            {"reference": f"M-2026-{i:06d}", "therapist_id": kraus.id, "status": InquiryStatus.ANSWERED,
-             "version": 1, "created_at": at, "updated_at": at}
-            for i, at in enumerate(proposed)
-        ],
-    ).all()  # fmt: skip
-    exploration = rng.random(rows) < 0.2
-    items = []
-    for row in range(rows):
-        values = features.iloc[row]
-        items.append(
-            {
-                "inquiry_id": inquiry_ids[row // per_inquiry],
-                "search_id": searches[row % per_inquiry].id,
-                "outcome": "accepted" if labels[row] else ("declined_capacity" if row % 3 else "no_answer"),
-                "features": {c: (None if np.isnan(values[c]) else float(values[c])) for c in FEATURE_COLUMNS},
-                "model_name": "prior-v1",
-                "score": 0.05,
-                "is_exploration": bool(exploration[row]),
-                "selection_probability": float(0.05 / rng.integers(2, 40)) if exploration[row] else None,
-                "created_at": proposed[row // per_inquiry],
-            }
-        )
-    session.execute(insert(InquiryItem), items)
 
 
 def test_train__with_too_little_data_says_so_and_keeps_the_prior(session, settings):
