@@ -57,6 +57,7 @@ EXAMPLES: dict[str, str] = {
     "MATCH_EXPLORATION_SHARE": "0.05",
     "MATCH_MIN_OVERLAP_HOURS": "2",
     "MATCH_CAPACITY_DECLINE_DAYS": "90",
+    "MATCH_MODEL": "learned",
     "PUBLIC_BASE_URL": "https://vermittlung.example.org",
     "ANSWER_LINK_DAYS": "42",
     "SEND_WINDOW": "Mon-Fri 08:00-18:00",
