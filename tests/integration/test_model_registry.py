@@ -12,11 +12,13 @@ from sqlalchemy import select
 from core.audit.models import AuditEvent
 from core.config import load_settings
 from core.errors import ModelRefused, ValidationError
+from core.matching import service as matching
 from core.matching.learned import LearnedModel, fit_learned_model
+from core.matching.models import Inquiry, InquiryItem, InquiryStatus
 from core.matching.score import FEATURE_COLUMNS, PriorModel
 from core.models_registry import service
 from tests.support.learned_world import answered_history, world
-from tests.support.matching import NOW
+from tests.support.matching import NOW, searching_patient, therapist
 
 ADMIN = "admin@example.org"
 
@@ -144,3 +146,15 @@ def test_rollback__is_one_step_back_to_the_previous_model_then_the_prior(session
         service.rollback(session, actor=ADMIN, now=NOW)
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("match_model.%"))).all()
     assert actions.count("match_model.rolled_back") == 2
+
+
+def test_pipeline__scores_with_the_active_version_and_stores_its_name(session, settings, trained):
+    service.activate(session, version=1, actor=ADMIN, now=NOW, settings=settings)
+    therapist(session, "Neu")
+    searching_patient(session, "Neumann")
+    counts = matching.scheduled_run(session, now=NOW, seed=1, settings=settings)
+    assert counts["model"] == "learned-v1"
+    proposed = session.scalars(select(InquiryItem).join(Inquiry).where(Inquiry.status == InquiryStatus.PROPOSED)).all()
+    assert proposed
+    assert {(i.model_name, i.model_version) for i in proposed} == {("learned-v1", 1)}
+    assert all(i.factors and set(i.features) == set(FEATURE_COLUMNS) for i in proposed)
