@@ -28,7 +28,9 @@ DE = {
     "models.calibration": "Kalibrierung nach Dezilen (Testdaten)",
     "models.calibration.predicted": "vorhergesagt",
     "models.calibration.observed": "beobachtet",
-    "models.effects": "Einfluss der Merkmale (mittlere Log-Odds-Änderung, 10.–90. Perzentil)",
+    "models.effects": "Einfluss der Merkmale",
+    "models.effects_help": "Balken: mittlere absolute Änderung der Log-Odds gegenüber einem typischen Paar. "
+    "Darunter je Merkmal die Spanne vom 10. bis 90. Perzentil (positiv hilft).",
     "models.off_policy": "Geschätzte Angebote je 100 Anfragen auf Erkundungsdaten ({items} Erkundungen): "
     "gelernt {learned}, Vorannahme {prior}, tatsächlich {logged}",
     "models.activate": "Version aktivieren",
@@ -72,7 +74,9 @@ EN = {
     "models.calibration": "Calibration by decile (test rows)",
     "models.calibration.predicted": "predicted",
     "models.calibration.observed": "observed",
-    "models.effects": "Feature effects (mean log-odds change, 10th–90th percentile)",
+    "models.effects": "Feature effects",
+    "models.effects_help": "Bars: mean absolute log-odds change against a typical pair. Below, per feature, the "
+    "range from the 10th to the 90th percentile (positive helps).",
     "models.off_policy": "Estimated offers per 100 inquiries on exploration data ({items} explorations): "
     "learned {learned}, prior {prior}, actual {logged}",
     "models.activate": "Activate version",

@@ -101,7 +101,8 @@ with right:
     st.subheader(t("models.effects"))
     effects = pd.DataFrame(metrics["feature_effects"])
     effects["factor"] = [t(f"factor.{code}") for code in effects["factor"]]
-    st.bar_chart(effects.set_index("factor")["mean_weight"], horizontal=True)
+    st.bar_chart(effects.set_index("factor")["mean_abs_weight"], horizontal=True)
+    st.caption(t("models.effects_help"))
     st.caption(", ".join(f"{row.factor}: {number(row.low, 2)} … {number(row.high, 2)}" for row in effects.itertuples()))
 off_policy = metrics.get("off_policy", {})
 st.caption(
