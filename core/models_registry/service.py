@@ -260,7 +260,12 @@ def held_out_comparison(
     test = training_frame(session, since=row.test_start, until=row.trained_at)
     active_row = get_active(session)
     candidate = load(row, settings=settings)
-    current: MatchModel = PriorModel() if active_row is None else load(active_row, settings=settings)
+    current: MatchModel = PriorModel()
+    if active_row is not None:
+        try:
+            current = load(active_row, settings=settings)
+        except ModelRefused as exc:  # what scores now is the prior (active_model falls back), so compare with it
+            _log.warning("%s Comparing with the prior instead.", exc)
     labels = test["label"].to_numpy()
     return {
         "rows": len(test),

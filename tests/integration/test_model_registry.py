@@ -158,3 +158,13 @@ def test_pipeline__scores_with_the_active_version_and_stores_its_name(session, s
     assert proposed
     assert {(i.model_name, i.model_version) for i in proposed} == {("learned-v1", 1)}
     assert all(i.factors and set(i.features) == set(FEATURE_COLUMNS) for i in proposed)
+
+
+def test_activate__replaces_an_active_version_whose_artifact_is_refused(session, settings, trained):
+    service.activate(session, version=1, actor=ADMIN, now=NOW, settings=settings)
+    worse = worse_version(session, settings)
+    broken = settings.data_dir / service.get(session, version=1).artifact_path
+    broken.write_bytes(b"not the model")
+    # what scores now is the prior (the pipeline falls back to it), so the new version is compared with the prior
+    service.activate(session, version=worse, actor=ADMIN, now=NOW, reason="v1 kaputt", settings=settings)
+    assert service.get_active(session).version == worse
