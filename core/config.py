@@ -57,6 +57,7 @@ EXAMPLES: dict[str, str] = {
     "MATCH_EXPLORATION_SHARE": "0.05",
     "MATCH_MIN_OVERLAP_HOURS": "2",
     "MATCH_CAPACITY_DECLINE_DAYS": "90",
+    "MATCH_MODEL": "learned",
     "PUBLIC_BASE_URL": "https://vermittlung.example.org",
     "ANSWER_LINK_DAYS": "42",
     "SEND_WINDOW": "Mon-Fri 08:00-18:00",
@@ -114,6 +115,9 @@ class Settings(BaseSettings):
     match_exploration_share: float = Field(default=0.05, description="Share of slots for random eligible pairs")
     match_min_overlap_hours: float = Field(default=2.0, description="Least weekly overlap with practice hours")
     match_capacity_decline_days: int = Field(default=90, description="Days a 'no capacity' answer blocks a pair")
+    match_model: Literal["prior", "learned"] = Field(
+        default="prior", description="Scores from: prior (documented) or learned (the version active on the model page)"
+    )
     public_base_url: str | None = Field(
         default=None, description="Address therapists open answer links at; unset = http://localhost:APP_PORT"
     )

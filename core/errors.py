@@ -7,7 +7,8 @@ WorkbenchError
 ├── IllegalTransition      a state change that the state machine does not allow
 ├── ConcurrentEdit         optimistic lock: someone else saved the record meanwhile
 ├── AuthenticationError    wrong login, locked account, expired session
-└── JobError               a scheduled job is unknown or could not run
+├── JobError               a scheduled job is unknown or could not run
+└── ModelRefused           a stored match model's artifact fails its checksum or library-version check
 """
 
 from __future__ import annotations
@@ -61,3 +62,7 @@ class AuthenticationError(WorkbenchError):
 
 class JobError(WorkbenchError):
     """A job is unknown or failed to start."""
+
+
+class ModelRefused(WorkbenchError):
+    """A model artifact was not loaded: its checksum or the library versions differ from its registry row."""

@@ -95,6 +95,9 @@ PAGES: list[PageSpec] = [
     PageSpec("status.py", "status.title", "nav.admin", ":material/monitor_heart:", ALL_ROLES, "status"),
     PageSpec("audit.py", "audit.title", "nav.admin", ":material/policy:", frozenset({"admin"}), "audit"),
     PageSpec(
+        "models.py", "models.title", "nav.admin", ":material/model_training:", frozenset({"admin", "manager"}), "models"
+    ),
+    PageSpec(
         "therapist_map.py",
         "geo.therapist_map.title",
         "nav.therapists",

@@ -17,6 +17,7 @@ from core.db.base import Base
 from core.events.models import DomainEvent
 from core.geo.models import GeocacheEntry, Postcode
 from core.matching.models import Inquiry, InquiryItem, Placement
+from core.models_registry.models import MatchModelVersion
 from core.operations.models import JobRun
 from core.patients.models import Consent, Patient, Search
 from core.reports.models import SavedReport
@@ -33,6 +34,7 @@ __all__ = [
     "Inquiry",
     "InquiryItem",
     "JobRun",
+    "MatchModelVersion",
     "Patient",
     "PhoneCall",
     "Placement",

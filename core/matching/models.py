@@ -144,6 +144,11 @@ class InquiryItem(Base):
     is_exploration: Mapped[bool] = mapped_column(Boolean, default=False)
     selection_probability: Mapped[float | None] = mapped_column(Float)
     distance_km: Mapped[float | None] = mapped_column(Float)
+    # training data fixed at proposal time: the features the score used (FEATURE_COLUMNS, null = unknown)
+    # and the model that scored; null for items staff added by hand
+    features: Mapped[dict[str, float | None] | None] = mapped_column(JSONB(none_as_null=True))
+    model_name: Mapped[str | None] = mapped_column(String(60))
+    model_version: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answer_source: Mapped[AnswerSource | None] = mapped_column(enum_column(AnswerSource, "answer_source"))
     answer_message: Mapped[str | None] = mapped_column(Text)

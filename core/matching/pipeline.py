@@ -41,7 +41,7 @@ from core.matching.assign import AssignmentProblem, draw_exploration, residual, 
 from core.matching.candidates import Candidates, find_candidates
 from core.matching.filters import evaluate, search_capacity
 from core.matching.proposals import MatchingResult, ProposedInquiry, ProposedItem
-from core.matching.score import MatchModel, PriorModel, build_features, waiting_weight
+from core.matching.score import FEATURE_COLUMNS, MatchModel, PriorModel, build_features, waiting_weight
 from core.matching.snapshot import Snapshot, load_snapshot
 
 
@@ -125,6 +125,7 @@ def run_pipeline(
     stats: dict[str, Any] = {
         "now": now.isoformat(),
         "model": model.name,
+        "model_version": getattr(model, "version", None),
         "searches": len(searches),
         "therapists": len(therapists),
         "practices": len(snapshot.practices),
@@ -162,7 +163,9 @@ def _proposals(
     """Group the chosen pairs into one inquiry per therapist, best score first, with each item's factors."""
     if not len(chosen):
         return []
-    probability, factors = model.predict(features.iloc[chosen].reset_index(drop=True))
+    chosen_features = features.iloc[chosen].reset_index(drop=True)
+    probability, factors = model.predict(chosen_features)
+    feature_rows = stored_features(chosen_features)
     drawn = dict(zip(explored.pairs.tolist(), explored.probabilities.tolist(), strict=True))
     search_ids = snapshot.searches["search_id"].to_numpy()
     therapist_ids = snapshot.therapists["therapist_id"].to_numpy()
@@ -177,6 +180,7 @@ def _proposals(
             distance_km=round(float(problem.distance_km[pair]), 2),
             is_exploration=pair in drawn,
             selection_probability=round(drawn[pair], 6) if pair in drawn else None,
+            features=feature_rows[position],
         )
         therapist = int(therapist_ids[problem.therapist[pair]])
         by_therapist.setdefault(therapist, []).append((-item.score, item.search_id, item))
@@ -194,6 +198,15 @@ def _proposals(
     return inquiries
 
 
+def stored_features(features: Any) -> list[dict[str, float | None]]:
+    """Return each feature row as a JSON-ready dict (NaN -> None): the training data fixed at proposal time."""
+    values = features.loc[:, list(FEATURE_COLUMNS)].to_numpy(dtype=float)
+    return [
+        {column: (None if value != value else float(value)) for column, value in zip(FEATURE_COLUMNS, row, strict=True)}
+        for row in values.tolist()
+    ]
+
+
 def propose(
     session: Session,
     *,
@@ -206,8 +219,13 @@ def propose(
     """Load the snapshot (active searches of the 2-digit PLZ ``region``, or all) and run the pipeline on it.
 
     Reads only; the caller stores the result (core.matching.store). ``seed`` fixes the exploration draws.
+    Without ``model`` it scores with the one MATCH_MODEL chooses (core.models_registry.service.active_model).
     """
     started = time.perf_counter()
+    if model is None:
+        from core.models_registry.service import active_model  # the registry loads only when a run starts
+
+        model = active_model(session, settings=settings)  # type: ignore[arg-type]
     snapshot = load_snapshot(session, now=now, today=service_today(now, settings), region=region)
     loaded = time.perf_counter() - started
     result = run_pipeline(snapshot, now=now, settings=settings, rng=np.random.default_rng(seed), model=model)

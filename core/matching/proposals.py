@@ -30,6 +30,7 @@ class ProposedItem:
     distance_km: float
     is_exploration: bool = False
     selection_probability: float | None = None  # for exploration slots: the chance this pair was drawn
+    features: dict[str, float | None] | None = None  # the score's inputs (score.FEATURE_COLUMNS), None = unknown
 
 
 @dataclass(frozen=True)

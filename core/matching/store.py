@@ -107,6 +107,10 @@ def store_proposals(
                 "distance_km": None if item.distance_km is None else round(float(item.distance_km), 2),
                 "is_exploration": item.is_exploration,
                 "selection_probability": item.selection_probability,
+                # training data fixed at proposal time (issue 12): what the score saw, and which model scored
+                "features": item.features,
+                "model_name": result.stats.get("model"),
+                "model_version": result.stats.get("model_version"),
                 "created_at": now,
             }
             for inquiry, proposed in zip(stored, result.inquiries, strict=True)

@@ -98,6 +98,12 @@ register(
     description="Sends due mail from the outbox by SMTP inside the sending window; retries, dead mail, doubt flags.",
 )
 register(
+    "train_model",
+    "core.models_registry.service:job",
+    cron="40 3 * * 0",  # weekly, Sunday night: a week brings enough new answers to matter
+    description="Trains the match model on the answered inquiries, evaluates it against the prior, registers it.",
+)
+register(
     "build_warehouse",
     "core.warehouse.build:job",
     cron="30 2 * * *",  # nightly, after the day's work and before the morning's matching run

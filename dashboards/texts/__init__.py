@@ -13,6 +13,7 @@ from dashboards.texts import (
     mail,
     matching,
     matching_pages,
+    models,
     operations,
     patients,
     reports,
@@ -21,5 +22,5 @@ from dashboards.texts import (
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports,
+    analytics, reports, models,
 ]  # fmt: skip

@@ -1,0 +1,1 @@
+"""The match-model registry: trained versions, their artifacts and metrics, and which one scores (issue 12)."""
