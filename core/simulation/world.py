@@ -226,7 +226,7 @@ def validate_answers(answers: Any, items: pd.DataFrame) -> pd.DataFrame:
         {
             "answered": answered,
             "answer_day": np.where(answered, np.nan_to_num(days, nan=-1), -1).astype(np.int64),
-            "outcome": np.where(answered, outcome, None),
+            "outcome": pd.Series(np.where(answered, outcome, None), index=items.index, dtype=object),
         },
         index=items.index,
     )
