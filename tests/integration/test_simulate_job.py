@@ -58,4 +58,12 @@ def test_simulate__a_bad_world_name_is_one_clear_line(repo_root):
 def test_simulate__an_unknown_policy_lists_the_known_ones(repo_root):
     result = simulate(repo_root, "--policy", "best", "--days", "7")
     assert result.returncode == 2
-    assert "invalid choice: 'best' (choose from greedy, exact-prior, exact-learned)" in result.stderr
+    assert "argument --policy: invalid choice: 'best'" in result.stderr
+    assert "greedy" in result.stderr
+    assert "exact-learned" in result.stderr
+
+
+def test_simulate__a_day_count_below_one_is_refused(repo_root):
+    result = simulate(repo_root, "--policy", "greedy", "--days", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: --days is 0; give at least 1"]
