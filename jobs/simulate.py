@@ -32,7 +32,7 @@ def summary(report: dict[str, Any]) -> str:
         f"gave up {report['given_up']:,}",
         *[
             f"  placed within {k:>2} d   {within[k]['placed']:>8,}  of {within[k]['searches']:,} "
-            f"({(within[k]['rate'] or 0) * 100:.1f} %)"
+            + (f"({within[k]['rate'] * 100:.1f} %)" if within[k]["rate"] is not None else f"(no search watched {k} d)")
             for k in ("30", "60", "90")
         ],
         f"  median days         {'n/a' if median is None else f'{median:>8.0f}'}",
@@ -41,7 +41,10 @@ def summary(report: dict[str, Any]) -> str:
         f"  calls               {report['calls']:>8,}  {per['calls'] or 0:.2f} per placement",
         f"  beyond limits       {report['beyond_limits']['practices']:>8,}  practices (must be 0)",
         "  by age band         "
-        + ", ".join(f"{band} {(g['rate'] or 0) * 100:.0f} %" for band, g in report["by_age_band"].items()),
+        + (
+            ", ".join(f"{band} {(g['rate'] or 0) * 100:.0f} %" for band, g in report["by_age_band"].items())
+            or "n/a (no search watched 30 days)"
+        ),
         f"  seconds             {report['seconds_total']:>8.1f}  ({report['seconds_per_day']:.3f} per day)",
     ]
     return "\n".join(lines)
