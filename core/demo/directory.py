@@ -143,7 +143,7 @@ def _therapist(
     now: datetime,
 ) -> Row:
     first_name = {"female": fake.first_name_female, "male": fake.first_name_male}.get(gender, fake.first_name)()
-    procedures = _procedures(rng)
+    procedures = draw_procedures(rng)
     age_groups = {entry["age_group"] for entry in procedures}
     age_min, age_max = None, None
     if age_groups == {"children_youth"}:
@@ -201,7 +201,7 @@ def _therapist(
     }
 
 
-def _procedures(rng: random.Random) -> list[dict[str, str]]:
+def draw_procedures(rng: random.Random) -> list[dict[str, str]]:
     """Return the (procedure, setting, age group) entries one therapist offers."""
     primary = pick(rng, PRIMARY_PROCEDURE)
     offered = [primary]

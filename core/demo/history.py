@@ -172,14 +172,15 @@ class History:
         source = response.draw_answer_source(self.rng, on_call=plan.answer_on_call is not None)
         accepts = 0
         for item in inquiry.items:
-            chance = response.accept_probability(inquiry.therapist["accepting_patients"], item.candidate.distance_km)
-            wants = self.rng.random() < chance
+            accepting, km = inquiry.therapist["accepting_patients"], item.candidate.distance_km
+            wants = response.wants_place(self.rng, accepting=accepting, distance_km=km)
             if item.outcome == "pending":
-                if wants and accepts < response.MAX_ACCEPTS_PER_INQUIRY:
+                outcome = response.patient_outcome(self.rng, wants=wants, accepts_so_far=accepts)
+                if outcome == "accepted":
                     accepts += 1
                     self._accept(item, at)
                 else:
-                    item.outcome = "declined_capacity" if wants else response.draw_decline(self.rng)
+                    item.outcome = outcome
                     self._close(item)
             elif item.outcome == "withdrawn" and wants and item.search.status == "successful":
                 # first acceptance wins: this later one is a conflict for staff to resolve

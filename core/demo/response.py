@@ -1,4 +1,7 @@
-"""The response model behind the demo history: how practices answer inquiries. Assumptions, not measurements.
+"""The response model behind the demo history and the simulator's default world. Assumptions, not measurements.
+
+One world model: ``core.demo.history`` (six months of demo data) and ``core.simulation.demo_world`` (the
+placement simulator's default world) both draw answers with the functions below.
 
 - Each practice has a responsiveness r, the chance that an inquiry gets any answer at all:
   0.55 / 0.75 / 0.90 for 30 / 40 / 30 % of practices (mean 0.74).
@@ -85,6 +88,37 @@ def draw_fate(rng: random.Random, *, responsiveness: float, phone_only: bool) ->
 def accept_probability(accepting: bool | None, distance_km: float) -> float:
     """Return P(accept | answered) for one patient, e.g. accepting=True at 15 km -> 0.1125."""
     return ACCEPT_BASE[accepting] * (1 - 0.5 * min(distance_km, DISTANCE_PENALTY_KM) / DISTANCE_PENALTY_KM)
+
+
+def wants_place(rng: random.Random, *, accepting: bool | None, distance_km: float) -> bool:
+    """Draw whether an answering practice would offer this patient a place."""
+    return rng.random() < accept_probability(accepting, distance_km)
+
+
+def patient_outcome(rng: random.Random, *, wants: bool, accepts_so_far: int) -> str:
+    """Return "accepted" or a decline for one pending patient of an answered inquiry.
+
+    At most MAX_ACCEPTS_PER_INQUIRY patients per inquiry get a place; a wanted patient beyond that is
+    declined for capacity.
+    """
+    if wants and accepts_so_far < MAX_ACCEPTS_PER_INQUIRY:
+        return "accepted"
+    return "declined_capacity" if wants else draw_decline(rng)
+
+
+def answer_delay_days(fate: Fate, *, reminder_days: int = 7, call_days: int = 7) -> int | None:
+    """Return the days from sending to the answer for an e-mail practice's fate (None: no answer).
+
+    The follow-up ladder's timing: before the reminder (days 0..reminder-1), between reminder and call,
+    or on call attempt k (one attempt a day from reminder + call days on).
+    """
+    if not fate.answered:
+        return None
+    if fate.phase == "before_reminder":
+        return min(int(fate.fraction * reminder_days), reminder_days - 1)
+    if fate.phase == "after_reminder":
+        return reminder_days + min(int(fate.fraction * call_days), call_days - 1)
+    return reminder_days + call_days + (fate.call_attempt or 1) - 1
 
 
 def draw_decline(rng: random.Random) -> str:

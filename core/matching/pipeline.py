@@ -69,13 +69,17 @@ def run_pipeline(
     rng: np.random.Generator,
     model: MatchModel | None = None,
     candidate_finder: Callable[[Snapshot], Candidates] = find_candidates,
+    assignment: str = "exact",
 ) -> MatchingResult:
     """Return the proposed inquiries for a snapshot: exploration items first, the optimal assignment for the rest.
 
     ``now`` is recorded in the stats (the snapshot carries the time its rules are judged at); ``rng`` draws
     the exploration items, so a seeded generator gives the same proposals for the same snapshot.
     ``candidate_finder`` replaces the spatial index (the benchmark's brute-force baseline uses it).
+    ``assignment="greedy"`` sends the greedy baseline instead of the exact optimum (the simulator's anchor).
     """
+    if assignment not in ("exact", "greedy"):
+        raise ValueError(f"Unknown assignment '{assignment}'; use 'exact' or 'greedy'")
     model = model or PriorModel()
     timings: dict[str, float] = {}
     clock = _Stopwatch(timings)
@@ -114,7 +118,7 @@ def run_pipeline(
     with clock("greedy"):
         greedy = solve_greedy(rest)
     with clock("exact"):
-        exact = solve_exact(rest, incumbent=greedy.pairs)
+        exact = solve_exact(rest, incumbent=greedy.pairs) if assignment == "exact" else greedy
     chosen = np.concatenate([explored.pairs, rest_pairs[exact.pairs]]).astype(np.int64)
     broken = violations(problem, chosen)
     if broken:
