@@ -181,6 +181,14 @@ def warehouse_mart(name: str, build: str, order_by: str | None = None) -> Any:
     return read_mart(name, order_by=order_by)
 
 
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=64)
+def warehouse_mart_rows(name: str, build: str, where: tuple[tuple[str, Any], ...], order_by: str | None = None) -> Any:
+    """Return the rows of one mart matching ``where`` (column, value pairs), filtered in DuckDB."""
+    from core.warehouse.read import read_mart_rows
+
+    return read_mart_rows(name, where=dict(where), order_by=order_by)
+
+
 def warehouse_build() -> Any:
     """Return the published build (not cached: resolving the link is cheap, and a rebuild must show at once)."""
     from core.warehouse.read import current_build
