@@ -56,9 +56,56 @@ def show_build(*, user: Any, key: str) -> Any | None:
     return build
 
 
-def mart(name: str, *, build: Any, user: Any, order_by: str | None = None) -> pd.DataFrame:
-    """Read a mart of ``build``; analysts get small cells (fewer than 5 patients) hidden."""
+def mart(name: str, *, build: Any, user: Any, order_by: str | None = None,
+         where: dict[str, Any] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Read a mart of ``build`` (only the rows matching ``where``); analysts get small cells hidden."""
     from core.warehouse.read import suppress_small_cells
 
-    frame = data.warehouse_mart(name, build.build, order_by)
+    if where:
+        frame = data.warehouse_mart_rows(name, build.build, tuple(where.items()), order_by)
+    else:
+        frame = data.warehouse_mart(name, build.build, order_by)
     return suppress_small_cells(frame) if user.role == "analyst" else frame.copy()
+
+
+SUPPRESSED_COLOUR = [200, 200, 200, 255]  # a region whose figures are hidden (fewer than 5 patients)
+
+
+def bottleneck_map(regions: pd.DataFrame, *, key: str) -> None:
+    """Draw waiting searches against accepting practices per 3-digit PLZ region (mart_bottlenecks' rows).
+
+    Offline like every map (``maps.make_deck``: the shipped outline, no tiles); hidden cells stay hidden:
+    a region shown as "< 5" is grey and its tooltip says "< 5".
+    """
+    from core.geo.service import balance_category, region_features
+    from dashboards.components import maps
+    from dashboards.components.figures import number
+
+    rows = regions.set_index("value")
+    hidden = rows["waiting_searches"].map(lambda v: isinstance(v, str))
+    balance = pd.DataFrame(index=rows.index)
+    balance["waiting"] = rows["waiting_searches"].map(lambda v: number(v))
+    balance["practices"] = rows["accepting_practices"].map(lambda v: number(v))
+    balance["ratio_label"] = rows["waiting_per_practice"].map(
+        lambda v: number(v, 1) if isinstance(v, str) or pd.notna(v) else t("analytics.no_supply")
+    )
+    balance["band"] = [
+        "suppressed" if shut else balance_category(int(w), int(a or 0))
+        for shut, w, a in zip(hidden, rows["waiting_searches"], rows["accepting_practices"], strict=True)
+    ]
+    features = region_features(balance)
+    for feature in features["features"]:
+        props = feature["properties"]
+        band = props.get("band", "no_demand")
+        props["colour"] = SUPPRESSED_COLOUR if band == "suppressed" else maps.BALANCE_COLOURS[band]
+        props["band_label"] = t(f"analytics.bottleneck.band.{band}")
+        for name in ("waiting", "practices", "ratio_label"):
+            props.setdefault(name, "0" if name != "ratio_label" else "–")
+    layer = maps.pdk.Layer(
+        "GeoJsonLayer", data=features, id="bottleneck-regions", stroked=True, filled=True, pickable=True,
+        get_fill_color="properties.colour", get_line_color=[255, 255, 255, 255], line_width_min_pixels=0.5,
+    )  # fmt: skip
+    deck = maps.make_deck([layer], view=dict(maps.GERMANY_VIEW), tooltip={"html": t("analytics.bottleneck.tooltip")})
+    st.pydeck_chart(deck, height=maps.MAP_HEIGHT, key=key)
+    bands = [(colour, t(f"analytics.bottleneck.band.{band}")) for band, colour in maps.BALANCE_COLOURS.items()]
+    maps.legend([*bands, (SUPPRESSED_COLOUR, t("analytics.bottleneck.band.suppressed"))])
