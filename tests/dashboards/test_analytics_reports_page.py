@@ -180,3 +180,15 @@ def test_report_metrics__agree_with_the_metric_marts(built):
     report = run_report(ReportDefinition(metric="response_rate", dimensions=("region3",))).set_index("region3")
     # regions whose sent items are all still open have no rate yet; the mart leaves them out
     assert by_region.to_dict() == pytest.approx(report["value"].dropna().to_dict())
+
+
+def test_reports_page__a_hidden_region_cannot_be_worked_out_from_the_total(built, repo_root, downloads):
+    from core.warehouse.reports import ReportDefinition, run_report
+
+    total = int(run_report(ReportDefinition(metric="searches", dimensions=())).loc[0, "value"])  # the analyst may ask
+    build(open_as(built, repo_root, "analyst"), metric="searches", dimensions=["region3"])
+    rows = [line.split(",") for line in downloads["auswertung_searches.csv"].decode("utf-8").splitlines()[1:]]
+    hidden = [row for row in rows if row[1] == "< 5"]
+    shown = sum(int(row[1]) for row in rows if row[1] != "< 5")
+    assert len(hidden) >= 2, "one hidden region alone would be the total minus the regions shown"
+    assert total - shown >= 5, "the hidden regions together count at least five"
