@@ -181,6 +181,26 @@ def warehouse_mart(name: str, build: str, order_by: str | None = None) -> Any:
     return read_mart(name, order_by=order_by)
 
 
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=64)
+def warehouse_mart_rows(name: str, build: str, where: tuple[tuple[str, Any], ...], order_by: str | None = None) -> Any:
+    """Return the rows of one mart matching ``where`` (column, value pairs), filtered in DuckDB."""
+    from core.warehouse.read import read_mart_rows
+
+    return read_mart_rows(name, where=dict(where), order_by=order_by)
+
+
+@st.cache_resource(show_spinner=False)
+def region_centres() -> Any:
+    """Return the centre (mean of its postcodes' centroids) of every 3-digit PLZ region, indexed by region."""
+    import pandas as pd
+
+    from core.geo.outline import postcode_centroids
+
+    codes, points = postcode_centroids()
+    frame = pd.DataFrame({"region": [code[:3] for code in codes], "latitude": points[:, 0], "longitude": points[:, 1]})
+    return frame.groupby("region")[["latitude", "longitude"]].mean()
+
+
 def warehouse_build() -> Any:
     """Return the published build (not cached: resolving the link is cheap, and a rebuild must show at once)."""
     from core.warehouse.read import current_build

@@ -6,14 +6,28 @@ coarsened in SQL (age bands, regions, ICD-10 categories; see ``core.warehouse.ps
 keyed pseudonyms of patients, searches and staff are computed in Python, once per distinct id, and joined.
 No row-by-row Python: COPY streams CSV that polars parses in bulk.
 
+Incremental: given the previous build's files and manifest, only the rows PostgreSQL wrote since that
+snapshot are copied and merged by key into the previous Parquet (``INCREMENTAL``); a table with no such
+rows and no deletions is linked unchanged. "Written since" is PostgreSQL's own row version, ``xmin``: a
+row whose xmin precedes the previous snapshot's xmin was visible to that snapshot, so it is in the previous
+files; every insert and update (ORM, bulk or hand-written SQL) gets a newer xmin. Deletions show as fewer
+unchanged rows than PostgreSQL counts, and only then are the table's ids read to drop them. Searches are
+always copied whole: their pseudonyms are needed for the other tables anyway, and a patient's change
+alters every search of theirs. A different database, key or column list makes the extraction full.
+
 Example:
     manifest = extract(engine, out_dir=Path("data/warehouse/builds/x/raw"), key=key, today=clock.today())
     manifest.counts["inquiry_items"]   # rows in PostgreSQL at extraction time
+    extract(engine, out_dir=..., key=key, today=..., previous=(previous_raw_dir, previous_manifest))
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -218,6 +232,14 @@ TABLES = {
     "therapists": "therapist", "practices": "practice", "emails": "email", "phone_calls": "phone_call",
 }  # fmt: skip
 
+# file -> (its key column, the alias of the table whose row versions say what changed). Not "searches": above.
+INCREMENTAL = {
+    "inquiries": ("inquiry_id", "i"), "inquiry_items": ("item_id", "it"), "placements": ("placement_id", "pl"),
+    "therapists": ("therapist_id", "t"), "practices": ("practice_id", "pr"), "emails": ("email_id", "e"),
+    "phone_calls": ("call_id", "c"),
+}  # fmt: skip
+XID_HORIZON = 2**30  # transactions; beyond it 32-bit xids could wrap (PostgreSQL's limit is 2**31): go full
+
 # raw id column -> (pseudonym column, kind)
 PSEUDONYMISED = {"search_key": ("search_pseudonym", "search"), "patient_key": ("patient_pseudonym", "patient"),
                  "approver_key": ("approver_pseudonym", "staff")}  # fmt: skip
@@ -230,6 +252,21 @@ class Manifest:
     extracted_on: date
     counts: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    snapshot: dict[str, object] = field(default_factory=dict)  # database, xmin: where the next build starts
+    mode: dict[str, str] = field(default_factory=dict)  # file -> "full", "incremental" or "unchanged"
+    copied: dict[str, int] = field(default_factory=dict)  # file -> rows copied out of PostgreSQL this time
+
+
+def sources_fingerprint() -> str:
+    """A digest of every extracted column and query: files from another column list are never merged."""
+    text = repr([(name, query, sorted((c, str(t)) for c, t in schema.items()))
+                 for name, (query, schema) in SOURCES.items()])  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A one-way check value of the warehouse key: pseudonyms under another key are never merged."""
+    return hmac.new(key, b"warehouse-key-check", hashlib.sha256).hexdigest()[:16]
 
 
 def _copy_frame(cursor, query: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -277,8 +314,69 @@ def _pseudonymise(frame: pl.DataFrame, key: bytes, known: dict[str, pl.DataFrame
     return frame
 
 
-def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date) -> Manifest:
-    """Write one Parquet file per source into ``out_dir`` and return the manifest with PostgreSQL's counts."""
+def _snapshot(cursor) -> dict[str, object]:
+    cursor.execute(
+        "SELECT d.oid, d.datname, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+        "pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
+        "FROM pg_database d WHERE d.datname = current_database()"
+    )
+    oid, name, xmin, xmax = cursor.fetchone()
+    return {"database": f"{oid}:{name}", "xmin": int(xmin), "xmax": int(xmax)}
+
+
+def _resumable(previous: tuple[Path, dict] | None, snapshot: dict, key: bytes) -> tuple[Path, dict] | None:
+    """The previous build's files and manifest if this extraction may continue from them, else None."""
+    if previous is None:
+        return None
+    raw_dir, manifest = previous
+    before = manifest.get("snapshot") or {}
+    xmin = before.get("xmin")
+    if (
+        not isinstance(xmin, int)
+        or before.get("database") != snapshot["database"]
+        or manifest.get("sources") != sources_fingerprint()
+        or manifest.get("key") != key_fingerprint(key)
+        or not 0 <= snapshot["xmax"] - xmin < XID_HORIZON
+        or xmin % 2**32 < 3  # not a normal 32-bit xid
+    ):
+        return None
+    return raw_dir, manifest
+
+
+def _copy_ids(cursor, table: str) -> pl.Series:
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"COPY (SELECT id FROM {table}) TO STDOUT WITH (FORMAT csv)", buffer)  # noqa: S608 - constant
+    buffer.seek(0)
+    return pl.read_csv(buffer, has_header=False, new_columns=["id"], schema={"id": pl.Int64}).get_column("id")
+
+
+def _extract_changes(cursor, name: str, previous_raw: Path, since_xmin: int, pg_rows: int, key: bytes,
+                     known: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame | None, int]:  # fmt: skip
+    """Return (the merged frame, or None when nothing changed, and the rows copied out of PostgreSQL)."""
+    query, schema = SOURCES[name]
+    key_column, alias = INCREMENTAL[name]
+    if not re.search(rf"\bFROM {TABLES[name]} {alias}\s*$", query):  # a programming error a test would catch
+        raise ValueError(f"{name}: the query must end with 'FROM {TABLES[name]} {alias}' to append its filter")
+    # age() of both xids from the same transaction: "row written at or after the previous snapshot's xmin"
+    changed_query = f"{query} WHERE age({alias}.xmin) <= age('{since_xmin % 2**32}'::xid)"
+    changed = _pseudonymise(_copy_frame(cursor, changed_query, schema), key, known)
+    before = pl.read_parquet(previous_raw / f"{name}.parquet")
+    kept = before.join(changed.select(key_column), on=key_column, how="anti")
+    if kept.height + changed.height != pg_rows:  # rows were deleted since: keep only the ids still there
+        ids = _copy_ids(cursor, TABLES[name])
+        kept = kept.filter(pl.col(key_column).is_in(ids.implode()))
+    if changed.is_empty() and kept.height == before.height:
+        return None, 0
+    return pl.concat([kept, changed.select(kept.columns)]), changed.height
+
+
+def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date,
+            previous: tuple[Path, dict] | None = None) -> Manifest:  # fmt: skip
+    """Write one Parquet file per source into ``out_dir`` and return the manifest with PostgreSQL's counts.
+
+    ``previous`` (the previous build's raw folder and manifest) makes the extraction incremental where it
+    may be; without it, or when it may not, every table is copied whole.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(extracted_on=today)
     known: dict[str, pl.DataFrame] = {}
@@ -287,15 +385,31 @@ def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date) -> Manife
         connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL TimeZone = 'UTC'")  # timestamps parse as UTC whatever the server says
+            manifest.snapshot = _snapshot(cursor)  # the first statement fixes the snapshot: same for all
+            resume = _resumable(previous, manifest.snapshot, key)
             for name, (query, schema) in SOURCES.items():
-                frame = _pseudonymise(_copy_frame(cursor, query, schema), key, known)
-                path = out_dir / f"{name}.parquet"
-                frame.write_parquet(path, compression="zstd", statistics=True)
                 cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")  # noqa: S608 - table names are constants
                 manifest.counts[name] = int(cursor.fetchone()[0])
+                path = out_dir / f"{name}.parquet"
+                if resume is not None and name in INCREMENTAL:
+                    previous_raw, previous_manifest = resume
+                    frame, copied = _extract_changes(cursor, name, previous_raw, previous_manifest["snapshot"]["xmin"],
+                                                     manifest.counts[name], key, known)  # fmt: skip
+                    if frame is None:
+                        os.link(previous_raw / f"{name}.parquet", path)  # the same bytes, not written again
+                        manifest.mode[name] = "unchanged"
+                    else:
+                        frame.write_parquet(path, compression="zstd", statistics=True)
+                        manifest.mode[name] = "incremental"
+                    manifest.copied[name] = copied
+                else:
+                    frame = _pseudonymise(_copy_frame(cursor, query, schema), key, known)
+                    frame.write_parquet(path, compression="zstd", statistics=True)
+                    manifest.mode[name] = "full"
+                    manifest.copied[name] = frame.height
                 manifest.files[name] = path.name
-        connection.rollback()
     finally:
+        connection.rollback()  # first: a failed extraction must not leave its snapshot open in the pool
         connection.set_session(isolation_level="READ COMMITTED", readonly=False)
         connection.close()
     return manifest

@@ -51,23 +51,33 @@ def day(value: Any) -> str:
 
 
 def downloads(frame: pd.DataFrame, *, name: str, key: str) -> None:
-    """Offer a table as CSV and as Excel (what is shown is what is downloaded: small cells stay hidden)."""
+    """Offer a table as CSV and as Excel (what is shown is what is downloaded: small cells stay hidden).
+
+    The files are made when a button is pressed, not on every run: an Excel file of 30,000 practices
+    took longer than the whole page should.
+    """
+    frame = frame.copy()
     left, right = st.columns(2)
     left.download_button(
         t("analytics.download_csv"),
-        frame.to_csv(index=False).encode("utf-8"),
+        lambda: frame.to_csv(index=False).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"{key}_csv",
         icon=":material/download:",
     )
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False, sheet_name=name[:31])
     right.download_button(
         t("analytics.download_excel"),
-        buffer.getvalue(),
+        lambda: excel_bytes(frame, sheet=name[:31]),
         file_name=f"{name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx",
         icon=":material/table_view:",
     )
+
+
+def excel_bytes(frame: pd.DataFrame, *, sheet: str) -> bytes:
+    """Return ``frame`` as an Excel workbook with one sheet."""
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False, sheet_name=sheet)
+    return buffer.getvalue()

@@ -119,7 +119,9 @@ def result(definition: ReportDefinition, *, build: Any, user: Any, name: str, ke
         st.info(t("reports.no_rows"))
         return
     metric = METRICS[definition.metric]
-    shown = suppress_small_cells(frame) if user.role == "analyst" else frame.copy()
+    # every dimension's rows add up to a total the analyst can ask for: protect each line (and the grand total)
+    lines = [[d for d in definition.dimensions if d != dimension] for dimension in definition.dimensions] or [[]]
+    shown = suppress_small_cells(frame, lines=[*lines, []]) if user.role == "analyst" else frame.copy()
     hidden = int((shown["searches"] == SUPPRESSED).sum())
     metric_label = t(f"reports.metric.{metric.key}")
     if not definition.dimensions:

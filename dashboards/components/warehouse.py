@@ -56,9 +56,59 @@ def show_build(*, user: Any, key: str) -> Any | None:
     return build
 
 
-def mart(name: str, *, build: Any, user: Any, order_by: str | None = None) -> pd.DataFrame:
-    """Read a mart of ``build``; analysts get small cells (fewer than 5 patients) hidden."""
+def mart(name: str, *, build: Any, user: Any, order_by: str | None = None,
+         where: dict[str, Any] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Read a mart of ``build`` (only the rows matching ``where``); analysts get small cells hidden."""
     from core.warehouse.read import suppress_small_cells
 
-    frame = data.warehouse_mart(name, build.build, order_by)
+    if where:
+        frame = data.warehouse_mart_rows(name, build.build, tuple(where.items()), order_by)
+    else:
+        frame = data.warehouse_mart(name, build.build, order_by)
     return suppress_small_cells(frame) if user.role == "analyst" else frame.copy()
+
+
+SUPPRESSED_COLOUR = [200, 200, 200, 255]  # a region whose figures are hidden (fewer than 5 patients)
+BUBBLE_METRES_PER_SEARCH = 2_500  # radius grows with the square root of the waiting searches
+MIN_BUBBLE = 4  # searches: every region's circle is visible; hidden regions all get this size
+
+
+def bottleneck_map(regions: pd.DataFrame, *, key: str) -> None:
+    """Draw waiting searches against accepting practices per 3-digit PLZ region (mart_bottlenecks' rows).
+
+    One circle per region at its postcodes' centre, coloured by its supply band: the region polygons would
+    be 2.8 MB of JSON per run (measured 4.3 s of page time on a loaded machine); circles are a few KB.
+    Offline like every map (``maps.make_deck``: the shipped outline, no tiles); hidden cells stay hidden:
+    a region shown as "< 5" is grey, of a fixed size, and its tooltip says "< 5".
+    """
+    from core.geo.service import balance_category
+    from dashboards.components import maps
+    from dashboards.components.figures import number
+
+    centres = data.region_centres()
+    rows = regions[regions["value"].isin(centres.index)]
+    points = []
+    for row in rows.itertuples(index=False):
+        hidden = isinstance(row.waiting_searches, str)
+        waiting = MIN_BUBBLE if hidden else max(MIN_BUBBLE, float(row.waiting_searches))
+        supply = 0 if hidden or pd.isna(row.accepting_practices) else int(row.accepting_practices)
+        band = "suppressed" if hidden else balance_category(int(row.waiting_searches), supply)
+        ratio = row.waiting_per_practice
+        latitude, longitude = centres.loc[row.value]
+        points.append({
+            "region": row.value, "latitude": float(latitude), "longitude": float(longitude),
+            "radius": BUBBLE_METRES_PER_SEARCH * waiting**0.5,
+            "colour": SUPPRESSED_COLOUR if hidden else maps.BALANCE_COLOURS[band],
+            "waiting": number(row.waiting_searches), "practices": number(row.accepting_practices),
+            "ratio_label": number(ratio, 1) if isinstance(ratio, str) or pd.notna(ratio) else t("analytics.no_supply"),
+            "band_label": t(f"analytics.bottleneck.band.{band}"),
+        })  # fmt: skip
+    layer = maps.pdk.Layer(
+        "ScatterplotLayer", data=points, id="bottleneck-regions", get_position="[longitude, latitude]",
+        get_radius="radius", get_fill_color="colour", radius_min_pixels=4, pickable=True, stroked=True,
+        get_line_color=[255, 255, 255, 220], line_width_min_pixels=0.5,
+    )  # fmt: skip
+    deck = maps.make_deck([layer], view=dict(maps.GERMANY_VIEW), tooltip={"html": t("analytics.bottleneck.tooltip")})
+    st.pydeck_chart(deck, height=maps.MAP_HEIGHT, key=key)
+    bands = [(colour, t(f"analytics.bottleneck.band.{band}")) for band, colour in maps.BALANCE_COLOURS.items()]
+    maps.legend([*bands, (SUPPRESSED_COLOUR, t("analytics.bottleneck.band.suppressed"))])

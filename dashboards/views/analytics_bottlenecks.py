@@ -38,5 +38,7 @@ ratios = zip(shown["waiting_per_practice"], no_supply[shown.index], strict=True)
 shown["waiting_per_practice"] = [t("analytics.no_supply") if empty else number(v, 1) for v, empty in ratios]
 shown["median_waiting_days"] = shown["median_waiting_days"].map(lambda v: number(v, 0))
 names = {c: t(f"analytics.column.{c}") for c in shown.columns} | {"value": t(f"analytics.bottleneck.{dimension}")}
+if dimension == "region3":
+    warehouse.bottleneck_map(frame, key="bottleneck_map")
 st.dataframe(shown.rename(columns=names), hide_index=True, width="stretch")
 downloads(ranked, name=f"bottlenecks_{dimension}", key="bottlenecks")

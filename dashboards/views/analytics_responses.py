@@ -26,13 +26,15 @@ dimension = st.segmented_control(
     format_func=lambda d: t(f"analytics.response.{d}"),
     key="dimension",
 )
-frame = warehouse.mart("mart_response_rates", build=build, user=user)
-frame = frame[frame["dimension"] == (dimension or "region3")].sort_values("items", key=rank, ascending=False)
+dimension = dimension or "region3"
+frame = warehouse.mart("mart_response_rates", build=build, user=user, where={"dimension": dimension},
+                       order_by="items desc, value")  # fmt: skip
+frame = frame.sort_values("items", key=rank, ascending=False, kind="stable")  # hidden counts ("< 5") last
 table = frame[SHOWN].rename(columns={c: t(f"analytics.column.{c}") for c in SHOWN})
 for column in ("response_rate", "acceptance_rate"):
     table[t(f"analytics.column.{column}")] = frame[column].map(percent)
 st.dataframe(table, hide_index=True, width="stretch")
-downloads(frame.drop(columns="dimension"), name=f"responses_{dimension or 'region3'}", key="responses")
+downloads(frame.drop(columns="dimension"), name=f"responses_{dimension}", key="responses")
 
 st.subheader(t("analytics.calibration"))
 calibration = warehouse.mart("mart_calibration", build=build, user=user, order_by="decile")

@@ -1,15 +1,8 @@
 -- Reconciliation: every mart holds exactly the rows PostgreSQL held at extraction time.
 -- Returns one row per mismatch; dbt fails the build on any row.
-{% set counts = var('pg_counts') %}
-{% if not counts %}
-    {{ exceptions.raise_compiler_error("pg_counts is empty: the build must pass PostgreSQL's row counts") }}
-{% endif %}
-
+-- PostgreSQL's counts come from the extraction (stg_extract_info); without any, the check fails too.
 with expected as (
-    {% for source, rows in counts.items() %}
-    select '{{ source }}' as source, {{ rows | int }} as expected_rows
-    {{ "union all" if not loop.last }}
-    {% endfor %}
+    select source, pg_rows as expected_rows from {{ ref('stg_extract_info') }}
 ),
 
 observed as (
@@ -30,11 +23,23 @@ observed as (
     select 'phone_calls', count(*) from {{ ref('stg_phone_calls') }}
 ),
 
-final as (
+mismatches as (
     select expected.source, expected.expected_rows, observed.observed_rows
     from expected
     left join observed on observed.source = expected.source
     where observed.observed_rows is null or observed.observed_rows <> expected.expected_rows
+),
+
+missing_counts as (
+    select 'no PostgreSQL counts were extracted' as source, cast(null as bigint) as expected_rows,
+        cast(null as bigint) as observed_rows
+    where not exists (select 1 from expected)
+),
+
+final as (
+    select * from mismatches
+    union all
+    select * from missing_counts
 )
 
 select * from final

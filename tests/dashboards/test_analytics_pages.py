@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from core.auth import service as auth
-from core.config import get_settings
-from core.demo.service import seed
-from core.warehouse.build import build_warehouse
-from tests.conftest import truncate_all
 from tests.dashboards.conftest import PASSWORD, open_page
 from tests.dashboards.conftest import texts as visible_texts
+from tests.support.warehouse import TODAY, demo_warehouse
 
-TODAY = date(2026, 11, 30)
-NOW = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
 PAGES = ["analytics_overview.py", "analytics_success.py", "analytics_process.py", "analytics_bottlenecks.py",
          "analytics_responses.py"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def built(engine):
-    truncate_all(engine)
-    with Session(engine) as session:
-        seed(session, therapists=1200, patients=200, seed=11, today=TODAY)
-        users = {
-            role: auth.create_user(session, email=f"{role}@example.org", role=role, password=PASSWORD)
-            for role in ("manager", "analyst", "staff")
-        }
-        session.commit()
-        users = {role: (user.id, user.email) for role, user in users.items()}
-    with Session(engine) as session:
-        build_warehouse(session, now=NOW)
-    yield users
-    truncate_all(engine)
-    shutil.rmtree(get_settings().data_dir / "warehouse", ignore_errors=True)
+    with demo_warehouse(engine, seed=11, roles=("manager", "analyst", "staff"), password=PASSWORD) as demo:
+        yield demo.users
 
 
 def pg(engine, sql: str, **params):
@@ -127,3 +107,34 @@ def test_sql_page__analyst_runs_a_query_and_a_write_is_refused(built, repo_root)
     assert list(at.dataframe[0].value["step"])[:2] == ["proposed", "approved"]
     at = _run_query(at, "copy mart_funnel to '/tmp/x.csv'")
     assert "Only SELECT" in at.error[0].value
+
+
+def test_bottlenecks__draws_the_regions_on_an_offline_map(built, repo_root):
+    import json
+
+    user_id, email = built["manager"]
+    at = open_page(repo_root, "analytics_bottlenecks.py", user_id=user_id, email=email, role="manager")
+    charts = at.get("deck_gl_json_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.json)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    regions = layers["bottleneck-regions"]["data"]
+    waiting = {region["region"]: region["waiting"] for region in regions}
+    assert len(waiting) > 10
+    assert all(value not in {"0", "–"} for value in waiting.values()), "one circle per region where patients wait"
+    assert "http" not in json.dumps(spec.get("mapStyle") or ""), "no tile server: the map works offline"
+    assert "germany-outline" in layers
+
+
+def test_bottlenecks__analyst_map_shows_small_regions_hidden(built, repo_root):
+    import json
+
+    user_id, email = built["analyst"]
+    at = open_page(repo_root, "analytics_bottlenecks.py", user_id=user_id, email=email, role="analyst")
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    regions = next(layer for layer in spec["layers"] if layer["id"] == "bottleneck-regions")["data"]
+    waiting = [region["waiting"] for region in regions]
+    assert "< 5" in waiting
+    assert all(v == "< 5" or int(v.replace(".", "")) >= 5 for v in waiting)
+    hidden = {region["radius"] for region in regions if region["waiting"] == "< 5"}
+    assert len(hidden) == 1, "hidden regions all have one size: the circle does not tell their count"

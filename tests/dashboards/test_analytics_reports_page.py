@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from core.auth import service as auth
-from core.config import get_settings
-from core.demo.service import seed
-from core.warehouse.build import build_warehouse
-from tests.conftest import truncate_all
 from tests.dashboards.conftest import PASSWORD, open_page
 from tests.dashboards.conftest import texts as visible_texts
+from tests.support.warehouse import demo_warehouse
 
-TODAY = date(2026, 11, 30)
-NOW = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
 PAGE = "analytics_reports.py"
 
 
 @pytest.fixture(scope="module")
 def built(engine):
-    truncate_all(engine)
-    with Session(engine) as session:
-        seed(session, therapists=1200, patients=200, seed=11, today=TODAY)
-        users = {
-            role: auth.create_user(session, email=f"{role}@example.org", role=role, password=PASSWORD)
-            for role in ("manager", "analyst")
-        }
-        session.commit()
-        users = {role: (user.id, user.email) for role, user in users.items()}
-    with Session(engine) as session:
-        build_warehouse(session, now=NOW)
-    yield users
-    truncate_all(engine)
-    shutil.rmtree(get_settings().data_dir / "warehouse", ignore_errors=True)
+    with demo_warehouse(engine, seed=11, roles=("manager", "analyst"), password=PASSWORD) as demo:
+        yield demo.users
 
 
 @pytest.fixture
@@ -84,6 +64,12 @@ def downloads(monkeypatch) -> dict[str, bytes]:
             if file_name:
                 files[file_name] = path_or_data
             return super().add(path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+        def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, *, element_id=""):
+            if file_name:  # what a click on the button would hand out
+                content = data_callable()
+                files[file_name] = content.encode("utf-8") if isinstance(content, str) else content
+            return super().add_deferred(data_callable, mimetype, coordinates, file_name, element_id=element_id)
 
     monkeypatch.setattr(app_test, "MediaFileManager", Recording)
     return files
@@ -194,3 +180,15 @@ def test_report_metrics__agree_with_the_metric_marts(built):
     report = run_report(ReportDefinition(metric="response_rate", dimensions=("region3",))).set_index("region3")
     # regions whose sent items are all still open have no rate yet; the mart leaves them out
     assert by_region.to_dict() == pytest.approx(report["value"].dropna().to_dict())
+
+
+def test_reports_page__a_hidden_region_cannot_be_worked_out_from_the_total(built, repo_root, downloads):
+    from core.warehouse.reports import ReportDefinition, run_report
+
+    total = int(run_report(ReportDefinition(metric="searches", dimensions=())).loc[0, "value"])  # the analyst may ask
+    build(open_as(built, repo_root, "analyst"), metric="searches", dimensions=["region3"])
+    rows = [line.split(",") for line in downloads["auswertung_searches.csv"].decode("utf-8").splitlines()[1:]]
+    hidden = [row for row in rows if row[1] == "< 5"]
+    shown = sum(int(row[1]) for row in rows if row[1] != "< 5")
+    assert len(hidden) >= 2, "one hidden region alone would be the total minus the regions shown"
+    assert total - shown >= 5, "the hidden regions together count at least five"

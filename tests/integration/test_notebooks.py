@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, date, datetime
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
-from sqlalchemy.orm import Session
 
-from core.config import get_settings
-from core.demo.service import seed
-from core.warehouse.build import build_warehouse
-from tests.conftest import truncate_all
+from tests.support.warehouse import demo_warehouse as shared_demo_warehouse
 
 NOTEBOOKS = ["01_placement_rates.ipynb", "02_time_to_placement.ipynb", "03_inquiry_outcomes.ipynb"]
 
@@ -41,15 +34,8 @@ def test_notebooks__open_the_warehouse_never_the_operational_database(repo_root)
 
 @pytest.fixture(scope="module")
 def demo_warehouse(engine):
-    truncate_all(engine)
-    with Session(engine) as session:
-        seed(session, therapists=1200, patients=200, seed=3, today=date(2026, 11, 30))
-        session.commit()
-    with Session(engine) as session:
-        build_warehouse(session, now=datetime(2026, 11, 30, 22, 0, tzinfo=UTC))
-    yield
-    truncate_all(engine)
-    shutil.rmtree(get_settings().data_dir / "warehouse", ignore_errors=True)
+    with shared_demo_warehouse(engine, seed=3):
+        yield
 
 
 @pytest.mark.slow

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.demo.service import seed
+from core.errors import NotFound
 from core.warehouse import build as warehouse_build
 from core.warehouse.build import WarehouseCheckFailed, build_warehouse
-from core.warehouse.read import connect, current_build, mart_names, read_mart, suppress_small_cells
+from core.warehouse.read import connect, current_build, mart_names, read_mart, read_mart_rows, suppress_small_cells
 from tests.conftest import truncate_all
 
 TODAY = date(2026, 11, 30)
@@ -169,10 +170,26 @@ def test_read__the_connection_is_read_only(warehouse):
 def test_suppress_small_cells__hides_rows_below_five_patients():
     import pandas as pd
 
-    frame = pd.DataFrame({"region3": ["101", "102"], "searches": [4, 12], "rate": [0.5, 0.25]})
+    frame = pd.DataFrame({"region3": ["101", "102", "103"], "searches": [4, 12, 30], "rate": [0.5, 0.25, 0.1]})
     shown = suppress_small_cells(frame)
     assert shown.loc[0, "searches"] == "< 5"
     assert shown.loc[0, "rate"] == "< 5"
     assert shown.loc[0, "region3"] == "101"
-    assert shown.loc[1, "searches"] == 12
-    assert shown.loc[1, "rate"] == 0.25
+    assert shown.loc[1, "searches"] == "< 5"  # secondary: else the total minus 30 would give 101 away
+    assert shown.loc[2, "searches"] == 30
+    assert shown.loc[2, "rate"] == 0.1
+
+
+def test_read_mart_rows__returns_only_the_matching_rows_in_order(warehouse):
+    whole = read_mart("mart_response_rates")
+    regions = read_mart_rows("mart_response_rates", where={"dimension": "region3"}, order_by="items desc, value")
+    assert set(regions["dimension"]) == {"region3"}
+    assert len(regions) == (whole["dimension"] == "region3").sum() > 0
+    assert list(regions["items"]) == sorted(regions["items"], reverse=True)
+
+
+def test_read_mart_rows__an_unknown_column_is_a_clear_error(warehouse):
+    with pytest.raises(NotFound, match="has no column region9"):
+        read_mart_rows("mart_response_rates", where={"region9": "1"})
+    with pytest.raises(NotFound, match="optional asc or desc"):
+        read_mart_rows("mart_response_rates", where={"dimension": "x"}, order_by="items sideways")

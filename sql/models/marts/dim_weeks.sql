@@ -2,8 +2,9 @@
 with recursive bounds as (
     select
         cast(date_trunc('week', min(started_on)) as date) as first_week,
-        cast(date_trunc('week', cast('{{ var("extracted_on") }}' as date)) as date) as last_week
+        cast(date_trunc('week', max(extraction.extracted_on)) as date) as last_week
     from {{ ref('stg_searches') }}
+    cross join (select max(extracted_on) as extracted_on from {{ ref('stg_extract_info') }}) as extraction
 ),
 
 weeks (week_start) as (

@@ -7,6 +7,10 @@ placements as (
     select * from {{ ref('stg_placements') }}
 ),
 
+extraction as (
+    select max(extracted_on) as extracted_on from {{ ref('stg_extract_info') }}
+),
+
 spells as (
     select
         searches.*,
@@ -14,8 +18,9 @@ spells as (
         placements.first_session_on,
         placements.first_session_confirmed_at,
         placements.therapist_id as placed_therapist_id,
-        cast('{{ var("extracted_on") }}' as date) as extracted_on
+        extraction.extracted_on
     from searches
+    cross join extraction
     left join placements on placements.search_pseudonym = searches.search_pseudonym
 ),
 

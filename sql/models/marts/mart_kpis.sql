@@ -8,11 +8,14 @@ items as (
     select * from {{ ref('fct_inquiry_items') }}
 ),
 
+extraction as (
+    select max(extracted_on) as extracted_on from {{ ref('stg_extract_info') }}
+),
+
 periods as (
-    select 'current' as period, cast('{{ var("extracted_on") }}' as date) - 27 as first_day,
-        cast('{{ var("extracted_on") }}' as date) as last_day
+    select 'current' as period, extracted_on - 27 as first_day, extracted_on as last_day from extraction
     union all
-    select 'previous', cast('{{ var("extracted_on") }}' as date) - 55, cast('{{ var("extracted_on") }}' as date) - 28
+    select 'previous', extracted_on - 55, extracted_on - 28 from extraction
 ),
 
 by_period as (
