@@ -17,7 +17,7 @@ from core.patients.overview import PatientOverview
 from dashboards import data
 from dashboards.components import read_audit, search_relaxations
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 CONSENT_TEXT_VERSION = "2026-01"  # the current consent text; a new text gets a new version
 
@@ -31,7 +31,7 @@ def _run(action, success: str) -> None:
         st.session_state["patient_unmet"] = [r.message for r in exc.requirements]
         return
     except WorkbenchError as exc:
-        st.session_state["patient_action_error"] = str(exc)
+        st.session_state["patient_action_error"] = say(exc)
         return
     data.clear_patients()
     st.session_state["patient_flash"] = success
@@ -222,7 +222,7 @@ def _data_subject_rights(p: dict, user: CurrentUser) -> None:
                     privacy.erase_everywhere(data.engine(), patient_id=p["id"], actor=user.email, actor_id=user.id,
                                              reason=reason, now=datetime.now(UTC))  # fmt: skip
                 except WorkbenchError as exc:
-                    st.error(str(exc))
+                    st.error(say(exc))
                     return
                 data.clear_patients()
                 data.caught_mail.clear()

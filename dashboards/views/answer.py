@@ -17,7 +17,7 @@ from core.communication.templates import label
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
-from dashboards.i18n import current_language, t
+from dashboards.i18n import current_language, say, t
 from dashboards.plain_text import literal
 
 st.title(t("communication.answer.title"))
@@ -99,7 +99,7 @@ if submitted:
         link_error(exc)
         st.stop()
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         st.stop()
     data.clear_matching()
     if result.just_recorded:  # not when another tab answered first: then the recorded answer is shown

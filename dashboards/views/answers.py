@@ -15,7 +15,7 @@ from core.matching.models import ItemOutcome
 from dashboards import data
 from dashboards.components import inquiry_items
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 ANSWERS = [
     ItemOutcome.ACCEPTED,
@@ -46,7 +46,7 @@ def record(item_id: int, outcome: ItemOutcome, message: str | None, first_sessio
             )
             dispatch.notify_placement(session, result=result, actor=user.email, now=datetime.now(UTC))
     except WorkbenchError as exc:
-        flash.append(("error", str(exc)))
+        flash.append(("error", say(exc)))
         return
     flash.append(("success", t("answers.recorded", outcome=t(f"outcome.{result.outcome.value}"))))
     if result.is_conflict:

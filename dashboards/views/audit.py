@@ -14,7 +14,7 @@ from core.errors import ValidationError
 from core.operations import runner
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 PAGE_SIZE = 50
 user = require_user()
@@ -74,7 +74,7 @@ try:
     with session_scope(data.engine()) as session:
         result = queries.search(session, filters=filters, page=int(page), page_size=PAGE_SIZE)
 except ValidationError as exc:
-    st.error(str(exc))
+    st.error(say(exc))
     st.stop()
 if not result["rows"]:
     st.info(t("audit.empty"))

@@ -15,7 +15,7 @@ from core.errors import WorkbenchError
 from dashboards import data
 from dashboards.components import mail_frame, read_audit
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 user = require_user()
 if user.role not in {"admin", "staff"}:
@@ -46,7 +46,7 @@ try:
         window_text = t("mail.window_never")
     st.caption(t("mail.window", spec=settings.send_window, state=window_text))
 except WorkbenchError as exc:
-    st.error(str(exc))
+    st.error(say(exc))
 
 # --- outbox ---------------------------------------------------------------------------------------------------
 st.subheader(t("mail.outbox"))
@@ -129,7 +129,7 @@ if review_rows:
                     now=datetime.now(UTC),
                 )
         except WorkbenchError as exc:
-            st.error(str(exc))
+            st.error(say(exc))
         else:
             done = "mail.review_done_sent" if delivered else "mail.review_done_queued"
             st.session_state["mailbox_flash"] = [("success", t(done, id=picked))]

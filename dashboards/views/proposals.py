@@ -13,7 +13,7 @@ from core.matching import service as matching
 from dashboards import data
 from dashboards.components import inquiry_items, proposal_edit
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 PER_PAGE = 20
 user = require_user()
@@ -30,7 +30,7 @@ def act(action, success: str) -> None:
         if success:
             st.session_state.setdefault("proposals_flash", []).append(success)
     except WorkbenchError as exc:
-        st.session_state.setdefault("proposals_flash", []).append("!" + str(exc))
+        st.session_state.setdefault("proposals_flash", []).append("!" + say(exc))
     data.clear_matching()
 
 

@@ -1,0 +1,34 @@
+"""Core messages reach a German user in German: field errors, search blockers, reasons (issue 10, defect 6)."""
+
+from datetime import date
+
+from tests.dashboards.conftest import texts
+from tests.dashboards.test_patient_pages import as_staff, save
+
+TODAY = date.today()
+
+
+def test_new_patient__field_errors_are_german(repo_root, staff, committed_db):
+    at = as_staff(repo_root, staff, "patient_new.py")
+    at.text_input(key="new_patient_first_name").input("Mira")
+    at.text_input(key="new_patient_last_name").input("x" * 300)
+    at.date_input(key="new_patient_birth_date").set_value(date(1985, 6, 1))
+    at.text_input(key="new_patient_postcode").input("1067")
+    save(at)
+    page = texts(at)
+    assert "Nachname hat 300 Zeichen; erlaubt sind höchstens 100." in page
+    assert "Die PLZ „1067“ muss 5 Ziffern haben, z. B. 10115." in page
+    assert "last_name" not in page
+    assert "must have 5 digits" not in page
+
+
+def test_new_patient__a_missing_birth_date_is_asked_for_in_german(repo_root, staff, committed_db):
+    at = as_staff(repo_root, staff, "patient_new.py")
+    at.text_input(key="new_patient_first_name").input("Mira")
+    at.text_input(key="new_patient_last_name").input("Probe")
+    at.text_input(key="new_patient_postcode").input("10115")
+    save(at)
+    page = texts(at)
+    assert "Bitte das Geburtsdatum eintragen" in page
+    assert "Birth date" not in page
+    assert "None" not in page
