@@ -101,11 +101,11 @@ def _search(view: PatientOverview, user: CurrentUser, today: date) -> None:
     search, pid = view.search, view.patient["id"]
     unmet = st.session_state.pop("patient_unmet", None)
     if unmet:
-        st.error(t("patient.search.unmet") + "\n" + "\n".join(f"- {m}" for m in unmet))
+        st.error(t("patient.search.unmet") + "\n" + "\n".join(f"- {say(m)}" for m in unmet))
     if search is None:
         st.write(t("patient.search.none"))
         if view.unmet:
-            st.caption(t("patient.search.unmet") + " " + "; ".join(r.message for r in view.unmet))
+            st.caption(t("patient.search.unmet") + " " + "; ".join(say(r.message) for r in view.unmet))
         if not view.patient["erased_at"] and st.button(
             t("patient.search.start"), type="primary", icon=":material/play_arrow:", key="search_start"
         ):

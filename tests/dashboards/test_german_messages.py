@@ -3,7 +3,7 @@
 from datetime import date
 
 from tests.dashboards.conftest import texts
-from tests.dashboards.test_patient_pages import as_staff, save
+from tests.dashboards.test_patient_pages import as_staff, make_patient, save
 
 TODAY = date.today()
 
@@ -32,3 +32,15 @@ def test_new_patient__a_missing_birth_date_is_asked_for_in_german(repo_root, sta
     assert "Bitte das Geburtsdatum eintragen" in page
     assert "Birth date" not in page
     assert "None" not in page
+
+
+def test_search_start__blockers_are_german_with_german_numbers(repo_root, staff, committed_db):
+    few_hours = [{"weekday": 0, "start": "08:00", "end": "14:24"}]  # 6.4 h a week
+    pid = make_patient(committed_db, insurance_type=None, availability=few_hours)
+    at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    at.button(key="search_start").click().run()
+    page = texts(at)
+    assert "Die Einwilligung in die Verarbeitung von Gesundheitsdaten fehlt." in page
+    assert "Die Versicherung fehlt" in page
+    assert "Verfügbar sind 6,4 h pro Woche; nötig sind mindestens 20 h." in page
+    assert "is missing" not in page

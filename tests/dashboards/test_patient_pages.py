@@ -123,7 +123,7 @@ def test_detail__search_start_lists_missing_consents_then_starts(repo_root, staf
     at.button(key="search_start").click().run()
     page = texts(at)
     assert "Die Suche kann noch nicht starten" in page
-    assert "Consent to the processing of health data is missing" in page
+    assert "Die Einwilligung in die Verarbeitung von Gesundheitsdaten fehlt." in page
     for _ in range(2):  # record both consents through the form
         next(b for b in at.button if b.label == "Einwilligung erfassen").click().run()
     at.button(key="search_start").click().run()
