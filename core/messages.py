@@ -35,12 +35,13 @@ class Message(str):
         return message
 
     def __reduce__(self):
-        return (_rebuild, (self.code, str(self), self.params))
+        return (restore, (self.code, str(self), self.params))
 
 
-def _rebuild(code: str, text: str, params: dict[str, Any]) -> Message:
+def restore(code: str, text: str, params: dict[str, Any] | None = None) -> Message:
+    """Return a stored message (code, its English text, its parameters) as a ``Message`` again."""
     message = Message(code, text.replace("{", "{{").replace("}", "}}"))
-    message.params = params
+    message.params = dict(params or {})
     return message
 
 
@@ -52,3 +53,17 @@ def term(code: str, english: str) -> Message:
 def field_name(field: str) -> Message:
     """Return a form field's name as a translatable word ("last_name" -> "Nachname" in German)."""
     return Message(f"field.{field}", field)
+
+
+JOINERS = {"and": " and ", "or": " or ", ",": ", "}
+
+
+def words(items: list[Any], joiner: str = ",") -> Message:
+    """Return a list as one value: "VT, TP" / "adults and children" in English, "und"/"oder" in German.
+
+    ``joiner`` is "," (a plain list), "and" or "or"; the UI joins the translated items the same way.
+    """
+    english = JOINERS[joiner].join(str(item) for item in items)
+    message = Message(f"join.{'list' if joiner == ',' else joiner}", english.replace("{", "{{").replace("}", "}}"))
+    message.params = {"items": list(items)}
+    return message

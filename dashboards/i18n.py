@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from babel import Locale, UnknownLocaleError
 from babel.messages import mofile, pofile
 from babel.support import Translations
 
@@ -132,8 +133,12 @@ def say(message: Any, language: str | None = None) -> str:
         message = message.message
     if not isinstance(message, Message):
         return _value(message, language)
-    params = {name: _value(value, language) for name, value in message.params.items()}
+    if message.code.startswith("join."):
+        return _joined(message, language)
     singular, plural = _gettext_keys(language)
+    if message.code.startswith("language.") and message.code not in singular:
+        return _language_name(message.code.removeprefix("language."), language) or str(message)
+    params = {name: _value(value, language) for name, value in message.params.items()}
     if message.code in plural and isinstance(message.params.get("count"), int):
         text = translations(language).ngettext(message.code, f"{message.code}.plural", message.params["count"])
     elif message.code in singular or message.code in CATALOG[language]:
@@ -144,6 +149,21 @@ def say(message: Any, language: str | None = None) -> str:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):
         return str(message)
+
+
+def _joined(message: Message, language: str) -> str:
+    items = [_value(item, language) for item in message.params.get("items", [])]
+    if message.code == "join.list" or len(items) < 2:
+        return ", ".join(items)
+    return f"{', '.join(items[:-1])} {text_in(language, message.code)} {items[-1]}"
+
+
+def _language_name(code: str, language: str) -> str | None:
+    """Return a language's name in ``language`` ("tr" -> "Türkisch"), None for an unknown code."""
+    try:
+        return Locale.parse(language).languages.get(code)
+    except (ValueError, UnknownLocaleError):
+        return None
 
 
 def field_errors(error: ValidationError, language: str | None = None) -> dict[str, str]:

@@ -1,9 +1,8 @@
 """UI text of the matching pages: proposals, answers, conflicts, "why not?"; German sentences for filter reasons.
 
-The English reason sentences are the core's own (core.matching.filters), so both languages share placeholders.
+The filter reason sentences ("reason.<code>") live in the gettext catalogues (locale/), like every core message.
 """
 
-from core.matching.filters import SENTENCES as REASON_SENTENCES
 from core.matching.filters import SUMMARIES
 
 DE = {
@@ -147,29 +146,6 @@ DE = {
     "summary.search_saturated": "Suche hat genug offene Anfragen",
     "patient.nearby.passes": "passt",
     "patient.nearby.fails": "passt nicht: {reasons}",
-    "reason.search_inactive": "Die Suche ist {status}, nicht aktiv; nur aktive Suchen werden vermittelt.",
-    "reason.location_missing": "Für {side} fehlt ein Standort; eine Entfernung lässt sich nicht berechnen.",
-    "reason.too_far": "Die Praxis ist {km:.1f} km entfernt; die Grenze der Person liegt bei {limit_km:g} km.",
-    "reason.travel_time": "Die Fahrt dauert etwa {minutes:.0f} Minuten ({mode}); die Grenze liegt bei {limit_minutes:g} Minuten.",
-    "reason.age_group": "Die Praxis behandelt {offered}; die Person ist {age} und braucht {needed}.",
-    "reason.procedure": "Die Praxis bietet {offered}; gewünscht ist {wished}.",
-    "reason.setting": "Die Praxis bietet {offered}; gewünscht ist {wished}.",
-    "reason.therapist_gender": "Gewünscht ist eine {wish} Therapeut/in; hier: {gender}.",
-    "reason.patient_age": "Die Praxis nimmt Patient/innen von {age_range}; die Person ist {age}.",
-    "reason.patient_gender": "Die Praxis nimmt nur {preference} Patient/innen; die Person ist {gender}.",
-    "reason.diagnosis": "Der Schwerpunkt {focus} deckt keine der Diagnosen {diagnoses} ab.",
-    "reason.language": "Die Praxis spricht {therapist_languages}; die Person spricht {patient_languages}.",
-    "reason.statutory_licence": "Gesetzlich versichert, aber die Praxis hat keinen Kassensitz.",
-    "reason.excluded": "Diese Praxis ist für die Person ausgeschlossen.",
-    "reason.therapist_inactive": "Die Therapeut/in ist inaktiv und wird nicht angefragt.",
-    "reason.therapist_blocked": "Die Therapeut/in ist gesperrt{until}.",
-    "reason.cooldown": "Die Praxis pausiert nach ihrer letzten Antwort bis {until}.",
-    "reason.open_inquiry": "Die Praxis hat schon eine offene Anfrage ({open}); erlaubt ist eine zur Zeit.",
-    "reason.monthly_cap": "Die Praxis hatte in 30 Tagen schon {inquiries}; die Grenze ist {cap}.",
-    "reason.availability_overlap": "Die Person ist an den Praxistagen ({days}) {hours:.1f} h pro Woche verfügbar; nötig sind {minimum:g} h.",
-    "reason.recent_capacity_decline": "Die Praxis hat am {on} wegen Kapazität abgesagt; das gilt {days} Tage.",
-    "reason.unsuitable": "Die Praxis hat die Person am {on} als nicht passend abgelehnt.",
-    "reason.search_saturated": "Die Suche hat schon {open}, höchstens {cap} sind erlaubt.",
 }
 
 EN = {
@@ -288,7 +264,6 @@ EN = {
     "whynot.factors": "Main factors",
     "whynot.relaxations": "Relaxed criteria of this search",
     "whynot.notes": "Notes",
-    **{f"reason.{code}": sentence for code, sentence in REASON_SENTENCES.items()},
     **{f"summary.{code}": summary.rstrip(".") for code, summary in SUMMARIES.items()},
     "patient.nearby.passes": "fits",
     "patient.nearby.fails": "does not fit: {reasons}",
