@@ -166,6 +166,12 @@ def _language_name(code: str, language: str) -> str | None:
         return None
 
 
+def audit_action(action: str) -> str:
+    """Return an audit action in words ("patient.viewed" -> "Akte geöffnet"); an action without a text as it is."""
+    key = f"audit.action.{action}"
+    return t(key) if key in CATALOG[current_language()] else action
+
+
 def field_errors(error: ValidationError, language: str | None = None) -> dict[str, str]:
     """Return a ValidationError's per-field messages in the user's language."""
     return {field: say(text, language) for field, text in error.errors.items()}

@@ -44,3 +44,13 @@ def test_search_start__blockers_are_german_with_german_numbers(repo_root, staff,
     assert "Die Versicherung fehlt" in page
     assert "Verfügbar sind 6,4 h pro Woche; nötig sind mindestens 20 h." in page
     assert "is missing" not in page
+
+
+def test_patient_protocol_tab__columns_and_actions_are_german(repo_root, staff, committed_db):
+    pid = make_patient(committed_db)
+    at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    (protocol,) = [d.value for d in at.dataframe if "Aktion" in d.value.columns]
+    assert list(protocol.columns) == ["Zeitpunkt", "Wer", "Aktion", "Felder", "Anlass"]
+    assert "Akte geöffnet" in set(protocol["Aktion"])
+    assert "Akte angelegt" in set(protocol["Aktion"])
+    assert not {"patient.viewed", "patient.created"} & set(protocol["Aktion"])
