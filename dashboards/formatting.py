@@ -62,3 +62,31 @@ def moment(value: datetime | None, *, language: str | None = None) -> str:
     if value is None:
         return "—"
     return format_datetime(value, format="medium", locale=_locale(language)).rsplit(":", 1)[0]
+
+
+def clock_time(minutes: int) -> str:
+    """Return minutes after midnight as "08:00" (1440 -> "24:00")."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def weekday_span(days: frozenset[int] | set[int], *, language: str | None = None) -> str:
+    """Return weekdays (0 = Monday) as runs of short names: {0,1,2,3,4} -> "Mo–Fr" (de), "Mon–Fri" (en)."""
+    from babel.dates import get_day_names
+
+    names = get_day_names("abbreviated", locale=_locale(language))
+    short = [names[d].rstrip(".") for d in range(7)]
+    runs, ordered = [], sorted(days)
+    for day in ordered:
+        if runs and day == runs[-1][1] + 1:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return ", ".join(short[a] if a == b else f"{short[a]}–{short[b]}" for a, b in runs)
+
+
+def send_window(window, *, language: str | None = None) -> str:
+    """Return a parsed sending window (core.communication.window.SendWindow) in words: "Mo–Fr 08:00–18:00"."""
+    return "; ".join(
+        f"{weekday_span(r.weekdays, language=language)} {clock_time(r.start)}–{clock_time(r.end)}"
+        for r in window.ranges
+    )

@@ -172,6 +172,19 @@ def audit_action(action: str) -> str:
     return t(key) if key in CATALOG[current_language()] else action
 
 
+def job_counts(counts: Mapping[str, Any]) -> str:
+    """Return a job run's counts in words: {"sent": 3, "window_open": True} -> "gesendet: 3, Sendefenster offen: ja"."""
+    language = current_language()
+    parts = []
+    for name, value in counts.items():
+        key = f"jobcount.{name}"
+        label = text_in(language, key) if key in CATALOG[language] else name.replace("_", " ")
+        if name == "window_reason":
+            value = say(Message(f"window.reason.{value}", str(value)), language)
+        parts.append(f"{label}: {_value(value, language) if value not in (None, '', []) else '—'}")
+    return ", ".join(parts) or "—"
+
+
 def field_errors(error: ValidationError, language: str | None = None) -> dict[str, str]:
     """Return a ValidationError's per-field messages in the user's language."""
     return {field: say(text, language) for field, text in error.errors.items()}

@@ -28,7 +28,7 @@ try:
         header = t(
             "followup.thread.header",
             reference=inquiry.reference,
-            status=inquiry.status.value,
+            status=t(f"inquiry.status.{inquiry.status.value}"),
             therapist=literal(therapist_name(session.get(Therapist, inquiry.therapist_id))),
         )
         entries = timeline.entries(session, inquiry_id=inquiry.id)

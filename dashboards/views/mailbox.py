@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.communication import catcher, sender, window
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components import mail_frame, read_audit
 from dashboards.components.login import require_user
 from dashboards.i18n import say, t
@@ -37,14 +38,15 @@ if st.button(t("mail.refresh"), icon=":material/refresh:", key="mailbox_refresh"
     data.clear_mailbox()
 
 try:
-    state = window.state(window.parse_window(settings.send_window), datetime.now(UTC), timezone=settings.timezone)
+    send_window = window.parse_window(settings.send_window)
+    state = window.state(send_window, datetime.now(UTC), timezone=settings.timezone)
     if state.open:
         window_text = t("mail.window_open")
     elif state.opens_at:
-        window_text = t("mail.window_closed", opens=state.opens_at.strftime("%d.%m.%Y %H:%M"))
+        window_text = t("mail.window_closed", opens=formatting.moment(clock.local(state.opens_at)))
     else:
         window_text = t("mail.window_never")
-    st.caption(t("mail.window", spec=settings.send_window, state=window_text))
+    st.caption(t("mail.window", spec=formatting.send_window(send_window), state=window_text))
 except WorkbenchError as exc:
     st.error(say(exc))
 
