@@ -17,7 +17,7 @@ from core.patients.overview import PatientOverview
 from dashboards import data
 from dashboards.components import read_audit, search_relaxations
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import say, t
+from dashboards.i18n import nt, say, t
 
 CONSENT_TEXT_VERSION = "2026-01"  # the current consent text; a new text gets a new version
 
@@ -174,7 +174,7 @@ def _rejection_list(p: dict, user: CurrentUser) -> None:
     if not contacts:
         st.info(t("patient.rejections.empty"))
         return
-    st.write(t("patient.rejections.count", count=len(contacts)))
+    st.write(nt("patient.rejections.count", len(contacts)))
     c1, c2 = st.columns(2)
     c1.download_button(
         t("patient.rejections.html"),

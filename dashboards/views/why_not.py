@@ -15,7 +15,7 @@ from core.patients.service import current_search
 from core.therapists.service import search as find_therapists
 from dashboards import data, formatting
 from dashboards.components.login import require_user
-from dashboards.i18n import say, t
+from dashboards.i18n import nt, say, t
 
 user = require_user()
 st.title(t("whynot.title"))
@@ -55,7 +55,7 @@ with session_scope(data.engine()) as session:
 if explanation.passed:
     st.success(t("whynot.passes"))
 else:
-    st.error(t("whynot.fails", count=len(explanation.failures)))
+    st.error(nt("whynot.fails", len(explanation.failures)))
     st.markdown("\n".join(f"- {say(f.sentence)}" for f in explanation.failures))
 m1, m2, m3 = st.columns(3)
 m1.metric(t("whynot.distance"), formatting.km(explanation.distance_km))

@@ -62,3 +62,12 @@ def test_every_message_code_core_returns_has_both_translations(repo_root):
     assert len(used) > 40, "the scan found too few Message(...) codes; the pattern is broken"
     assert used - set(entries("de")) == set()
     assert used - set(entries("en")) == set()
+
+
+def test_plurals__one_inquiry_is_singular_and_numbers_are_german():
+    from dashboards.i18n import plural_in
+
+    assert plural_in("de", "proposals.count", 1, expected="0,4") == "1 vorgeschlagene Anfrage · erwartet 0,4 Zusagen"
+    assert plural_in("de", "proposals.count", 3, expected="1,2").startswith("3 vorgeschlagene Anfragen")
+    assert plural_in("en", "patient.rejections.count", 1) == "1 practice contacted"
+    assert plural_in("de", "patient.rejections.count", 1200) == "1200 Praxen kontaktiert"
