@@ -9,13 +9,14 @@ import streamlit as st
 
 from core import clock
 from core.patients.vocabulary import LANGUAGES
+from dashboards import formatting
 from dashboards.i18n import CATALOG, audit_action, current_language, t
 from dashboards.plain_text import literal
 
 
 def show_wishes(p: dict[str, Any]) -> None:
     rows = {
-        t("form.max_distance_km"): f"{p['max_distance_km']:g} km" if p["max_distance_km"] else "—",
+        t("form.max_distance_km"): f"{formatting.number(p['max_distance_km'])} km" if p["max_distance_km"] else "—",
         t("form.max_travel_minutes"): f"{p['max_travel_minutes']} min" if p["max_travel_minutes"] else "—",
         t("form.transport_mode"): t(f"transport.{p['transport_mode'].value}"),
         t("form.therapist_gender_wish"): t(f"gender_wish.{p['therapist_gender_wish'].value}"),

@@ -100,7 +100,7 @@ for p in proposals[(page - 1) * PER_PAGE : page * PER_PAGE]:
                 reference=p["reference"],
                 therapist=p["therapist_name"],
                 place=place,
-                expected=p["expected_placements"],
+                expected=formatting.number(p["expected_placements"], digits=2),
             )
             + "**"
         )
