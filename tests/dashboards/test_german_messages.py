@@ -54,3 +54,32 @@ def test_patient_protocol_tab__columns_and_actions_are_german(repo_root, staff, 
     assert "Akte geöffnet" in set(protocol["Aktion"])
     assert "Akte angelegt" in set(protocol["Aktion"])
     assert not {"patient.viewed", "patient.created"} & set(protocol["Aktion"])
+
+
+def test_inquiry_thread__mail_status_and_answer_source_are_words(repo_root, staff, committed_db):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from core.communication import answer_page, links
+    from core.communication.models import Email, EmailStatus
+    from core.config import get_settings
+    from tests.support.matching import searching_patient, sent, therapist
+
+    with Session(committed_db) as session:
+        inquiry = sent(session, therapist(session, "Kraus"), [searching_patient(session, "Muster")])
+        token = links.make_token(
+            inquiry.items[0].id,
+            secret=get_settings().resolved_secret_key(),
+            expires_at=datetime.now(UTC) + timedelta(days=9),
+        )
+        answer_page.submit(session, token=token, outcome="declined_capacity", now=datetime.now(UTC))
+        session.execute(update(Email).where(Email.inquiry_id == inquiry.id).values(status=EmailStatus.SENT))
+        inquiry_id = inquiry.id
+        session.commit()
+    at = as_staff(repo_root, staff, "inquiry_thread.py", id=str(inquiry_id))
+    (thread,) = [d.value for d in at.dataframe]
+    statuses = set(thread["Status"])
+    assert {"Gesendet", "über den Antwort-Link"} <= statuses
+    assert not {"sent", "link"} & statuses
