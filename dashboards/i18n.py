@@ -126,7 +126,7 @@ def say(message: Any, language: str | None = None) -> str:
     """Return a core message (``Message``, an error carrying one, or plain text) in the user's language.
 
     Example: say(ValidationError(Message("validation.required", "{field} is required", field=...)))
-    -> "Nachname fehlt." in German
+    -> "Nachname: Pflichtfeld – bitte ausfüllen." in German
     """
     language = language or current_language()
     if isinstance(message, WorkbenchError):
