@@ -5,13 +5,14 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint format bench notebooks audit chromium clean-data help
+.PHONY: run test lint format bench notebooks audit chromium clean-data help i18n
 
 help:
 	@echo "make run    start the workbench (embedded PostgreSQL, demo data, mail catcher, scheduler, app)"
 	@echo "make test   lint and run every test (unit, integration, dashboards, browser)"
 	@echo "make bench  run the benchmarks in tests/benchmarks"
 	@echo "make notebooks  run the analyst notebooks in place on the published warehouse (make run builds it)"
+	@echo "make i18n   extract the message keys into locale/messages.pot (the template for translation tools)"
 	@echo "make audit  check the installed packages for known vulnerabilities (pip-audit; needs internet)"
 
 $(PYTHON):
@@ -73,3 +74,11 @@ audit: $(DEV_STAMP)
 clean-data:
 	@echo "this deletes data/ (embedded database, caught mail, generated files); Ctrl-C to keep it"; sleep 3
 	rm -rf data/postgres data/mailbox data/logs data/demo-login.txt data/run.json
+
+# Translators' template: every message key the code names literally, for gettext tools (Poedit, Weblate).
+# The catalogues locale/{de,en}/LC_MESSAGES/messages.po are edited directly (keys built at run time, such as
+# field.<name> or reason.<code>, are not extracted, so `pybabel update` would wrongly retire them); a test
+# fails while a key lacks a German or English text. The app compiles the .po files itself at start.
+i18n: $(DEV_STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k Message:1 -k t:1 -k nt:1,1 -k term:1 --no-location \
+		--sort-output -o locale/messages.pot .

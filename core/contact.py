@@ -12,6 +12,7 @@ import re
 import phonenumbers
 
 from core.errors import ValidationError
+from core.messages import Message
 
 # Pragmatic syntax check (RFC 5322 is far wider); deliverability is proven by sending, not by regex.
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -23,8 +24,19 @@ def validate_email(value: str | None, *, field: str = "email") -> str | None:
         return None
     address = value.strip()
     if not EMAIL_PATTERN.match(address) or ".." in address:
-        raise ValidationError(f"E-mail '{address}' is not a valid address, e.g. anna.schmidt@example.org", field=field)
+        raise ValidationError(
+            Message(
+                "validation.email",
+                "E-mail '{value}' is not a valid address, e.g. anna.schmidt@example.org",
+                value=address,
+            ),
+            field=field,
+        )
     return address
+
+
+PHONE_INVALID = "Phone '{value}' is not a phone number, e.g. 030 1234567 or +49 30 1234567"
+PHONE_IMPOSSIBLE = "Phone '{value}' is not a possible number, e.g. 030 1234567 or +49 30 1234567"
 
 
 def normalise_phone(value: str | None, *, field: str = "phone") -> str | None:
@@ -35,11 +47,9 @@ def normalise_phone(value: str | None, *, field: str = "phone") -> str | None:
     try:
         number = phonenumbers.parse(raw, "DE")
     except phonenumbers.NumberParseException:
-        raise ValidationError(f"Phone '{raw}' is not a phone number, e.g. 030 1234567 or +49 30 1234567",
-                              field=field) from None  # fmt: skip
+        raise ValidationError(Message("validation.phone_invalid", PHONE_INVALID, value=raw), field=field) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(f"Phone '{raw}' is not a possible number, e.g. 030 1234567 or +49 30 1234567",
-                              field=field)  # fmt: skip
+        raise ValidationError(Message("validation.phone_impossible", PHONE_IMPOSSIBLE, value=raw), field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -13,9 +13,23 @@ WorkbenchError
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class WorkbenchError(Exception):
-    """Base class of every error the workbench raises on purpose."""
+    """Base class of every error the workbench raises on purpose.
+
+    Raised with a ``core.messages.Message``, the error carries its ``code`` and ``params`` so that the UI can
+    say it in the user's language; ``str(error)`` stays the English text for logs. A plain ``str`` gives
+    ``code`` None (the UI then shows the text as it is).
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        message = args[0] if args else ""
+        self.code: str | None = getattr(message, "code", None)
+        self.params: dict[str, Any] = getattr(message, "params", {})
+        self.message = message
 
 
 class ConfigError(WorkbenchError):
@@ -26,6 +40,7 @@ class ValidationError(WorkbenchError):
     """Input is invalid; ``field`` names the offending input, ``errors`` maps every bad field to its message."""
 
     def __init__(self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None) -> None:
+        # ``message`` and the values of ``errors`` may be core.messages.Message (a str with code and params)
         super().__init__(message)
         self.field = field
         self.errors = errors if errors is not None else ({field: message} if field else {})

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from core.errors import ValidationError
+from core.messages import Message
 
 _CODE = re.compile(r"^F(\d{2})(?:\.?(\d{1,2}))?$")
 EXAMPLE = "F32.1"
@@ -29,8 +30,13 @@ def parse_icd10(code: str, *, field: str = "diagnoses") -> str:
     match = _CODE.match(text)
     if match is None:
         raise ValidationError(
-            f"Diagnosis '{str(code).strip()}' is not an ICD-10 code of chapter V; "
-            f"use F00-F99 with an optional subcode, e.g. {EXAMPLE}",
+            Message(
+                "validation.icd10",
+                "Diagnosis '{value}' is not an ICD-10 code of chapter V; "
+                "use F00-F99 with an optional subcode, e.g. {example}",
+                value=str(code).strip(),
+                example=EXAMPLE,
+            ),
             field=field,
         )
     category, sub = match.groups()

@@ -37,6 +37,7 @@ from core.matching import answers, inquiries
 from core.matching import service as matching
 from core.matching.models import InquiryStatus, ItemOutcome, Placement
 from core.matching.queries import therapist_name
+from core.messages import Message
 from core.patients.models import Patient, Search
 from core.therapists.models import Therapist
 
@@ -146,10 +147,22 @@ def submit(
         chosen = None
     if chosen not in ANSWERS:
         valid = ", ".join(a.value for a in ANSWERS)
-        raise ValidationError(f"Answer '{outcome}' is not offered on this page; use one of {valid}", field="outcome")
+        raise ValidationError(
+            Message(
+                "answer.outcome_unknown",
+                "Answer '{outcome}' is not offered on this page; use one of {valid}",
+                outcome=outcome,
+                valid=valid,
+            ),
+            field="outcome",
+        )
     if proposed_first_session is not None and proposed_first_session < clock.local_date(now):
         raise ValidationError(
-            f"The first appointment {proposed_first_session:%d.%m.%Y} lies in the past; pick a later date",
+            Message(
+                "answer.first_session_past",
+                "The first appointment {day:%d.%m.%Y} lies in the past; pick a later date",
+                day=proposed_first_session,
+            ),
             field="proposed_first_session",
         )
     if chosen != ItemOutcome.ACCEPTED:

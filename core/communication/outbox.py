@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -110,7 +111,8 @@ def availability_text(windows: list[dict[str, Any]] | None, *, weekly_hours: flo
         hours.setdefault(str(window["weekday"]), []).append([window["start"], window["end"]])
     text = format_phone_hours(hours, language=language)
     if weekly_hours:
-        total = f"{weekly_hours:g} h {'pro Woche' if language == 'de' else 'per week'}"
+        hours_text = format_decimal(weekly_hours, format="0.#", locale="de_DE" if language == "de" else "en_GB")
+        total = f"{hours_text} h {'pro Woche' if language == 'de' else 'per week'}"  # "33,5 h pro Woche"
         text = f"{text} ({total})" if text else total
     return text
 

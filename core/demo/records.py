@@ -186,16 +186,19 @@ def _past(moment: datetime | None, now: datetime) -> datetime | None:
     return moment if moment is not None and moment <= now else None
 
 
-ACCEPTING_SENTENCES = {
-    True: "Reported taking new patients",
-    False: "Reported taking no new patients",
-    None: "Not known whether taking patients",
+ACCEPTING_SENTENCES = {  # message code (translated by the UI), English sentence
+    True: ("factor.accepting_yes_undated", "Reported taking new patients"),
+    False: ("factor.accepting_no_undated", "Reported taking no new patients"),
+    None: ("factor.accepting_unknown", "Not known whether taking patients"),
 }
 
 
 def demo_factors(accepting: bool | None, distance_km: float) -> list[dict[str, Any]]:
     """Return the two factors of the demo's response model in the shape of core.matching.proposals.Factor."""
+    message, sentence = ACCEPTING_SENTENCES[accepting]
+    km = round(distance_km, 1)
     return [
-        {"code": "accepting", "sentence": ACCEPTING_SENTENCES[accepting], "weight": 0.0},
-        {"code": "distance", "sentence": f"{distance_km:.1f} km away", "weight": 0.0},
-    ]
+        {"code": "accepting", "sentence": sentence, "weight": 0.0, "message": message, "params": {}},
+        {"code": "distance", "sentence": f"{km:.1f} km away", "weight": 0.0, "message": "factor.distance",
+         "params": {"km": km}},
+    ]  # fmt: skip

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.errors import ValidationError
 from core.geo.distance import haversine_km
 from core.geo.models import Postcode
+from core.messages import Message
 
 PLZ_PATTERN = re.compile(r"^\d{5}$")
 # "Hauptstraße 5", "Karl-Marx-Allee 90A", "Straße des 17. Juni 135", "Am Markt 12-14", "Q7 10" (Mannheim)
@@ -77,7 +78,12 @@ def clean_street(street: str | None, *, field: str = "street") -> str | None:
     value = re.sub(r"\s+", " ", street.strip())
     if not STREET_PATTERN.match(value):
         raise ValidationError(
-            f"Street '{value}' needs a street name and a house number, e.g. 'Hauptstraße 5'", field=field
+            Message(
+                "validation.street",
+                "Street '{value}' needs a street name and a house number, e.g. 'Hauptstraße 5'",
+                value=value,
+            ),
+            field=field,
         )
     return value
 
@@ -86,10 +92,24 @@ def clean_postcode(session: Session, postcode: str | None, *, field: str = "post
     """Return the postcode row for a German PLZ or raise ValidationError naming the problem."""
     value = (postcode or "").strip()
     if not PLZ_PATTERN.match(value):
-        raise ValidationError(f"PLZ '{value}' must have 5 digits, e.g. 10115", field=field)
+        raise ValidationError(
+            Message(
+                "validation.postcode_format",
+                "PLZ '{value}' must have 5 digits, e.g. 10115",
+                value=value,
+            ),
+            field=field,
+        )
     row = session.get(Postcode, value)
     if row is None:
-        raise ValidationError(f"PLZ '{value}' does not exist in Germany; check the digits, e.g. 10115", field=field)
+        raise ValidationError(
+            Message(
+                "validation.postcode_unknown",
+                "PLZ '{value}' does not exist in Germany; check the digits, e.g. 10115",
+                value=value,
+            ),
+            field=field,
+        )
     return row
 
 

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -69,6 +69,7 @@ from core.matching.snapshot import (
     Snapshot,
     entries_mask,
 )
+from core.messages import Message, term, words
 
 
 class FilterSettings(Protocol):
@@ -287,16 +288,29 @@ def evaluate(
 
 # sentences for one pair ----------------------------------------------------------------------------------
 
-AGE_GROUP_WORDS = {"adults": "adults", "children_youth": "children and youth"}
-GENDER_WORDS = {0: "female", 1: "male", 2: "diverse", 3: "of unknown gender"}
+# The values in a sentence are core.messages terms: English in the sentence (logs), translated by the UI.
+AGE_GROUP_WORDS = {
+    "adults": term("age_group.adults", "adults"),
+    "children_youth": term("age_group.children_youth", "children and youth"),
+}
+GENDER_WORDS = {
+    0: term("gender.female", "female"),
+    1: term("gender.male", "male"),
+    2: term("gender.diverse", "diverse"),
+    3: term("gender.unknown", "of unknown gender"),
+}
+COUNTED = {  # English (one, many) of the counted things in the sentences
+    "open inquiry": "count.open_inquiries",
+    "inquiry": "count.inquiries",
+}
 
 
-def _counted(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
+def _counted(count: int, one: str, many: str) -> Message:
+    return Message(COUNTED[one], f"{{count}} {one if count == 1 else many}", count=count)
 
 
-def _day_text(day: float) -> str:
-    return (EPOCH + timedelta(days=int(day))).isoformat()
+def _day_text(day: float) -> date:
+    return EPOCH + timedelta(days=int(day))
 
 
 def _offered(mask: int, part: str) -> list[str]:
@@ -313,8 +327,16 @@ def _plural(part: str) -> str:
     return {"procedure": "procedures", "setting": "settings", "age_group": "ages"}[part]
 
 
-def _join(words: list[str], empty: str = "none") -> str:
-    return ", ".join(words) if words else empty
+def _codes(codes: list[str]) -> Message:
+    return words(codes, ",") if codes else term("list.none", "none")
+
+
+def _languages(codes: list[str]) -> Message:
+    return words([term(f"language.{code}", code) for code in codes], ",") if codes else term("list.none", "none")
+
+
+def _gender_term(value: str) -> Message:
+    return term(f"gender.{value}", value)
 
 
 def describe(
@@ -331,7 +353,7 @@ def describe(
     therapist = snapshot.therapists.iloc[therapist_row]
     practice = snapshot.practices.iloc[int(therapist["practice_row"])]
     details = _DETAILS[code](snapshot, search, therapist, practice, search_row, therapist_row, distance_km, settings)
-    return Failure(code=code, sentence=SENTENCES[code].format(**details), details=details)
+    return Failure(code=code, sentence=Message(f"reason.{code}", SENTENCES[code], **details), details=details)
 
 
 SENTENCES: dict[str, str] = {
@@ -367,13 +389,16 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 def _missing_side(snapshot, search, therapist, *_):
     patient = np.isnan(search["latitude"]) or np.isnan(search["longitude"])
     other = np.isnan(therapist["latitude"]) or np.isnan(therapist["longitude"])
-    side = "patient and the therapist" if patient and other else "patient" if patient else "therapist"
-    return {"side": side}
+    if patient and other:
+        return {"side": term("side.both", "patient and the therapist")}
+    return {"side": term("side.patient", "patient") if patient else term("side.therapist", "therapist")}
 
 
 def _travel(snapshot, search, therapist, practice, s, t, km, settings):
     minutes = float(travel_minutes(snapshot, np.array([s]), np.array([km]))[0])
-    return {"minutes": minutes, "mode": search["transport_mode"], "limit_minutes": float(search["limit_minutes"])}
+    mode = search["transport_mode"]
+    return {"minutes": float(round(minutes)), "mode": term(f"transport.{mode}", mode),
+            "limit_minutes": float(search["limit_minutes"])}  # fmt: skip
 
 
 def _masks(search, therapist, part):
@@ -390,41 +415,43 @@ def _masks(search, therapist, part):
 
 def _procedure(snapshot, search, therapist, *_):
     wished = [p for p in search["procedure_wishes"] if p in PROCEDURES]
-    return {"offered": _join(_offered(_masks(search, therapist, "procedure"), "procedure"), "no procedure"),
-            "wished": " or ".join(wished) if wished else "any procedure"}  # fmt: skip
+    offered = _offered(_masks(search, therapist, "procedure"), "procedure")
+    return {"offered": words(offered, ",") if offered else term("procedure.none", "no procedure"),
+            "wished": words(wished, "or") if wished else term("procedure.any", "any procedure")}  # fmt: skip
 
 
 def _setting(snapshot, search, therapist, *_):
     offered = _offered(_masks(search, therapist, "setting"), "setting")
     wish = search["setting_wish"]
-    wished = "individual or group therapy" if wish == "either" else f"{wish} therapy"
-    return {"offered": " and ".join(offered) if offered else "no", "wished": wished}
+    wished = term(f"setting.{wish}", "individual or group therapy" if wish == "either" else f"{wish} therapy")
+    names = [term(f"setting.{name}", name) for name in offered]
+    return {"offered": words(names, "and") if names else term("setting.none", "no"), "wished": wished}
 
 
 def _age_group(snapshot, search, therapist, *_):
     offered = [AGE_GROUP_WORDS[a] for a in _offered(int(therapist["procedure_mask"]), "age_group")]
     needed = [AGE_GROUP_WORDS[a] for a in _offered(int(search["age_mask"]), "age_group")]
-    return {"offered": " and ".join(offered), "age": int(search["age"]), "needed": " or ".join(needed)}
+    return {"offered": words(offered, "and"), "age": int(search["age"]), "needed": words(needed, "or")}
 
 
-def _age_range(therapist) -> str:
+def _age_range(therapist) -> Message:
     low, high = therapist["age_min"], therapist["age_max"]
     if np.isnan(low):
-        return f"up to {int(high)}"
+        return Message("age_range.up_to", "up to {high}", high=int(high))
     if np.isnan(high):
-        return f"{int(low)} and over"
-    return f"{int(low)} to {int(high)}"
+        return Message("age_range.from", "{low} and over", low=int(low))
+    return Message("age_range.between", "{low} to {high}", low=int(low), high=int(high))
 
 
 def _overlap(snapshot, search, therapist, practice, s, t, km, settings):
     hours = float(overlap_hours(snapshot, np.array([s]), np.array([t]))[0])
     relaxed = search["relaxed_min_overlap"]
     minimum = settings.match_min_overlap_hours if np.isnan(relaxed) else float(relaxed)
-    days = [WEEKDAYS[d] for d in range(7) if int(therapist["hours_days"]) >> d & 1]
-    return {"hours": hours, "minimum": minimum, "days": ", ".join(days)}
+    days = [term(f"weekday.short.{d}", WEEKDAYS[d]) for d in range(7) if int(therapist["hours_days"]) >> d & 1]
+    return {"hours": round(hours, 1), "minimum": minimum, "days": words(days, ",")}
 
 
-def _history_day(snapshot: Snapshot, s: int, t: int, outcome: str) -> str:
+def _history_day(snapshot: Snapshot, s: int, t: int, outcome: str) -> date | Message:
     history = snapshot.pair_history
     rows = (
         (history["search_row"].to_numpy() == s)
@@ -433,38 +460,43 @@ def _history_day(snapshot: Snapshot, s: int, t: int, outcome: str) -> str:
     )
     days = history["answered_day"].to_numpy()[rows]
     days = days[~np.isnan(days)]
-    return _day_text(days.max()) if days.size else "an unknown day"
+    return _day_text(days.max()) if days.size else term("day.unknown", "an unknown day")
 
 
-def _until(therapist) -> str:
+def _until(therapist) -> str | Message:
     until = therapist["status_until"]
-    return "" if until is None or until != until else f" until {until}"  # NaN != NaN: no date
+    if until is None or until != until:  # NaN != NaN: no date
+        return ""
+    return Message("reason.until", " until {day}", day=until)
 
 
 _DETAILS: dict[str, DetailFunction] = {
-    "search_inactive": lambda snap, search, *_: {"status": search["status"]},
+    "search_inactive": lambda snap, search, *_: {"status": term(f"search.status.{search['status']}", search["status"])},
     "location_missing": _missing_side,
-    "too_far": lambda snap, search, th, pr, s, t, km, st: {"km": float(km), "limit_km": float(search["limit_km"])},
+    "too_far": lambda snap, search, th, pr, s, t, km, st: {
+        "km": round(float(km), 1),
+        "limit_km": float(search["limit_km"]),
+    },
     "travel_time": _travel,
     "age_group": _age_group,
     "procedure": _procedure,
     "setting": _setting,
     "therapist_gender": lambda snap, search, th, *_: {
-        "wish": search["therapist_gender_wish"],
+        "wish": term(f"gender_wish.{search['therapist_gender_wish']}", search["therapist_gender_wish"]),
         "gender": GENDER_WORDS[int(th["gender_code"])],
     },
     "patient_age": lambda snap, search, th, *_: {"age_range": _age_range(th), "age": int(search["age"])},
     "patient_gender": lambda snap, search, th, *_: {
-        "preference": {v: k for k, v in WISHES.items()}[int(th["pref_gender_code"])],
-        "gender": {v: k for k, v in GENDERS.items()}[int(search["gender_code"])],
+        "preference": _gender_term({v: k for k, v in WISHES.items()}[int(th["pref_gender_code"])]),
+        "gender": _gender_term({v: k for k, v in GENDERS.items()}[int(search["gender_code"])]),
     },
     "diagnosis": lambda snap, search, th, *_: {
-        "focus": _join(list(th["pref_diagnoses"])),
-        "diagnoses": _join(list(search["diagnoses"])),
+        "focus": _codes(list(th["pref_diagnoses"])),
+        "diagnoses": _codes(list(search["diagnoses"])),
     },
     "language": lambda snap, search, th, *_: {
-        "therapist_languages": _join(list(th["languages"])),
-        "patient_languages": _join(list(search["languages"])),
+        "therapist_languages": _languages(list(th["languages"])),
+        "patient_languages": _languages(list(search["languages"])),
     },
     "statutory_licence": lambda *_: {},
     "excluded": lambda *_: {},

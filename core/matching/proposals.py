@@ -15,11 +15,15 @@ class Factor:
     """One contribution to a score, in words: code for translation, sentence for logs, signed weight."""
 
     code: str  # e.g. "distance", "accepting_recent", "waiting_time"
-    sentence: str  # English, e.g. "3.2 km away (close)"
+    sentence: str  # English, e.g. "3.2 km away (close)"; a core.messages.Message the UI translates
     weight: float  # contribution on the log-odds scale; positive helps
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "sentence": self.sentence, "weight": round(self.weight, 4)}
+        """Return the stored form; a translatable sentence keeps its message code and (JSON) parameters."""
+        stored = {"code": self.code, "sentence": str(self.sentence), "weight": round(self.weight, 4)}
+        if hasattr(self.sentence, "params"):
+            stored |= {"message": self.sentence.code, "params": self.sentence.params}
+        return stored
 
 
 @dataclass(frozen=True)

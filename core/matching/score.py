@@ -47,6 +47,7 @@ import pandas as pd
 from core.matching.filters import overlap_hours
 from core.matching.proposals import Factor
 from core.matching.snapshot import Snapshot
+from core.messages import Message
 
 FEATURE_COLUMNS = (
     "distance_km",
@@ -233,37 +234,58 @@ class PriorModel:
         return probabilities, factors
 
 
-def _days(value: float) -> str:
-    days = round(value)
-    return "today" if days == 0 else "1 day ago" if days == 1 else f"{days} days ago"
+def _ago(code: str, english: str, days_value: float) -> Message:
+    """Return ``english`` + "today" / "1 day ago" / "N days ago" as the message ``code``(_today) with ``count``."""
+    days = round(days_value)
+    if days == 0:
+        return Message(f"{code}_today", f"{english} today")
+    return Message(code, f"{english} {{count}} {'day' if days == 1 else 'days'} ago", count=days)
 
 
-def factor_sentence(code: str, values: Mapping[str, float]) -> str:
-    """Return the English sentence of one factor from a feature row (a mapping of FEATURE_COLUMNS)."""
+def factor_sentence(code: str, values: Mapping[str, float]) -> Message:
+    """Return one factor in words from a feature row (a mapping of FEATURE_COLUMNS): message code "factor.*"."""
     if code == "distance":
-        km = values["distance_km"]
-        closeness = " (close)" if km <= 5 else " (far)" if km >= 20 else ""
-        return f"{km:.1f} km away{closeness}"
+        km = round(values["distance_km"], 1)
+        if km <= 5:
+            return Message("factor.distance_close", "{km:.1f} km away (close)", km=km)
+        if km >= 20:
+            return Message("factor.distance_far", "{km:.1f} km away (far)", km=km)
+        return Message("factor.distance", "{km:.1f} km away", km=km)
     if code == "accepting":
-        said = "Reported taking new patients" if values["accepting"] == 1 else "Reported taking no new patients"
+        yes = values["accepting"] == 1
+        key = "factor.accepting_yes" if yes else "factor.accepting_no"
+        said = "Reported taking new patients" if yes else "Reported taking no new patients"
         age = values["accepting_age_days"]
-        return f"{said} {_days(age)}" if age == age else f"{said} (date unknown)"
+        return _ago(key, said, age) if age == age else Message(f"{key}_undated", f"{said} (date unknown)")
     if code == "response_rate":
-        return (
-            f"The practice answered {int(values['inquiries_answered'])} of {int(values['inquiries_closed'])} inquiries"
+        return Message(
+            "factor.response_rate",
+            "The practice answered {answered} of {count} inquiries",
+            answered=int(values["inquiries_answered"]),
+            count=int(values["inquiries_closed"]),
         )
     if code == "acceptance_rate":
-        offered, asked = int(values["items_offered"]), int(values["items_answered"])
-        return f"The practice offered a place to {offered} of {asked} patients it answered about"
+        return Message(
+            "factor.acceptance_rate",
+            "The practice offered a place to {offered} of {count} patients it answered about",
+            offered=int(values["items_offered"]),
+            count=int(values["items_answered"]),
+        )
     if code == "recent_contact":
-        return f"The practice was last contacted {_days(values['days_since_contact'])}"
+        return _ago("factor.recent_contact", "The practice was last contacted", values["days_since_contact"])
     if code == "data_freshness":
         age = values["data_age_days"]
-        return "The therapist's details were never verified" if age != age else f"Details verified {_days(age)}"
+        if age != age:
+            return Message("factor.never_verified", "The therapist's details were never verified")
+        return _ago("factor.verified", "Details verified", age)
     if code == "availability":
-        return f"The patient is available {values['overlap_hours']:.1f} h a week on the practice's days"
+        return Message(
+            "factor.availability",
+            "The patient is available {hours:.1f} h a week on the practice's days",
+            hours=round(values["overlap_hours"], 1),
+        )
     if code == "waiting_time":
-        return f"Waiting for {int(values['waiting_days'] // 7)} weeks"
+        return Message("factor.waiting_time", "Waiting for {count} weeks", count=int(values["waiting_days"] // 7))
     raise ValueError(f"Unknown factor code '{code}'; use one of {', '.join(FACTOR_CODES)}")
 
 

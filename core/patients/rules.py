@@ -14,6 +14,7 @@ from datetime import date, time
 from typing import Any
 
 from core.errors import IllegalTransition, ValidationError
+from core.messages import Message
 from core.patients.models import PatientStatus, SearchStatus, SettingWish
 
 # DESIGN 3.1. Side exits: a cancelled search or an aborted therapy may be followed by a new search.
@@ -127,7 +128,7 @@ def weekly_hours(windows: list[dict[str, Any]]) -> float:
 @dataclass(frozen=True)
 class Requirement:
     code: str  # stable, for translation: consent_health, consent_share, insurance, two_year_rule, availability
-    message: str
+    message: str  # a core.messages.Message "blocker.<code>": English for logs, translated by the UI
 
 
 def prequalify(
@@ -145,13 +146,26 @@ def prequalify(
     """Return every unmet requirement for starting a search (empty list = qualified)."""
     unmet = []
     if not has_health_consent:
-        unmet.append(Requirement("consent_health", "Consent to the processing of health data is missing"))
+        unmet.append(
+            Requirement(
+                "consent_health",
+                Message("blocker.consent_health", "Consent to the processing of health data is missing"),
+            )
+        )
     if not has_share_consent:
         unmet.append(
-            Requirement("consent_share", "Consent to share a pseudonymised profile with therapists is missing")
+            Requirement(
+                "consent_share",
+                Message("blocker.consent_share", "Consent to share a pseudonymised profile with therapists is missing"),
+            )
         )
     if not insurance_type:
-        unmet.append(Requirement("insurance", "Insurance is missing (statutory, private, subsidy or self-pay)"))
+        unmet.append(
+            Requirement(
+                "insurance",
+                Message("blocker.insurance", "Insurance is missing (statutory, private, subsidy or self-pay)"),
+            )
+        )
     if previous_therapy_end is not None and not (two_year_exception or "").strip():
         days = (today - previous_therapy_end).days
         if days < TWO_YEAR_RULE_DAYS:
@@ -159,8 +173,13 @@ def prequalify(
             unmet.append(
                 Requirement(
                     "two_year_rule",
-                    f"The last therapy ended on {previous_therapy_end:%d.%m.%Y}, less than 2 years ago "
-                    f"(possible from {eligible:%d.%m.%Y}); note an exception if one applies",
+                    Message(
+                        "blocker.two_year_rule",
+                        "The last therapy ended on {ended:%d.%m.%Y}, less than 2 years ago "
+                        "(possible from {eligible:%d.%m.%Y}); note an exception if one applies",
+                        ended=previous_therapy_end,
+                        eligible=eligible,
+                    ),
                 )
             )
     needed = (min_hours or MIN_WEEKLY_HOURS)[SettingWish(setting_wish)]
@@ -168,7 +187,12 @@ def prequalify(
         unmet.append(
             Requirement(
                 "availability",
-                f"Weekly availability is {weekly_hours_available:g} h; at least {needed:g} h are needed",
+                Message(
+                    "blocker.availability",
+                    "Weekly availability is {hours:g} h; at least {needed:g} h are needed",
+                    hours=round(float(weekly_hours_available), 1),
+                    needed=float(needed),
+                ),
             )
         )
     return unmet

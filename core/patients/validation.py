@@ -19,6 +19,7 @@ from core.contact import normalise_phone, validate_email
 from core.errors import ValidationError
 from core.geo.addresses import clean_postcode
 from core.icd10 import parse_icd10_list
+from core.messages import Message, field_name
 from core.patients import rules
 from core.patients.models import Gender, GenderWish, InsuranceType, SettingWish, TransportMode
 from core.patients.vocabulary import LANGUAGES, SYMPTOMS
@@ -48,11 +49,25 @@ def _text(value: Any, *, field: str, max_length: int, required: bool = False, si
     text = normalise_text(str(value) if value is not None else "", single_line=single_line)
     if not text:
         if required:
-            raise ValidationError(f"{field} is required", field=field)
+            raise ValidationError(required_message(field), field=field)
         return None
     if len(text) > max_length:
-        raise ValidationError(f"{field} has {len(text)} characters; at most {max_length} are allowed", field=field)
+        raise ValidationError(
+            Message(
+                "validation.too_long",
+                "{field} has {length} characters; at most {max_length} are allowed",
+                field=field_name(field),
+                length=len(text),
+                max_length=max_length,
+            ),
+            field=field,
+        )
     return text
+
+
+def required_message(field: str) -> Message:
+    """Return the message for a missing required field."""
+    return Message("validation.required", "{field} is required", field=field_name(field))
 
 
 def _choice(enum_cls, value: Any, *, field: str):
@@ -60,22 +75,46 @@ def _choice(enum_cls, value: Any, *, field: str):
         return enum_cls(value.value if hasattr(value, "value") else value)
     except ValueError:
         options = ", ".join(m.value for m in enum_cls)
-        raise ValidationError(f"{field} '{value}' is not one of: {options}", field=field) from None
+        raise ValidationError(
+            Message(
+                "validation.not_one_of", "{field} '{value}' is not one of: {options}",
+                field=field_name(field), value=value, options=options,
+            ),
+            field=field,
+        ) from None  # fmt: skip
 
 
 def _birth_date(value: Any, *, today: date) -> date:
     if value in (None, ""):
-        raise ValidationError("Birth date is required, e.g. 1990-04-17", field="birth_date")
+        raise ValidationError(
+            Message("validation.birth_date_required", "Birth date is required, e.g. 1990-04-17"), field="birth_date"
+        )
     if not isinstance(value, date):
         try:
             value = date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValidationError(f"Birth date '{value}' is not a date, e.g. 1990-04-17", field="birth_date") from None
+            raise ValidationError(
+                Message(
+                    "validation.birth_date_invalid",
+                    "Birth date '{value}' is not a date, e.g. 1990-04-17",
+                    value=value,
+                ),
+                field="birth_date",
+            ) from None
     if value > today:
-        raise ValidationError(f"Birth date {value:%d.%m.%Y} lies in the future", field="birth_date")
+        raise ValidationError(
+            Message("validation.birth_date_future", "Birth date {value:%d.%m.%Y} lies in the future", value=value),
+            field="birth_date",
+        )
     if rules.age_on(value, today) > rules.MAX_AGE_YEARS:
         raise ValidationError(
-            f"Birth date {value:%d.%m.%Y} means an age over {rules.MAX_AGE_YEARS}; check the year", field="birth_date"
+            Message(
+                "validation.birth_date_too_old",
+                "Birth date {value:%d.%m.%Y} means an age over {max_age}; check the year",
+                value=value,
+                max_age=rules.MAX_AGE_YEARS,
+            ),
+            field="birth_date",
         )
     return value
 
@@ -87,9 +126,14 @@ def _optional_date(value: Any, *, field: str, today: date) -> date | None:
         try:
             value = date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValidationError(f"'{value}' is not a date, e.g. 2024-03-31", field=field) from None
+            raise ValidationError(
+                Message("validation.date_invalid", "'{value}' is not a date, e.g. 2024-03-31", value=value), field=field
+            ) from None
     if value > today:
-        raise ValidationError(f"{value:%d.%m.%Y} lies in the future", field=field)
+        raise ValidationError(
+            Message("validation.date_future", "{value:%d.%m.%Y} lies in the future", value=value),
+            field=field,
+        )
     return value
 
 
@@ -106,7 +150,13 @@ def _symptoms(value: Any) -> list[str]:
     unknown = [s for s in symptoms if s not in SYMPTOMS]
     if unknown:
         raise ValidationError(
-            f"Unknown symptom(s) {unknown}; choose from the list, e.g. '{SYMPTOMS[0]}'", field="symptoms"
+            Message(
+                "validation.symptoms_unknown",
+                "Unknown symptom(s) {unknown}; choose from the list, e.g. '{example}'",
+                unknown=unknown,
+                example=SYMPTOMS[0],
+            ),
+            field="symptoms",
         )
     return sorted(set(symptoms), key=SYMPTOMS.index)
 
@@ -115,7 +165,14 @@ def _procedures(value: Any) -> list[str]:
     procedures = [p.upper() for p in _list(value)]
     unknown = [p for p in procedures if p not in PROCEDURES]
     if unknown:
-        raise ValidationError(f"Unknown procedure(s) {unknown}; use VT, TP, AP or ST", field="procedure_wishes")
+        raise ValidationError(
+            Message(
+                "validation.procedures_unknown",
+                "Unknown procedure(s) {unknown}; use VT, TP, AP or ST",
+                unknown=unknown,
+            ),
+            field="procedure_wishes",
+        )
     return sorted(set(procedures), key=PROCEDURES.index)
 
 
@@ -124,7 +181,12 @@ def _languages(value: Any) -> list[str]:
     unknown = [code for code in languages if code not in LANGUAGES]
     if unknown:
         raise ValidationError(
-            f"Unknown language code(s) {unknown}; use ISO codes such as de, en, tr", field="languages"
+            Message(
+                "validation.languages_unknown",
+                "Unknown language code(s) {unknown}; use ISO codes such as de, en, tr",
+                unknown=unknown,
+            ),
+            field="languages",
         )
     return sorted(set(languages), key=list(LANGUAGES).index)
 
@@ -136,11 +198,22 @@ def _distance(value: Any) -> float | None:
         km = float(value)
     except (TypeError, ValueError):
         raise ValidationError(
-            f"Distance '{value}' is not a number of kilometres, e.g. 15", field="max_distance_km"
+            Message(
+                "validation.distance_invalid",
+                "Distance '{value}' is not a number of kilometres, e.g. 15",
+                value=value,
+            ),
+            field="max_distance_km",
         ) from None
     if not 0 < km <= MAX_DISTANCE_KM:
         raise ValidationError(
-            f"Distance {km:g} km must be between 1 and {MAX_DISTANCE_KM:g} km, e.g. 15", field="max_distance_km"
+            Message(
+                "validation.distance_range",
+                "Distance {km:g} km must be between 1 and {max_km:g} km, e.g. 15",
+                km=km,
+                max_km=MAX_DISTANCE_KM,
+            ),
+            field="max_distance_km",
         )
     return km
 
@@ -152,11 +225,21 @@ def _minutes(value: Any) -> int | None:
         minutes = int(value)
     except (TypeError, ValueError):
         raise ValidationError(
-            f"Travel time '{value}' is not a number of minutes, e.g. 45", field="max_travel_minutes"
+            Message(
+                "validation.minutes_invalid",
+                "Travel time '{value}' is not a number of minutes, e.g. 45",
+                value=value,
+            ),
+            field="max_travel_minutes",
         ) from None
     if not 5 <= minutes <= 240:
         raise ValidationError(
-            f"Travel time {minutes} min must be between 5 and 240, e.g. 45", field="max_travel_minutes"
+            Message(
+                "validation.minutes_range",
+                "Travel time {minutes} min must be between 5 and 240, e.g. 45",
+                minutes=minutes,
+            ),
+            field="max_travel_minutes",
         )
     return minutes
 
@@ -198,15 +281,15 @@ def clean_patient(session: Session, data: Mapping[str, Any], *, today: date, par
     for field, clean in cleaners.items():
         if field not in data:
             if not partial and field in REQUIRED:
-                errors[field] = f"{field} is required"
+                errors[field] = required_message(field)
             continue
         try:
             cleaned[field] = clean(data[field])
         except ValidationError as exc:
-            errors[field] = str(exc)
+            errors[field] = exc.message
     unknown = set(data) - set(cleaners)
     if unknown:
-        errors["_form"] = f"Unknown field(s) {sorted(unknown)}"
+        errors["_form"] = Message("validation.unknown_fields", "Unknown field(s) {fields}", fields=sorted(unknown))
     if errors:
         raise ValidationError.collect(errors)
     if "availability" in cleaned:
@@ -217,5 +300,12 @@ def clean_patient(session: Session, data: Mapping[str, Any], *, today: date, par
 def _choice_language(value: Any) -> str:
     code = str(value or "de").strip().lower()
     if code not in {"de", "en"}:
-        raise ValidationError(f"Contact language '{value}' is not available; use de or en", field="contact_language")
+        raise ValidationError(
+            Message(
+                "validation.contact_language",
+                "Contact language '{value}' is not available; use de or en",
+                value=value,
+            ),
+            field="contact_language",
+        )
     return code

@@ -22,6 +22,7 @@ from core.errors import ValidationError
 from core.geo.addresses import clean_postcode as geo_clean_postcode
 from core.geo.models import Postcode
 from core.icd10 import parse_icd10_list
+from core.messages import Message, field_name
 from core.patients.models import Gender, GenderWish
 from core.therapists.languages import parse_languages
 from core.therapists.models import AgeGroup, Procedure, Setting, TherapistSource
@@ -50,7 +51,15 @@ DEFAULTS: dict[str, Any] = {
 def clean_postcode(session: Session, value: Any, *, field: str = "postcode") -> Postcode:
     """Return the postcode row of a 5-digit German PLZ; a therapist record cannot do without one."""
     if not str(value or "").strip():
-        raise ValidationError("PLZ is required, e.g. 10115", field=field)
+        raise ValidationError(
+            Message(
+                "validation.required_example",
+                "PLZ is required, e.g. {example}",
+                field=field_name(field),
+                example="10115",
+            ),
+            field=field,
+        )
     return geo_clean_postcode(session, str(value), field=field)
 
 
@@ -62,17 +71,43 @@ def _text(value: Any, *, field: str, max_length: int, required: bool = False, ex
     label = LABELS.get(field, field)
     if not text:
         if required:
-            raise ValidationError(f"{label} is required, e.g. {example}", field=field)
+            raise ValidationError(
+                Message(
+                    "validation.required_example",
+                    f"{label} is required, e.g. {{example}}",
+                    field=field_name(field),
+                    example=example,
+                ),
+                field=field,
+            )
         return None
     if len(text) > max_length:
-        raise ValidationError(f"{label} has {len(text)} characters; at most {max_length} fit", field=field)
+        raise ValidationError(
+            Message(
+                "validation.too_long",
+                f"{label} has {{length}} characters; at most {{max_length}} fit",
+                field=field_name(field),
+                length=len(text),
+                max_length=max_length,
+            ),
+            field=field,
+        )
     return text
 
 
 def _notes(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     if len(text) > 5000:
-        raise ValidationError(f"notes have {len(text)} characters; at most 5000 fit", field="notes")
+        raise ValidationError(
+            Message(
+                "validation.too_long",
+                "notes have {length} characters; at most {max_length} fit",
+                field=field_name("notes"),
+                length=len(text),
+                max_length=5000,
+            ),
+            field="notes",
+        )
     return text or None
 
 
@@ -80,7 +115,16 @@ def _choice(enum_cls: type[enum.Enum], value: Any, *, field: str) -> str:
     allowed = [member.value for member in enum_cls]
     text = str(value.value if isinstance(value, enum.Enum) else value or "").strip().lower()
     if text not in allowed:
-        raise ValidationError(f"{field} '{value}' is not one of {', '.join(allowed)}", field=field)
+        raise ValidationError(
+            Message(
+                "validation.not_one_of",
+                "{field} '{value}' is not one of {options}",
+                field=field_name(field),
+                value=value,
+                options=", ".join(allowed),
+            ),
+            field=field,
+        )
     return text
 
 
@@ -93,8 +137,10 @@ def _website(value: Any) -> str | None:
     host = (parts.hostname or "").lower()
     if " " in url or not HOSTNAME.match(host) or parts.username or len(url) > 300:
         raise ValidationError(
-            f"Website '{text}' is not a web address, e.g. https://www.praxis-beispiel.de", field="website"
-        )
+            Message("validation.website", "Website '{value}' is not a web address, e.g. https://www.praxis-beispiel.de",
+                    value=text),
+            field="website",
+        )  # fmt: skip
     return url
 
 
@@ -104,7 +150,12 @@ def _procedure_parts(item: Any) -> tuple[str, str, str]:
     parts = re.split(r"[\s/,;]+", item.strip()) if isinstance(item, str) else [str(part) for part in item]
     if len(parts) != 3:
         raise ValidationError(
-            f"Procedure offer '{item}' needs procedure, setting and age group, e.g. {PROCEDURE_EXAMPLE}",
+            Message(
+                "validation.procedure_parts",
+                "Procedure offer '{value}' needs procedure, setting and age group, e.g. {example}",
+                value=item,
+                example=PROCEDURE_EXAMPLE,
+            ),
             field="procedures",
         )
     return parts[0], parts[1], parts[2]
@@ -113,7 +164,14 @@ def _procedure_parts(item: Any) -> tuple[str, str, str]:
 def _procedures(value: Any) -> list[dict[str, str]]:
     items = list(value or [])
     if not items:
-        raise ValidationError(f"Procedures: offer at least one, e.g. {PROCEDURE_EXAMPLE}", field="procedures")
+        raise ValidationError(
+            Message(
+                "validation.procedures_empty",
+                "Procedures: offer at least one, e.g. {example}",
+                example=PROCEDURE_EXAMPLE,
+            ),
+            field="procedures",
+        )
     order = {enum_cls: [m.value for m in enum_cls] for enum_cls in (Procedure, Setting, AgeGroup)}
     seen: set[tuple[str, str, str]] = set()
     for item in items:
@@ -123,12 +181,25 @@ def _procedures(value: Any) -> list[dict[str, str]]:
         for part, enum_cls, name in zip(offer, (Procedure, Setting, AgeGroup), names, strict=True):
             if part not in order[enum_cls]:
                 raise ValidationError(
-                    f"Procedures: {name} '{part}' is not one of {', '.join(order[enum_cls])}, e.g. {PROCEDURE_EXAMPLE}",
+                    Message(
+                        "validation.procedure_part_unknown",
+                        "Procedures: {name} '{value}' is not one of {options}, e.g. {example}",
+                        name=Message(f"field.procedure_{name.replace(' ', '_')}", name),
+                        value=part,
+                        options=", ".join(order[enum_cls]),
+                        example=PROCEDURE_EXAMPLE,
+                    ),
                     field="procedures",
                 )
         if offer in seen:
-            raise ValidationError(f"Procedures: '{' '.join(offer)}' is listed twice; list each offer once",
-                                  field="procedures")  # fmt: skip
+            raise ValidationError(
+                Message(
+                    "validation.procedure_twice",
+                    "Procedures: '{value}' is listed twice; list each offer once",
+                    value=" ".join(offer),
+                ),
+                field="procedures",
+            )
         seen.add(offer)
     ordered = sorted(seen, key=lambda o: tuple(order[e].index(p) for p, e in zip(o, order, strict=True)))
     return [{"procedure": p, "setting": s, "age_group": a} for p, s, a in ordered]
@@ -140,9 +211,24 @@ def _age(value: Any, *, field: str) -> int | None:
     try:
         age = int(str(value).strip())
     except ValueError:
-        raise ValidationError(f"Patient age '{value}' is not a whole number of years, e.g. 18", field=field) from None
+        raise ValidationError(
+            Message(
+                "validation.age_invalid",
+                "Patient age '{value}' is not a whole number of years, e.g. 18",
+                value=value,
+            ),
+            field=field,
+        ) from None
     if not 0 <= age <= MAX_PATIENT_AGE:
-        raise ValidationError(f"Patient age {age} must be between 0 and {MAX_PATIENT_AGE}, e.g. 18", field=field)
+        raise ValidationError(
+            Message(
+                "validation.age_range",
+                "Patient age {age} must be between 0 and {max_age}, e.g. 18",
+                age=age,
+                max_age=MAX_PATIENT_AGE,
+            ),
+            field=field,
+        )
     return age
 
 
@@ -151,7 +237,12 @@ def _flag(value: Any, *, field: str, optional: bool) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    raise ValidationError(f"{field} '{value}' must be yes or no (true/false)", field=field)
+    raise ValidationError(
+        Message(
+            "validation.flag", "{field} '{value}' must be yes or no (true/false)", field=field_name(field), value=value
+        ),
+        field=field,
+    )
 
 
 def _optional_date(value: Any, *, field: str, today: date) -> date | None:
@@ -161,9 +252,19 @@ def _optional_date(value: Any, *, field: str, today: date) -> date | None:
         try:
             value = date.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValidationError(f"{field} '{value}' is not a date, e.g. 2026-03-31", field=field) from None
+            raise ValidationError(
+                Message("validation.date_invalid", f"{field} '{{value}}' is not a date, e.g. 2026-03-31", value=value),
+                field=field,
+            ) from None
     if value > today:
-        raise ValidationError(f"{field} {value:%d.%m.%Y} lies in the future; use today or earlier", field=field)
+        raise ValidationError(
+            Message(
+                "validation.date_future",
+                f"{field} {{value:%d.%m.%Y}} lies in the future; use today or earlier",
+                value=value,
+            ),
+            field=field,
+        )
     return value
 
 
@@ -200,16 +301,26 @@ def clean_therapist(session: Session, data: Mapping[str, Any], *, today: date) -
     errors: dict[str, str] = {}
     unknown = sorted(set(data) - set(cleaners))
     if unknown:
-        errors["_form"] = f"Unknown field(s) {unknown}; known fields: {', '.join(FIELDS)}"
+        errors["_form"] = Message(
+            "validation.unknown_fields",
+            "Unknown field(s) {fields}; known fields: {known}",
+            fields=unknown,
+            known=", ".join(FIELDS),
+        )
     cleaned: dict[str, Any] = {}
     for field in FIELDS:
         try:
             cleaned[field] = cleaners[field](data.get(field, DEFAULTS.get(field)))
         except ValidationError as exc:
-            errors[field] = str(exc)
+            errors[field] = exc.message
     low, high = cleaned.get("pref_age_min"), cleaned.get("pref_age_max")
     if low is not None and high is not None and low > high:
-        errors["pref_age_max"] = f"Patient age range {low}-{high} ends before it starts; e.g. 18-65"
+        errors["pref_age_max"] = Message(
+            "validation.age_range_reversed",
+            "Patient age range {low}-{high} ends before it starts; e.g. 18-65",
+            low=low,
+            high=high,
+        )
     if errors:
         raise ValidationError.collect(errors)
     if cleaned["accepting_patients"] is None:

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboards import formatting
 from dashboards.i18n import t
 
 FIRST_HOUR, LAST_HOUR = 7, 22  # therapy practices rarely offer sessions outside 07:00-22:00: shown always
@@ -50,5 +51,5 @@ def show(windows: list[dict[str, Any]], *, weekly_hours: float) -> None:
     styled = frame(windows).style.map(
         lambda v: "background-color: #cfe6e8; color: #1f6f78; text-align: center" if v else ""
     )
-    st.caption(t("patient.weekly_hours", hours=f"{weekly_hours:g}"))
+    st.caption(t("patient.weekly_hours", hours=formatting.number(weekly_hours)))
     st.table(styled)

@@ -10,22 +10,38 @@ import streamlit as st
 from core import clock
 from core.communication import timeline
 from core.db import session_scope
-from dashboards import data
-from dashboards.i18n import t
+from dashboards import data, formatting
+from dashboards.i18n import CATALOG, current_language, t
 
 
 def _what(entry: timeline.TimelineEntry) -> str:
-    return t(f"outcome.{entry.title}") if entry.kind == "answer" else entry.title
+    if entry.kind == "answer":
+        return t(f"outcome.{entry.title}")
+    if entry.kind == "call":  # the outcome code, or "scheduled" while the call is due
+        return _known(f"followup.calls.outcome.{entry.title}") or _known(f"call.outcome.{entry.title}") or entry.title
+    return entry.title  # a mail's subject
+
+
+def _status(entry: timeline.TimelineEntry) -> str:
+    """Return a mail status, call status or answer source in words ("sent" -> "Gesendet", "link" -> ...)."""
+    if not entry.status:
+        return ""
+    key = {"mail": "mail.status", "call": "call.status", "answer": "answer.source"}[entry.kind]
+    return _known(f"{key}.{entry.status}") or entry.status
+
+
+def _known(key: str) -> str | None:
+    return t(key) if key in CATALOG[current_language()] else None
 
 
 def table(entries: list[timeline.TimelineEntry]) -> None:
     """Render entries as a table (also used by the inquiry thread page)."""
     st.dataframe(
         {
-            t("followup.timeline.at"): [f"{clock.local(e.at):%d.%m.%Y %H:%M}" for e in entries],
+            t("followup.timeline.at"): [formatting.moment(clock.local(e.at)) for e in entries],
             t("followup.timeline.kind"): [t(f"followup.kind.{e.kind}") for e in entries],
             t("followup.timeline.what"): [_what(e) for e in entries],
-            t("followup.timeline.status"): [e.status for e in entries],
+            t("followup.timeline.status"): [_status(e) for e in entries],
             t("followup.timeline.inquiry"): [e.inquiry_reference or "" for e in entries],
             t("followup.timeline.detail"): [e.detail for e in entries],
         },

@@ -7,15 +7,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboards.i18n import t
+from core.messages import restore
+from dashboards import formatting
+from dashboards.i18n import say, t
 
 
-def reason_text(failure_code: str, details: dict[str, Any], fallback: str) -> str:
-    """Return a filter reason in the UI language (the core's English sentence if a value is missing)."""
-    try:
-        return t(f"reason.{failure_code}", **details)
-    except (KeyError, ValueError, IndexError):
-        return fallback
+def factor_text(factor: dict[str, Any]) -> str:
+    """Return one stored score factor in the UI language (its English sentence if it has no message code)."""
+    code = factor.get("message") or f"factor.{factor.get('code', '')}"
+    return say(restore(code, factor.get("sentence") or factor.get("code", ""), factor.get("params")))
 
 
 def show(items: list[dict[str, Any]]) -> None:
@@ -24,13 +24,11 @@ def show(items: list[dict[str, Any]]) -> None:
             t("proposals.col.patient"): [i["patient_reference"] + (" *" if i["is_exploration"] else "") for i in items],
             t("proposals.col.age"): [i["age"] for i in items],
             t("proposals.col.waiting"): [i["waiting_days"] for i in items],
-            t("proposals.col.score"): [f"{(i['score'] or 0) * 100:.0f} %" for i in items],
+            t("proposals.col.score"): [formatting.percent(i["score"] or 0) for i in items],
             t("proposals.col.distance"): [
-                "" if i["distance_km"] is None else f"{i['distance_km']:.1f} km" for i in items
+                "" if i["distance_km"] is None else formatting.km(i["distance_km"]) for i in items
             ],
-            t("proposals.col.factors"): [
-                "; ".join(f.get("sentence") or f.get("code", "") for f in i["factors"][:3]) for i in items
-            ],
+            t("proposals.col.factors"): ["; ".join(factor_text(f) for f in i["factors"][:3]) for i in items],
             t("answers.outcome"): [t(f"outcome.{i['outcome'].value}") for i in items],
         }
     )

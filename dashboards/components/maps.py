@@ -22,7 +22,7 @@ from core.geo.distance import distance_check, location_missing
 from core.geo.outline import city_labels, outline_geojson, regions_near
 from core.geo.service import ACCEPTING, TherapistMapFilter
 from core.therapists.models import AgeGroup, Procedure, Setting, TherapistStatus
-from dashboards.i18n import t
+from dashboards.i18n import nt, t
 
 GERMANY_VIEW = {"latitude": 51.2, "longitude": 10.4, "zoom": 5.0}
 MAP_HEIGHT = 620  # px: Germany from Flensburg to the Alps at zoom 5
@@ -260,4 +260,4 @@ def patient_map(
                 (PATIENT_COLOUR, t("geo.patient_map.patient"))])  # fmt: skip
     missing = int(check.location_missing.sum())
     if missing:
-        st.caption(t("geo.location_missing.therapists", count=missing))
+        st.caption(nt("geo.location_missing.therapists", missing))

@@ -8,7 +8,7 @@ import streamlit as st
 from core import clock
 from core.db import session_scope
 from core.matching.queries import match_history
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.i18n import t
 
 
@@ -26,7 +26,7 @@ def show(*, therapist_id: int) -> None:
             t("proposals.col.patient"): [r["patient_reference"] for r in rows],
             t("answers.outcome"): [t(f"outcome.{r['outcome'].value}") for r in rows],
             t("proposals.col.distance"): [
-                "" if r["distance_km"] is None else f"{r['distance_km']:.1f} km" for r in rows
+                "" if r["distance_km"] is None else formatting.km(r["distance_km"]) for r in rows
             ],
         }
     )

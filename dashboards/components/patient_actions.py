@@ -17,7 +17,7 @@ from core.patients.overview import PatientOverview
 from dashboards import data
 from dashboards.components import read_audit, search_relaxations
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import t
+from dashboards.i18n import nt, say, t
 
 CONSENT_TEXT_VERSION = "2026-01"  # the current consent text; a new text gets a new version
 
@@ -31,7 +31,7 @@ def _run(action, success: str) -> None:
         st.session_state["patient_unmet"] = [r.message for r in exc.requirements]
         return
     except WorkbenchError as exc:
-        st.session_state["patient_action_error"] = str(exc)
+        st.session_state["patient_action_error"] = say(exc)
         return
     data.clear_patients()
     st.session_state["patient_flash"] = success
@@ -101,11 +101,11 @@ def _search(view: PatientOverview, user: CurrentUser, today: date) -> None:
     search, pid = view.search, view.patient["id"]
     unmet = st.session_state.pop("patient_unmet", None)
     if unmet:
-        st.error(t("patient.search.unmet") + "\n" + "\n".join(f"- {m}" for m in unmet))
+        st.error(t("patient.search.unmet") + "\n" + "\n".join(f"- {say(m)}" for m in unmet))
     if search is None:
         st.write(t("patient.search.none"))
         if view.unmet:
-            st.caption(t("patient.search.unmet") + " " + "; ".join(r.message for r in view.unmet))
+            st.caption(t("patient.search.unmet") + " " + "; ".join(say(r.message) for r in view.unmet))
         if not view.patient["erased_at"] and st.button(
             t("patient.search.start"), type="primary", icon=":material/play_arrow:", key="search_start"
         ):
@@ -174,7 +174,7 @@ def _rejection_list(p: dict, user: CurrentUser) -> None:
     if not contacts:
         st.info(t("patient.rejections.empty"))
         return
-    st.write(t("patient.rejections.count", count=len(contacts)))
+    st.write(nt("patient.rejections.count", len(contacts)))
     c1, c2 = st.columns(2)
     c1.download_button(
         t("patient.rejections.html"),
@@ -222,7 +222,7 @@ def _data_subject_rights(p: dict, user: CurrentUser) -> None:
                     privacy.erase_everywhere(data.engine(), patient_id=p["id"], actor=user.email, actor_id=user.id,
                                              reason=reason, now=datetime.now(UTC))  # fmt: skip
                 except WorkbenchError as exc:
-                    st.error(str(exc))
+                    st.error(say(exc))
                     return
                 data.clear_patients()
                 data.caught_mail.clear()

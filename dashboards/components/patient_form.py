@@ -18,7 +18,7 @@ from core.patients import rules
 from core.patients.models import Gender, GenderWish, InsuranceType, SettingWish, TransportMode
 from core.patients.vocabulary import LANGUAGES, SYMPTOMS
 from dashboards.components import form_state
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 PROCEDURES = ["VT", "TP", "AP", "ST"]
 DEFAULTS: dict[str, Any] = {
@@ -107,7 +107,7 @@ def _submit(key: str, on_save: Callable[[dict[str, Any]], None]) -> None:
     except ValidationError as exc:
         # a possible duplicate is no mistake in a field: the page shows the candidates instead
         if exc.field != "duplicate":
-            state[f"{key}_errors"] = exc.errors or {"_form": str(exc)}
+            state[f"{key}_errors"] = exc.errors or {"_form": exc.message}
         state[f"{key}_problem"] = exc
     except WorkbenchError as exc:
         state[f"{key}_problem"] = exc
@@ -116,7 +116,7 @@ def _submit(key: str, on_save: Callable[[dict[str, Any]], None]) -> None:
 def _error(key: str, field: str) -> None:
     message = st.session_state.get(f"{key}_errors", {}).get(field)
     if message:
-        st.markdown(f":red[{message}]")
+        st.markdown(f":red[{say(message)}]")
 
 
 def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[str, Any]], None], today: date) -> None:
@@ -126,7 +126,7 @@ def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[st
     if errors:
         st.error(t("form.errors"))
         if "_form" in errors:
-            st.error(errors["_form"])
+            st.error(say(errors["_form"]))
     options = _options()
     with st.form(f"{key}_form", clear_on_submit=False, enter_to_submit=False):
         st.subheader(t("form.section.person"))

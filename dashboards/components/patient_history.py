@@ -9,13 +9,14 @@ import streamlit as st
 
 from core import clock
 from core.patients.vocabulary import LANGUAGES
-from dashboards.i18n import t
+from dashboards import formatting
+from dashboards.i18n import CATALOG, audit_action, current_language, t
 from dashboards.plain_text import literal
 
 
 def show_wishes(p: dict[str, Any]) -> None:
     rows = {
-        t("form.max_distance_km"): f"{p['max_distance_km']:g} km" if p["max_distance_km"] else "—",
+        t("form.max_distance_km"): f"{formatting.number(p['max_distance_km'])} km" if p["max_distance_km"] else "—",
         t("form.max_travel_minutes"): f"{p['max_travel_minutes']} min" if p["max_travel_minutes"] else "—",
         t("form.transport_mode"): t(f"transport.{p['transport_mode'].value}"),
         t("form.therapist_gender_wish"): t(f"gender_wish.{p['therapist_gender_wish'].value}"),
@@ -56,6 +57,18 @@ def show_audit(rows: list[dict[str, Any]]) -> None:
     if not rows:
         st.info(t("patient.audit.empty"))
         return
-    frame = pd.DataFrame(rows)
-    frame["when"] = frame["when"].map(lambda w: f"{clock.local(w):%d.%m.%Y %H:%M}")
+    frame = pd.DataFrame(
+        {
+            t("audit.col.when"): [f"{clock.local(r['when']):%d.%m.%Y %H:%M}" for r in rows],
+            t("audit.col.actor"): [r["actor"] for r in rows],
+            t("audit.col.action"): [audit_action(r["action"]) for r in rows],
+            t("audit.col.fields"): [", ".join(_field_label(f) for f in r["fields"].split(", ") if f) for r in rows],
+            t("audit.col.reason"): [r["reason"] for r in rows],
+        }
+    )
     st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _field_label(field: str) -> str:
+    key = f"field.{field}"
+    return t(key) if key in CATALOG[current_language()] else field

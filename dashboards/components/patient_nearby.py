@@ -12,9 +12,9 @@ from core.config import get_settings
 from core.db import session_scope
 from core.geo.service import therapists_near
 from core.matching.candidate_list import failed_rules
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.maps import patient_map
-from dashboards.i18n import t
+from dashboards.i18n import nt, t
 from dashboards.navigation import page_path
 
 DEFAULT_RADIUS_KM = 15.0  # when the patient has not said how far they can travel
@@ -58,9 +58,9 @@ def show(p: dict[str, Any], search_id: int | None = None) -> None:
     )
     inside = frame[frame["distance_km"] <= radius] if not frame.empty else frame
     if located and inside.empty:
-        st.info(t("patient.nearby.none", radius=f"{radius:g}"))
+        st.info(t("patient.nearby.none", radius=formatting.number(radius)))
         return
-    st.caption(t("patient.nearby.count", count=len(inside), radius=f"{radius:g}"))
+    st.caption(nt("patient.nearby.count", len(inside), radius=formatting.number(radius)))
     for row in inside.head(10).itertuples():
         verdict = ""
         if "passes" in inside:
@@ -71,5 +71,5 @@ def show(p: dict[str, Any], search_id: int | None = None) -> None:
             page_path("therapist.py"),
             query_params={"id": str(row.id)},
             icon=":material/stethoscope:",
-            label=f"{row.name} · {row.postcode} {row.city} · {row.distance_km:.1f} km{verdict}",
+            label=f"{row.name} · {row.postcode} {row.city} · {formatting.km(row.distance_km)}{verdict}",
         )

@@ -53,6 +53,7 @@ def show(*, build: Any, key: str) -> tuple[ReportDefinition, bool]:
             list(DIMENSIONS),
             max_selections=2,
             format_func=lambda d: t(f"reports.dimension.{d}"),
+            placeholder=t("select.placeholder"),
             key=keys["dimensions"],
         )
         with st.expander(t("reports.filters")):
@@ -63,6 +64,7 @@ def show(*, build: Any, key: str) -> tuple[ReportDefinition, bool]:
                         t(f"reports.dimension.{dimension}"),
                         data.report_filter_values(dimension, build.build),
                         format_func=lambda v, d=dimension: _value(v, d),
+                        placeholder=t("select.placeholder"),
                         key=keys[f"filter_{dimension}"],
                     )
                 )

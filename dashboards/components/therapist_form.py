@@ -25,7 +25,7 @@ from core.therapists.phone_hours import format_phone_hours
 from dashboards import data
 from dashboards.components import form_state
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 OFFERS = [
     " ".join(parts)
@@ -130,7 +130,7 @@ def submit(key: str, on_save: Callable[[dict[str, Any]], None]) -> None:
 def _error(key: str, field: str) -> None:
     message = (st.session_state.get(f"{key}_errors") or {}).get(field)
     if message:
-        st.markdown(f":red[{message}]")
+        st.markdown(f":red[{say(message)}]")
 
 
 def _text(key: str, field: str, *, required: bool = False, **kwargs: Any) -> None:
@@ -254,7 +254,7 @@ def show(
         if errors:  # next to the button the user just pressed; the fields themselves say what is wrong
             st.error(t("therapists.form.errors"))
             if "_form" in errors:
-                st.error(errors["_form"])
+                st.error(say(errors["_form"]))
 
 
 def show_edit(*, view: TherapistOverview, user: CurrentUser) -> None:

@@ -13,7 +13,7 @@ from core.therapists import service as therapists
 from core.therapists.overview import TherapistOverview
 from dashboards import data
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.plain_text import literal
 
 
@@ -32,7 +32,7 @@ def _change(view: TherapistOverview, user: CurrentUser, action: str, reason: str
                 version=view.version,
             )
     except WorkbenchError as exc:
-        st.error(str(exc))  # shown inside the action's form, whose input stays
+        st.error(say(exc))  # shown inside the action's form, whose input stays
         return
     data.clear_therapists()
     st.session_state["therapist_flash"] = t(f"therapists.action.done.{action}")

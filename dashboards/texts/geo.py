@@ -50,8 +50,6 @@ DE = {
     "geo.reason.too_far": "Zu weit entfernt: außerhalb des Suchradius.",
     "geo.location_missing.patient": "Für diese Patientin / diesen Patienten fehlt der Standort (keine gültige PLZ). "
     "Ohne Standort werden keine Entfernungen berechnet und keine Therapeut/innen nach Entfernung vorgeschlagen.",
-    "geo.location_missing.therapists": "{count} Therapeut/innen ohne Standort sind nicht auf der Karte und werden "
-    "beim Entfernungsabgleich nicht berücksichtigt.",
     "geo.distance.unknown": "Entfernung unbekannt",
     "geo.band.near": "im halben Suchradius",
     "geo.band.inside": "im Suchradius",
@@ -159,8 +157,6 @@ EN = {
     "geo.reason.too_far": "Too far: outside the search radius.",
     "geo.location_missing.patient": "This patient's location is missing (no valid PLZ). Without a location no "
     "distances are computed and no therapists are proposed by distance.",
-    "geo.location_missing.therapists": "{count} therapists without location are not on the map and are left out "
-    "of distance matching.",
     "geo.distance.unknown": "distance unknown",
     "geo.band.near": "within half the search radius",
     "geo.band.inside": "within the search radius",

@@ -1,9 +1,8 @@
 """UI text of the matching pages: proposals, answers, conflicts, "why not?"; German sentences for filter reasons.
 
-The English reason sentences are the core's own (core.matching.filters), so both languages share placeholders.
+The filter reason sentences ("reason.<code>") live in the gettext catalogues (locale/), like every core message.
 """
 
-from core.matching.filters import SENTENCES as REASON_SENTENCES
 from core.matching.filters import SUMMARIES
 
 DE = {
@@ -36,10 +35,8 @@ DE = {
     "proposals.run": "Matching jetzt ausführen",
     "proposals.region": "Nur Region (PLZ-Anfang, 2 Ziffern, optional)",
     "proposals.running": "Matching läuft …",
-    "proposals.ran": "Matching fertig: {inquiries} Anfragen mit {items} Patient/innen vorgeschlagen ({seconds:.1f} s).",
     "proposals.empty": "Keine offenen Vorschläge. Starten Sie das Matching oben; es läuft außerdem werktags um 7 Uhr automatisch.",
-    "proposals.count": "{count} vorgeschlagene Anfragen · erwartet {expected:.1f} Zusagen",
-    "proposals.header": "{reference} · {therapist} · {place} · erwartet {expected:.2f} Zusagen",
+    "proposals.header": "{reference} · {therapist} · {place} · erwartet {expected} Zusagen",
     "proposals.col.patient": "Patient/in",
     "proposals.col.age": "Alter",
     "proposals.col.waiting": "wartet (Tage)",
@@ -75,7 +72,6 @@ DE = {
     "answers.first_session": "Erstgespräch am (optional)",
     "answers.record": "Antwort speichern",
     "answers.recorded": "Antwort gespeichert: {outcome}.",
-    "answers.placed": "Vermittelt! Die Suche ist erfolgreich; {withdrawn} andere offene Anfragen wurden zurückgezogen.",
     "answers.conflict": "Achtung: Die Person war schon vermittelt. Diese Zusage ist ein Konflikt und steht auf der Seite „Konflikte“.",
     "answers.cooldown": "Die Praxis pausiert nun bis {until}.",
     "answers.reply_type": "Antwortart der Anfrage: {reply}",
@@ -115,7 +111,6 @@ DE = {
     "whynot.no_search": "{reference} hat keine offene Platzsuche.",
     "whynot.unknown_patient": "Keine Patient/in mit der Referenz {reference}.",
     "whynot.passes": "Passt: keine Regel verletzt.",
-    "whynot.fails": "Passt nicht – {count} Regel(n) verletzt:",
     "whynot.distance": "Entfernung",
     "whynot.travel": "Fahrzeit (geschätzt)",
     "whynot.score": "Chance auf einen Platz",
@@ -147,29 +142,6 @@ DE = {
     "summary.search_saturated": "Suche hat genug offene Anfragen",
     "patient.nearby.passes": "passt",
     "patient.nearby.fails": "passt nicht: {reasons}",
-    "reason.search_inactive": "Die Suche ist {status}, nicht aktiv; nur aktive Suchen werden vermittelt.",
-    "reason.location_missing": "Für {side} fehlt ein Standort; eine Entfernung lässt sich nicht berechnen.",
-    "reason.too_far": "Die Praxis ist {km:.1f} km entfernt; die Grenze der Person liegt bei {limit_km:g} km.",
-    "reason.travel_time": "Die Fahrt dauert etwa {minutes:.0f} Minuten ({mode}); die Grenze liegt bei {limit_minutes:g} Minuten.",
-    "reason.age_group": "Die Praxis behandelt {offered}; die Person ist {age} und braucht {needed}.",
-    "reason.procedure": "Die Praxis bietet {offered}; gewünscht ist {wished}.",
-    "reason.setting": "Die Praxis bietet {offered}; gewünscht ist {wished}.",
-    "reason.therapist_gender": "Gewünscht ist eine {wish} Therapeut/in; hier: {gender}.",
-    "reason.patient_age": "Die Praxis nimmt Patient/innen von {age_range}; die Person ist {age}.",
-    "reason.patient_gender": "Die Praxis nimmt nur {preference} Patient/innen; die Person ist {gender}.",
-    "reason.diagnosis": "Der Schwerpunkt {focus} deckt keine der Diagnosen {diagnoses} ab.",
-    "reason.language": "Die Praxis spricht {therapist_languages}; die Person spricht {patient_languages}.",
-    "reason.statutory_licence": "Gesetzlich versichert, aber die Praxis hat keinen Kassensitz.",
-    "reason.excluded": "Diese Praxis ist für die Person ausgeschlossen.",
-    "reason.therapist_inactive": "Die Therapeut/in ist inaktiv und wird nicht angefragt.",
-    "reason.therapist_blocked": "Die Therapeut/in ist gesperrt{until}.",
-    "reason.cooldown": "Die Praxis pausiert nach ihrer letzten Antwort bis {until}.",
-    "reason.open_inquiry": "Die Praxis hat schon eine offene Anfrage ({open}); erlaubt ist eine zur Zeit.",
-    "reason.monthly_cap": "Die Praxis hatte in 30 Tagen schon {inquiries}; die Grenze ist {cap}.",
-    "reason.availability_overlap": "Die Person ist an den Praxistagen ({days}) {hours:.1f} h pro Woche verfügbar; nötig sind {minimum:g} h.",
-    "reason.recent_capacity_decline": "Die Praxis hat am {on} wegen Kapazität abgesagt; das gilt {days} Tage.",
-    "reason.unsuitable": "Die Praxis hat die Person am {on} als nicht passend abgelehnt.",
-    "reason.search_saturated": "Die Suche hat schon {open}, höchstens {cap} sind erlaubt.",
 }
 
 EN = {
@@ -202,10 +174,8 @@ EN = {
     "proposals.run": "Run matching now",
     "proposals.region": "Only region (first 2 PLZ digits, optional)",
     "proposals.running": "Matching …",
-    "proposals.ran": "Matching done: {inquiries} inquiries with {items} patients proposed ({seconds:.1f} s).",
     "proposals.empty": "No open proposals. Run matching above; it also runs every weekday at 7:00.",
-    "proposals.count": "{count} proposed inquiries · {expected:.1f} acceptances expected",
-    "proposals.header": "{reference} · {therapist} · {place} · {expected:.2f} acceptances expected",
+    "proposals.header": "{reference} · {therapist} · {place} · {expected} acceptances expected",
     "proposals.col.patient": "Patient",
     "proposals.col.age": "Age",
     "proposals.col.waiting": "waiting (days)",
@@ -241,7 +211,6 @@ EN = {
     "answers.first_session": "First session on (optional)",
     "answers.record": "Save answer",
     "answers.recorded": "Answer saved: {outcome}.",
-    "answers.placed": "Placed! The search succeeded; {withdrawn} other open inquiries were withdrawn.",
     "answers.conflict": "Note: the person was already placed. This acceptance is a conflict and is listed under “Conflicts”.",
     "answers.cooldown": "The practice now cools down until {until}.",
     "answers.reply_type": "Reply type of the inquiry: {reply}",
@@ -281,14 +250,12 @@ EN = {
     "whynot.no_search": "{reference} has no open search.",
     "whynot.unknown_patient": "No patient with reference {reference}.",
     "whynot.passes": "Fits: no rule fails.",
-    "whynot.fails": "Does not fit – {count} rule(s) fail:",
     "whynot.distance": "Distance",
     "whynot.travel": "Travel time (estimate)",
     "whynot.score": "Chance of a place",
     "whynot.factors": "Main factors",
     "whynot.relaxations": "Relaxed criteria of this search",
     "whynot.notes": "Notes",
-    **{f"reason.{code}": sentence for code, sentence in REASON_SENTENCES.items()},
     **{f"summary.{code}": summary.rstrip(".") for code, summary in SUMMARIES.items()},
     "patient.nearby.passes": "fits",
     "patient.nearby.fails": "does not fit: {reasons}",

@@ -120,7 +120,6 @@ DE = {
     "patient.tab.profile": "Profil",
     "patient.tab.preferences": "Wünsche & Verfügbarkeit",
     "patient.tab.map": "Karte",
-    "patient.nearby.count": "{count} aktive Therapeut/innen im Umkreis von {radius} km (die nächsten zuerst):",
     "patient.nearby.none": "Keine aktive Therapeut/in im Umkreis von {radius} km. Prüfen Sie mit der Patientin / dem Patienten, ob eine größere Entfernung oder eine längere Fahrzeit in Frage kommt.",
     "patient.tab.history": "Suche & Anfragen",
     "patient.tab.communication": "Kommunikation",
@@ -165,7 +164,6 @@ DE = {
     "patient.rejections.html": "HTML (druckbar)",
     "patient.rejections.csv": "CSV",
     "patient.rejections.empty": "Noch keine Praxis kontaktiert – die Absagenliste ist leer.",
-    "patient.rejections.count": "{count} Praxen kontaktiert",
     "patient.admin": "Betroffenenrechte (nur Administration)",
     "patient.export_help": "Alle gespeicherten Daten (Art. 15 DSGVO). Die Datei entsteht erst beim Klick "
     "und wird im Protokoll vermerkt.",
@@ -325,7 +323,6 @@ EN = {
     "patient.tab.profile": "Profile",
     "patient.tab.preferences": "Wishes & availability",
     "patient.tab.map": "Map",
-    "patient.nearby.count": "{count} active therapists within {radius} km (nearest first):",
     "patient.nearby.none": "No active therapist within {radius} km. Ask the patient whether a longer distance or travel time would work.",
     "patient.tab.history": "Search & inquiries",
     "patient.tab.communication": "Communication",
@@ -370,7 +367,6 @@ EN = {
     "patient.rejections.html": "HTML (printable)",
     "patient.rejections.csv": "CSV",
     "patient.rejections.empty": "No practice contacted yet – the rejection list is empty.",
-    "patient.rejections.count": "{count} practices contacted",
     "patient.admin": "Data-subject rights (admins only)",
     "patient.export_help": "Everything stored (GDPR Art. 15). The file is made only when you click, "
     "and the export is recorded in the audit log.",

@@ -13,7 +13,7 @@ from core.warehouse.reports import ReportDefinition, validate
 from dashboards import data
 from dashboards.components import report_builder, warehouse
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 KEY = "reports"
 SHOWN = "reports_shown"  # the definition (JSON) whose chart and table are on screen
@@ -76,7 +76,7 @@ if submitted:
         validate(definition)
         st.session_state[SHOWN] = json.dumps(definition.to_json())
     except ValidationError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
 if SHOWN not in st.session_state:  # first visit: show the form's starting report at once
     st.session_state[SHOWN] = json.dumps(definition.to_json())
 shown = ReportDefinition.from_json(json.loads(st.session_state[SHOWN]))
@@ -111,4 +111,4 @@ try:
         st.session_state[NEXT] = NEW
         st.rerun()
 except (ValidationError, ConcurrentEdit, NotFound) as exc:
-    st.error(str(exc))
+    st.error(say(exc))

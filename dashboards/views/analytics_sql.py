@@ -10,7 +10,7 @@ from core.warehouse.read import suppress_small_cells
 from dashboards.components import warehouse
 from dashboards.components.figures import downloads, number
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 EXAMPLE = "select cohort_month, searches, rate_30, rate_90\nfrom mart_placement_rates\norder by cohort_month"
 
@@ -28,7 +28,7 @@ if submitted:
     try:
         result = sql_box.run_query(query)
     except ValidationError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         st.stop()
     frame = suppress_small_cells(result.frame) if user.role == "analyst" else result.frame
     if result.truncated:

@@ -16,8 +16,8 @@ from core.communication import answer_page, links
 from core.communication.templates import label
 from core.db import session_scope
 from core.errors import WorkbenchError
-from dashboards import data
-from dashboards.i18n import current_language, t
+from dashboards import data, formatting
+from dashboards.i18n import current_language, say, t
 from dashboards.plain_text import literal
 
 st.title(t("communication.answer.title"))
@@ -66,13 +66,13 @@ def outcome_text(outcome) -> str:
 # late offer as a conflict; only a page that was merely opened shows the closed state.
 if not view.open and not st.session_state.get("answer_submit"):
     notice = answer_page.notice(view, answered_here=st.session_state.get("answer_done") == view.item_id)
-    when = clock.local(view.answered_at).strftime("%d.%m.%Y") if view.answered_at else ""
+    when = formatting.day(clock.local(view.answered_at)) if view.answered_at else ""
     show = st.success if notice == "thanks" else st.info
     show(t(f"communication.answer.{notice}", outcome=outcome_text(view.outcome), when=when))
     if view.answer_message:
         st.text(t("communication.answer.recorded_message", message=view.answer_message))
     if view.proposed_first_session:
-        st.caption(t("communication.answer.recorded_first", date=f"{view.proposed_first_session:%d.%m.%Y}"))
+        st.caption(t("communication.answer.recorded_first", date=formatting.day(view.proposed_first_session)))
     st.stop()
 
 with st.form("answer_form", clear_on_submit=False):
@@ -99,7 +99,7 @@ if submitted:
         link_error(exc)
         st.stop()
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         st.stop()
     data.clear_matching()
     if result.just_recorded:  # not when another tab answered first: then the recorded answer is shown

@@ -15,7 +15,7 @@ from core.matching.models import ItemOutcome
 from dashboards import data
 from dashboards.components import inquiry_items
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import nt, say, t
 
 ANSWERS = [
     ItemOutcome.ACCEPTED,
@@ -46,13 +46,13 @@ def record(item_id: int, outcome: ItemOutcome, message: str | None, first_sessio
             )
             dispatch.notify_placement(session, result=result, actor=user.email, now=datetime.now(UTC))
     except WorkbenchError as exc:
-        flash.append(("error", str(exc)))
+        flash.append(("error", say(exc)))
         return
     flash.append(("success", t("answers.recorded", outcome=t(f"outcome.{result.outcome.value}"))))
     if result.is_conflict:
         flash.append(("warning", t("answers.conflict")))
     elif result.outcome == ItemOutcome.ACCEPTED and result.placement_id:
-        flash.append(("success", t("answers.placed", withdrawn=len(result.withdrawn_item_ids))))
+        flash.append(("success", nt("answers.placed", len(result.withdrawn_item_ids))))
     if result.cooldown_until:
         flash.append(("info", t("answers.cooldown", until=f"{result.cooldown_until:%d.%m.%Y}")))
     flash.append(("caption", t("answers.reply_type", reply=t(f"reply.{result.reply_type.value}"))))

@@ -14,7 +14,7 @@ from core.errors import ValidationError
 from core.operations import runner
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import audit_action, say, t
 
 PAGE_SIZE = 50
 user = require_user()
@@ -58,7 +58,9 @@ with st.container(border=True):
     action = c2.selectbox(
         t("audit.filter.action"),
         ["", queries.READ_ACTIONS, *known_actions],
-        format_func=lambda a: t("audit.filter.any") if not a else t("audit.filter.reads") if a == "read." else a,
+        format_func=lambda a: (
+            t("audit.filter.any") if not a else t("audit.filter.reads") if a == "read." else audit_action(a)
+        ),
         key="audit_action",
     )
     reference = c3.text_input(t("audit.filter.reference"), key="audit_reference", placeholder="P-7K3F9Q")
@@ -74,7 +76,7 @@ try:
     with session_scope(data.engine()) as session:
         result = queries.search(session, filters=filters, page=int(page), page_size=PAGE_SIZE)
 except ValidationError as exc:
-    st.error(str(exc))
+    st.error(say(exc))
     st.stop()
 if not result["rows"]:
     st.info(t("audit.empty"))
@@ -88,7 +90,7 @@ st.dataframe(
             t("audit.col.id"): [r["id"] for r in rows],
             t("audit.col.when"): [when(r["occurred_at"]) for r in rows],
             t("audit.col.actor"): [r["actor"] for r in rows],
-            t("audit.col.action"): [r["action"] for r in rows],
+            t("audit.col.action"): [audit_action(r["action"]) for r in rows],
             t("audit.col.entity"): [r["entity"] for r in rows],
             t("audit.col.references"): [", ".join(r["references"]) for r in rows],
             t("audit.col.reason"): [r["reason"] or "" for r in rows],

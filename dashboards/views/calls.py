@@ -15,7 +15,7 @@ from core.matching.models import ItemOutcome
 from dashboards import data
 from dashboards.components import read_audit
 from dashboards.components.login import require_user
-from dashboards.i18n import current_language, t
+from dashboards.i18n import current_language, say, t
 from dashboards.navigation import page_path
 from dashboards.plain_text import literal
 
@@ -46,7 +46,7 @@ def save(call: dict, outcome: str, answers: dict[int, str], notes: str) -> None:
                 expected_version=call["version"],
             )
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         return
     flash.append(("success", t("followup.calls.saved")))
     references = {p["item_id"]: p["reference"] for p in call["patients"]}

@@ -12,7 +12,7 @@ from core.errors import WorkbenchError
 from core.matching import service as matching
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.plain_text import literal
 
 user = require_user()
@@ -36,7 +36,7 @@ def resolve(item_id: int, action: str, other_search_id: int | None, success: str
             )
         st.session_state["conflicts_flash"] = ("success", success)
     except WorkbenchError as exc:
-        st.session_state["conflicts_flash"] = ("error", str(exc))
+        st.session_state["conflicts_flash"] = ("error", say(exc))
     data.clear_matching()
 
 

@@ -13,7 +13,7 @@ from core.therapists.models import Therapist
 from dashboards import data
 from dashboards.components import communication_timeline
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.plain_text import literal
 
 user = require_user()
@@ -28,12 +28,12 @@ try:
         header = t(
             "followup.thread.header",
             reference=inquiry.reference,
-            status=inquiry.status.value,
+            status=t(f"inquiry.status.{inquiry.status.value}"),
             therapist=literal(therapist_name(session.get(Therapist, inquiry.therapist_id))),
         )
         entries = timeline.entries(session, inquiry_id=inquiry.id)
 except NotFound as exc:
-    st.error(str(exc))
+    st.error(say(exc))
     st.stop()
 st.markdown(header)
 if not entries:

@@ -7,7 +7,7 @@ import streamlit as st
 from core.communication import templates
 from core.errors import WorkbenchError
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.navigation import STAFF_ROLES
 
 user = require_user()
@@ -36,7 +36,7 @@ st.query_params["template"] = template
 try:
     mail = templates.render(template, language=language, context=templates.sample_context(template))
 except WorkbenchError as exc:
-    st.error(str(exc))
+    st.error(say(exc))
     st.stop()
 
 if templates.template_language(template, language) != language:

@@ -8,14 +8,15 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.communication import catcher, sender, window
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components import mail_frame, read_audit
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 user = require_user()
 if user.role not in {"admin", "staff"}:
@@ -37,16 +38,17 @@ if st.button(t("mail.refresh"), icon=":material/refresh:", key="mailbox_refresh"
     data.clear_mailbox()
 
 try:
-    state = window.state(window.parse_window(settings.send_window), datetime.now(UTC), timezone=settings.timezone)
+    send_window = window.parse_window(settings.send_window)
+    state = window.state(send_window, datetime.now(UTC), timezone=settings.timezone)
     if state.open:
         window_text = t("mail.window_open")
     elif state.opens_at:
-        window_text = t("mail.window_closed", opens=state.opens_at.strftime("%d.%m.%Y %H:%M"))
+        window_text = t("mail.window_closed", opens=formatting.moment(clock.local(state.opens_at)))
     else:
         window_text = t("mail.window_never")
-    st.caption(t("mail.window", spec=settings.send_window, state=window_text))
+    st.caption(t("mail.window", spec=formatting.send_window(send_window), state=window_text))
 except WorkbenchError as exc:
-    st.error(str(exc))
+    st.error(say(exc))
 
 # --- outbox ---------------------------------------------------------------------------------------------------
 st.subheader(t("mail.outbox"))
@@ -129,7 +131,7 @@ if review_rows:
                     now=datetime.now(UTC),
                 )
         except WorkbenchError as exc:
-            st.error(str(exc))
+            st.error(say(exc))
         else:
             done = "mail.review_done_sent" if delivered else "mail.review_done_queued"
             st.session_state["mailbox_flash"] = [("success", t(done, id=picked))]

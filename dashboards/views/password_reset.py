@@ -13,7 +13,7 @@ from core.auth import accounts
 from core.db import session_scope
 from core.errors import AuthenticationError, ValidationError
 from dashboards import data
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 st.title(t("reset.title"))
 token = st.query_params.get("token")
@@ -40,7 +40,7 @@ if submitted:
     except AuthenticationError:
         st.error(t("reset.invalid"))
     except ValidationError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
     else:
         st.session_state["reset_done"] = token
         st.rerun()

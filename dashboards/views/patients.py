@@ -12,7 +12,7 @@ from core.patients.queries import SORTS
 from dashboards import data
 from dashboards.components import read_audit
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.navigation import STAFF_ROLES, page_path
 
 PAGE_SIZE = 50
@@ -52,7 +52,7 @@ filters = (text, prefix, tuple(statuses), tuple(insurances), waiting)
 try:
     result = data.patient_page(filters, sort, int(page), PAGE_SIZE, clock.today())
 except ValidationError as exc:
-    st.error(t("patients.bad_filter", problem=str(exc)))
+    st.error(t("patients.bad_filter", problem=say(exc)))
     st.stop()
 if not result["rows"]:
     st.info(t("patients.empty") if any([text, prefix, statuses, insurances, waiting]) else t("patients.empty_db"))

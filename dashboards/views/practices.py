@@ -14,7 +14,7 @@ from core.therapists import practices
 from core.therapists.phone_hours import format_phone_hours
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import current_language, t
+from dashboards.i18n import current_language, say, t
 from dashboards.navigation import page_path
 from dashboards.plain_text import literal
 
@@ -39,7 +39,7 @@ def run(action, success: str) -> None:
         with session_scope(data.engine()) as session:
             action(session)
     except WorkbenchError as exc:
-        st.session_state["practice_error"] = str(exc)
+        st.session_state["practice_error"] = say(exc)
     else:
         data.clear_therapists()
         st.session_state["practice_flash"] = success

@@ -10,10 +10,10 @@ from core.communication import dispatch
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching import service as matching
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components import inquiry_items, proposal_edit
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import nt, say, t
 
 PER_PAGE = 20
 user = require_user()
@@ -30,7 +30,7 @@ def act(action, success: str) -> None:
         if success:
             st.session_state.setdefault("proposals_flash", []).append(success)
     except WorkbenchError as exc:
-        st.session_state.setdefault("proposals_flash", []).append("!" + str(exc))
+        st.session_state.setdefault("proposals_flash", []).append("!" + say(exc))
     data.clear_matching()
 
 
@@ -47,14 +47,22 @@ with st.form("run_matching", border=True):
             )
         counts = st.session_state.pop("proposals_run", None)
         if counts:
-            st.session_state["proposals_flash"] = [t("proposals.ran", **counts)]
+            st.session_state["proposals_flash"] = [
+                nt(
+                    "proposals.ran",
+                    counts["inquiries"],
+                    items=formatting.number(counts["items"]),
+                    seconds=formatting.number(counts["seconds"], digits=1),
+                )
+            ]
         st.rerun()
 
 proposals = data.proposals()
 if not proposals:
     st.info(t("proposals.empty"))
     st.stop()
-st.caption(t("proposals.count", count=len(proposals), expected=sum(p["expected_placements"] for p in proposals)))
+expected = sum(p["expected_placements"] for p in proposals)
+st.caption(nt("proposals.count", len(proposals), expected=formatting.number(expected, digits=1)))
 
 with st.expander(t("proposals.bulk"), icon=":material/done_all:"), st.form("bulk_approve", border=False):
     chosen = st.multiselect(
@@ -92,7 +100,7 @@ for p in proposals[(page - 1) * PER_PAGE : page * PER_PAGE]:
                 reference=p["reference"],
                 therapist=p["therapist_name"],
                 place=place,
-                expected=p["expected_placements"],
+                expected=formatting.number(p["expected_placements"], digits=2),
             )
             + "**"
         )

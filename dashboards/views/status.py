@@ -11,7 +11,7 @@ from core.config import get_settings
 from core.operations import registry, runner
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import job_counts, t
 
 user = require_user()
 tz = ZoneInfo(get_settings().timezone)
@@ -90,7 +90,14 @@ if user.role == "admin":
             run = runner.run_job(job_name, triggered_by=user.email, engine=data.engine())
             data.clear_status()
             if run.status.value == "succeeded":
-                st.success(t("status.trigger_done", job=job_name, status=t("job.status.succeeded"), counts=run.counts))
+                st.success(
+                    t(
+                        "status.trigger_done",
+                        job=job_name,
+                        status=t("job.status.succeeded"),
+                        counts=job_counts(run.counts),
+                    )
+                )
             elif run.status.value == "skipped":
                 st.warning(t("status.trigger_skipped", job=job_name))
             else:

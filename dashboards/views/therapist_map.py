@@ -11,7 +11,7 @@ from core.errors import ValidationError
 from dashboards import data
 from dashboards.components import maps
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import nt, t
 
 user = require_user()
 st.title(t("geo.therapist_map.title"))
@@ -52,7 +52,7 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 if not missing.empty:
-    st.warning(t("geo.location_missing.therapists", count=len(missing)))
+    st.warning(nt("geo.location_missing.therapists", len(missing)))
     with st.expander(t("geo.therapist_map.missing_list", count=len(missing))):
         st.caption(t("geo.reason.location_missing"))
         st.dataframe(table(missing), hide_index=True, width="stretch")

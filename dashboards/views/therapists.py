@@ -10,7 +10,7 @@ from core.therapists.models import AgeGroup, Procedure, Setting, TherapistStatus
 from core.therapists.service import SORTS
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.navigation import page_path
 
 PAGE_SIZE = 50
@@ -65,7 +65,7 @@ filters = (procedure, setting, age_group, language, status, accepting, plz.strip
 try:
     result = data.therapist_page(filters, sort, descending, int(page), PAGE_SIZE)
 except ValidationError as exc:
-    st.error(str(exc))
+    st.error(say(exc))
     st.stop()
 if not result["rows"]:
     st.info(t("therapists.empty") if any(filters) else t("therapists.empty_db"))

@@ -16,7 +16,7 @@ from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import LANGUAGES, t
+from dashboards.i18n import LANGUAGES, say, t
 
 user = require_user()
 if user.role != "admin":
@@ -33,7 +33,7 @@ def act(action, done: str, **values) -> None:
         with session_scope(data.engine()) as session:
             result = action(session)
     except WorkbenchError as exc:
-        st.session_state["users_flash"] = ("error", str(exc), None)
+        st.session_state["users_flash"] = ("error", say(exc), None)
     else:
         st.session_state["users_flash"] = ("success", t(done, **values), result)
     st.rerun()

@@ -13,10 +13,9 @@ from core.matching.explain import why_not
 from core.patients.models import Patient
 from core.patients.service import current_search
 from core.therapists.service import search as find_therapists
-from dashboards import data
-from dashboards.components.inquiry_items import reason_text
+from dashboards import data, formatting
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import nt, say, t
 
 user = require_user()
 st.title(t("whynot.title"))
@@ -56,15 +55,18 @@ with session_scope(data.engine()) as session:
 if explanation.passed:
     st.success(t("whynot.passes"))
 else:
-    st.error(t("whynot.fails", count=len(explanation.failures)))
-    st.markdown("\n".join(f"- {reason_text(f.code, f.details, f.sentence)}" for f in explanation.failures))
+    st.error(nt("whynot.fails", len(explanation.failures)))
+    st.markdown("\n".join(f"- {say(f.sentence)}" for f in explanation.failures))
 m1, m2, m3 = st.columns(3)
-m1.metric(t("whynot.distance"), "—" if explanation.distance_km is None else f"{explanation.distance_km:.1f} km")
-m2.metric(t("whynot.travel"), "—" if explanation.travel_minutes is None else f"{explanation.travel_minutes:.0f} min")
-m3.metric(t("whynot.score"), f"{explanation.score * 100:.0f} %")
+m1.metric(t("whynot.distance"), formatting.km(explanation.distance_km))
+m2.metric(
+    t("whynot.travel"),
+    "—" if explanation.travel_minutes is None else f"{formatting.number(explanation.travel_minutes, digits=0)} min",
+)
+m3.metric(t("whynot.score"), formatting.percent(explanation.score))
 if explanation.factors:
     st.markdown(f"**{t('whynot.factors')}**")
-    st.markdown("\n".join(f"- {f.sentence}" for f in explanation.factors))
+    st.markdown("\n".join(f"- {say(f.sentence)}" for f in explanation.factors))
 if explanation.relaxations:
     st.markdown(f"**{t('whynot.relaxations')}**")
     st.markdown("\n".join(f"- {r}" for r in explanation.relaxations))

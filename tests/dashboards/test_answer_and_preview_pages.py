@@ -113,3 +113,16 @@ def test_mail_preview__is_not_open_to_analysts(repo_root, committed_db):
     at = open_page(repo_root, "mail_preview.py", user_id=1, email="ana@example.org", role="analyst")
     assert "Mail-Vorschau" not in texts(at)
     assert "Betreff:" not in texts(at)
+
+
+def test_answer_page__a_first_appointment_in_the_past_is_refused_in_german(committed_db, item_ids):
+    at = open_logged_out(token_for(item_ids[0]))
+    at.radio[0].set_value(ItemOutcome.ACCEPTED)
+    at.date_input[0].set_value(datetime.now(UTC).date() - timedelta(days=3))
+    at.button[0].click()
+    at.run()
+    page = texts(at)
+    assert "Der erste Termin am " in page
+    assert "liegt in der Vergangenheit; bitte ein späteres Datum wählen." in page
+    assert "lies in the past" not in page
+    assert outcome_of(committed_db, item_ids[0]) == ItemOutcome.PENDING

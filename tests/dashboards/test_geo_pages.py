@@ -85,7 +85,7 @@ def test_therapist_map__shows_located_therapists_over_the_outline_and_lists_the_
     spec = deck(at)
     assert [layer["id"] for layer in spec["layers"]] == ["germany-outline", "therapists", "city-labels"]
     assert spec.get("mapProvider") is None  # no basemap tiles: nothing is fetched from the internet
-    assert "1 Therapeut/innen ohne Standort" in texts(at)
+    assert "1 Therapeut/in ohne Standort ist nicht auf der Karte" in texts(at)
 
 
 def test_therapist_map__filters_narrow_the_map(repo_root, make_user, committed_db):
@@ -181,7 +181,7 @@ def test_patient_map__shows_patient_radius_and_therapists_by_distance_band(datab
     assert layers["radius"]["getRadius"] == 15_000  # metres
     bands = {row["name"]: row["status_label"] for row in layers["therapists"]["data"]}
     assert bands == {"Nah": "im halben Suchradius", "Mittel": "im Suchradius", "Fern": "außerhalb des Suchradius"}
-    assert "1 Therapeut/innen ohne Standort" in texts(at)  # left off the map, never placed at 0 km
+    assert "1 Therapeut/in ohne Standort ist nicht auf der Karte" in texts(at)  # left off the map, never placed at 0 km
 
 
 def test_patient_map__colours_by_the_filters_once_matching_provides_them(database_url):

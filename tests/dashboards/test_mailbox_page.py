@@ -136,6 +136,8 @@ def test_mailbox__empty_mailbox_explains_what_fills_it(repo_root, staff, mailbox
     page = texts(at)
     assert "noch keine Mail empfangen" in page
     assert "Keine unzustellbaren oder zu prüfenden Mails." in page
+    assert "Sendefenster Mo–Fr 08:00–18:00:" in page  # the default SEND_WINDOW, in German words
+    assert "Mon-Fri" not in page
 
 
 def test_mailbox__is_not_open_to_analysts(repo_root, staff, outbox):

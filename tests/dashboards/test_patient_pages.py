@@ -73,8 +73,8 @@ def test_new__bad_plz_and_email_are_marked_and_the_input_is_kept(repo_root, staf
     save(at)
     page = texts(at)
     assert "Bitte die markierten Angaben korrigieren" in page
-    assert "PLZ '1234' must have 5 digits, e.g. 10115" in page
-    assert "E-mail 'mira@' is not a valid address" in page
+    assert "Die PLZ „1234“ muss 5 Ziffern haben, z. B. 10115." in page
+    assert "„mira@“ ist keine gültige E-Mail-Adresse" in page
     assert at.text_input(key="new_patient_first_name").value == "Mira"  # nothing lost
     with Session(committed_db) as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
@@ -123,7 +123,7 @@ def test_detail__search_start_lists_missing_consents_then_starts(repo_root, staf
     at.button(key="search_start").click().run()
     page = texts(at)
     assert "Die Suche kann noch nicht starten" in page
-    assert "Consent to the processing of health data is missing" in page
+    assert "Die Einwilligung in die Verarbeitung von Gesundheitsdaten fehlt." in page
     for _ in range(2):  # record both consents through the form
         next(b for b in at.button if b.label == "Einwilligung erfassen").click().run()
     at.button(key="search_start").click().run()
@@ -237,7 +237,7 @@ def test_new__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_in(
     at.text_input(key="new_patient_postcode").input("99999")
     at.text_input(key="new_patient_day0").input("08:00-13:00")
     save(at)
-    assert "PLZ '99999' does not exist in Germany" in texts(at)
+    assert "Die PLZ „99999“ gibt es in Deutschland nicht" in texts(at)
     visit(at, "patients.py")
     visit(at, "patient_new.py")
     assert not at.exception
@@ -245,7 +245,7 @@ def test_new__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_in(
     assert at.text_input(key="new_patient_day0").value == "08:00-13:00"
     assert at.date_input(key="new_patient_birth_date").value == date(1985, 6, 1)
     assert at.date_input(key="new_patient_previous_therapy_end").value is None
-    assert "PLZ '99999' does not exist in Germany" in texts(at)  # the user still sees why it was not saved
+    assert "Die PLZ „99999“ gibt es in Deutschland nicht" in texts(at)  # the user still sees why it was not saved
     at.text_input(key="new_patient_postcode").input("10115")
     save(at)
     with Session(committed_db) as session:
@@ -261,7 +261,7 @@ def test_new__a_future_birth_date_is_refused_by_name_and_nothing_is_saved(repo_r
     at.date_input(key="new_patient_birth_date").set_value(date(TODAY.year + 1, 1, 1))
     at.text_input(key="new_patient_postcode").input("10115")
     save(at)
-    assert f"Birth date 01.01.{TODAY.year + 1} lies in the future" in texts(at)
+    assert f"Das Geburtsdatum 01.01.{TODAY.year + 1} liegt in der Zukunft." in texts(at)
     with Session(committed_db) as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 0
 
@@ -300,7 +300,7 @@ def test_edit__failed_save_keeps_the_input_after_visiting_another_patient(repo_r
     at.text_input(key=f"{key}_city").input("Berlin-Mitte")
     at.text_input(key=f"{key}_postcode").input("99999")
     next(b for b in at.button if b.label == "Speichern").click().run()
-    assert "PLZ '99999' does not exist in Germany" in texts(at)
+    assert "Die PLZ „99999“ gibt es in Deutschland nicht" in texts(at)
     visit(at, "patient.py", id=str(b))
     visit(at, "patient.py", id=str(a))
     assert (at.text_input(key=f"{key}_city").value, at.text_input(key=f"{key}_postcode").value) == (

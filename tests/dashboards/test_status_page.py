@@ -38,6 +38,7 @@ def test_status__admin_runs_a_job_and_sees_the_result(make_user, committed_db):
     next(b for b in at.button if b.label == "Ausführen").click()
     at.run()
     assert "Job heartbeat: erfolgreich" in texts(at)
+    assert "Ergebnis: wartende E-Mails: 0, Ereignisse im Ausgang: 0" in texts(at)  # in words, not a dict
     with Session(committed_db) as session:
         run = session.scalars(select(JobRun)).one()
     assert (run.job_name, run.status.value, run.triggered_by) == ("heartbeat", "succeeded", "admin@example.org")

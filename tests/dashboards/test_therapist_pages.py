@@ -169,7 +169,7 @@ def test_edit__bad_input_is_marked_inline_and_the_input_kept(repo_root, make_use
     at.text_input(key=f"{key}_city").input("Berlin-Mitte")
     button(at, "Speichern").click().run()
     assert "Bitte die markierten Angaben korrigieren" in texts(at)
-    assert "E-mail 'praxis@' is not a valid address" in texts(at)
+    assert "„praxis@“ ist keine gültige E-Mail-Adresse" in texts(at)
     assert (at.text_input(key=f"{key}_email").value, at.text_input(key=f"{key}_city").value) == (
         "praxis@",
         "Berlin-Mitte",
@@ -213,9 +213,9 @@ def test_create__empty_form_marks_every_required_field(repo_root, make_user, com
     fill(at, first_name="Mara")
     button(at, "Anlegen").click().run()
     page = texts(at)
-    assert "Last name is required, e.g. Schmidt" in page
-    assert "PLZ is required, e.g. 10115" in page
-    assert "Procedures: offer at least one" in page
+    assert "Nachname: Pflichtfeld – bitte ausfüllen, z. B. Schmidt." in page
+    assert "PLZ: Pflichtfeld – bitte ausfüllen, z. B. 10115." in page
+    assert "Bitte mindestens ein Angebot wählen" in page
     assert at.text_input(key="new_therapist_first_name").value == "Mara"
     with Session(committed_db) as session:
         assert session.scalars(select(Therapist)).all() == []
@@ -340,7 +340,7 @@ def test_create__failed_save_keeps_the_input_across_pages_and_no_date_is_filled_
     at = open_page(repo_root, make_user, "therapist_new.py")
     fill(at, first_name="Mara", last_name="Neu", postcode="99999", procedures=["VT individual adults"])
     button(at, "Anlegen").click().run()
-    assert "PLZ '99999' does not exist in Germany" in texts(at)
+    assert "Die PLZ „99999“ gibt es in Deutschland nicht" in texts(at)
     visit(at, "therapists.py")
     visit(at, "therapist_new.py")
     assert (at.text_input(key="new_therapist_first_name").value, at.text_input(key="new_therapist_postcode").value) == (

@@ -47,8 +47,8 @@ def test_register_patient__errors_keep_the_input_then_search_starts_and_pauses(p
     fill(page, "Donnerstag", "08:00-13:00")
     page.get_by_role("button", name="Speichern").click()
 
-    page.get_by_text("PLZ '1011' must have 5 digits, e.g. 10115").wait_for(timeout=30_000)
-    page.get_by_text("E-mail 'mira@' is not a valid address").wait_for()
+    page.get_by_text("Die PLZ „1011“ muss 5 Ziffern haben, z. B. 10115.").wait_for(timeout=30_000)
+    page.get_by_text("„mira@“ ist keine gültige E-Mail-Adresse").wait_for()
     assert page.get_by_label("Vorname *").input_value() == "Mira"  # the rest of the input survived
     assert page.get_by_label("Montag").input_value() == "08:00-13:00"
     screenshot(page, "patient-new-errors")
@@ -165,13 +165,13 @@ def test_new__failed_save_survives_a_visit_to_the_list_and_no_date_is_filled_in(
     page.keyboard.type("14021988")
     fill(page, "PLZ *", "99999")
     page.get_by_role("button", name="Speichern").click()
-    page.get_by_text("PLZ '99999' does not exist in Germany").wait_for(timeout=30_000)
+    page.get_by_text("Die PLZ „99999“ gibt es in Deutschland nicht").wait_for(timeout=30_000)
 
     page.get_by_role("link", name="Patient/innen", exact=True).click()
     page.get_by_role("heading", name="Patient/innen").wait_for(timeout=30_000)
     page.get_by_test_id("stMainBlockContainer").get_by_role("link", name="Neue/r Patient/in").click()
     page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=30_000)
-    page.get_by_text("PLZ '99999' does not exist in Germany").wait_for(timeout=30_000)
+    page.get_by_text("Die PLZ „99999“ gibt es in Deutschland nicht").wait_for(timeout=30_000)
     assert page.get_by_label("Vorname *").input_value() == "Mira"
     assert page.get_by_label("PLZ *").input_value() == "99999"
     assert date_shown(page, "Geburtsdatum *") == "14.02.1988"

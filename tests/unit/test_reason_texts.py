@@ -1,13 +1,17 @@
-"""Every filter reason has a German sentence that formats with exactly the values the core provides."""
+"""Every filter reason has a German and an English sentence that format with exactly the values the core provides."""
 
 import re
 
+import pytest
+
 from core.matching.filters import SENTENCES
-from dashboards.texts.matching_pages import DE
+from dashboards.i18n import text_in
 
 
-def test_reason_texts__german_uses_the_same_placeholders_as_the_core():
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_reason_texts__use_the_same_placeholders_as_the_core(language):
     field = re.compile(r"{(\w+)")
     for code, english in SENTENCES.items():
-        german = DE[f"reason.{code}"]
-        assert set(field.findall(german)) <= set(field.findall(english)), code
+        translated = text_in(language, f"reason.{code}")
+        assert translated != f"reason.{code}", code
+        assert set(field.findall(translated)) == set(field.findall(english)), code
