@@ -272,13 +272,18 @@ def factor_sentence(code: str, values: Mapping[str, float]) -> Message:
             count=int(values["items_answered"]),
         )
     if code == "recent_contact":
-        return _ago("factor.recent_contact", "The practice was last contacted", values["days_since_contact"])
+        days = values["days_since_contact"]
+        if days != days:  # a learned model may weigh "never contacted" too
+            return Message("factor.never_contacted", "The practice was never contacted")
+        return _ago("factor.recent_contact", "The practice was last contacted", days)
     if code == "data_freshness":
         age = values["data_age_days"]
         if age != age:
             return Message("factor.never_verified", "The therapist's details were never verified")
         return _ago("factor.verified", "Details verified", age)
     if code == "availability":
+        if values["overlap_hours"] != values["overlap_hours"]:
+            return Message("factor.hours_unknown", "The practice's hours are unknown")
         return Message(
             "factor.availability",
             "The patient is available {hours:.1f} h a week on the practice's days",

@@ -83,3 +83,11 @@ def test_evaluate__compares_the_prior_on_the_same_rows(trained):
     assert learned["log_loss"] < prior["log_loss"]
     assert [d["decile"] for d in learned["calibration"]] == list(range(1, 11))
     assert list(FEATURE_COLUMNS) == list(features.columns)
+
+
+def test_factor_sentence__a_practice_never_contacted_or_without_hours_is_said_in_words():
+    """A learned model may weigh unknown values, which the prior never names (seed 5 of the simulator crashed)."""
+    from core.matching.score import factor_sentence
+
+    assert factor_sentence("recent_contact", {"days_since_contact": float("nan")}).code == "factor.never_contacted"
+    assert factor_sentence("availability", {"overlap_hours": float("nan")}).code == "factor.hours_unknown"
