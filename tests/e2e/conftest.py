@@ -79,11 +79,11 @@ def healthy(url: str) -> bool:
 
 @pytest.fixture
 def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
-    """The real app served by ``streamlit run`` against the committed test database."""
+    """The real app served like make run does (``streamlit run dashboards/server.py``) on the committed test db."""
     port = free_port()
     log = (tmp_path / "streamlit.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "dashboards/server.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=repo_root, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
