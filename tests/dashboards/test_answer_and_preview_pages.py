@@ -113,3 +113,13 @@ def test_mail_preview__is_not_open_to_analysts(repo_root, committed_db):
     at = open_page(repo_root, "mail_preview.py", user_id=1, email="ana@example.org", role="analyst")
     assert "Mail-Vorschau" not in texts(at)
     assert "Betreff:" not in texts(at)
+
+
+def test_mail_preview__names_the_template_for_people_and_shows_no_source_paths(repo_root, staff):
+    user_id, email = staff
+    at = open_page(repo_root, "mail_preview.py", user_id=user_id, email=email, role="staff")
+    at.selectbox(key="preview_template").set_value("reminder").run()
+    page = texts(at)
+    assert "Vorlage: Erinnerung an Praxis" in page  # what staff call it
+    for source_detail in ("core/", "templates/", ".md", "reminder.de"):
+        assert source_detail not in page, source_detail
