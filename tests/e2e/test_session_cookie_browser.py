@@ -77,6 +77,12 @@ def test_reload_and_new_tab__keep_the_login_and_the_cookie_is_http_only(page, st
     tab.get_by_role("heading", name="Systemstatus").wait_for(timeout=60_000)
     logged_in(tab)
     screenshot(tab, "session-new-tab")
+    # the cookie route gives nothing for a guessed code, nor to a page of another site
+    for origin in (streamlit_app, "https://evil.example"):
+        answer = page.request.post(f"{streamlit_app}/auth/session", data={"code": "geraten"},
+                                   headers={"Origin": origin})  # fmt: skip
+        assert answer.status == 403
+        assert "set-cookie" not in answer.headers
     value = cookie["value"]
     token = value.rpartition(".")[0]
     assert not [url for url in urls if value in url or token in url or "token=" in url or "code=" in url]
