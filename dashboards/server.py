@@ -115,9 +115,21 @@ def _secure(request: Request) -> bool:
 
 
 def _same_origin(request: Request) -> bool:
-    """Refuse posts from other sites (the browser always sends Origin on a POST from a page)."""
+    """Refuse posts from other sites (the browser always sends Origin on a POST from a page).
+
+    Our own origin is the host the browser asked for, as the request, a proxy (X-Forwarded-Host) or
+    PUBLIC_BASE_URL name it.
+    """
+    from urllib.parse import urlsplit
+
+    from core.config import get_settings
+
     origin = request.headers.get("origin")
-    return origin is not None and origin.split("://", 1)[-1] == request.headers.get("host")
+    if origin is None:
+        return False
+    ours = {request.headers.get("host"), request.headers.get("x-forwarded-host", "").split(",")[0].strip()}
+    ours.add(urlsplit(get_settings().public_base_url or "").netloc)
+    return urlsplit(origin).netloc in ours - {None, ""}
 
 
 async def start_session(request: Request) -> Response:
