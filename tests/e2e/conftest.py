@@ -101,7 +101,7 @@ def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
 def login(page, url: str, email: str, password: str, *, expect_success: bool = True) -> None:
     """Open ``url``, log in through the real form and, by default, wait until the logged-in page is there.
 
-    A login still open in this browser (its cookie) is logged out first, as a person would.
+    A login still open in this browser (its cookie) is dropped first: the login happens as in a fresh browser.
     Admins have to answer a two-factor step (enrolment on their first login): this types the current code
     an authenticator app would show. Waiting matters: a click right after "Anmelden" can land during the
     rerun that follows the login.
@@ -109,9 +109,8 @@ def login(page, url: str, email: str, password: str, *, expect_success: bool = T
     page.goto(url)
     email_field, logged_in = page.get_by_label("E-Mail"), page.get_by_text("Angemeldet als")
     email_field.or_(logged_in).first.wait_for(timeout=60_000)
-    if logged_in.is_visible():  # the browser's login cookie still holds an earlier login: end it first
-        page.get_by_role("button", name="Abmelden").click()
-        page.get_by_text("Sie sind abgemeldet.").wait_for(timeout=60_000)
+    if logged_in.is_visible():  # the browser's login cookie still holds an earlier login: a fresh browser
+        page.context.clear_cookies()
         page.goto(url)
     email_field.fill(email, timeout=60_000)
     page.get_by_label("Passwort").fill(password)
