@@ -64,6 +64,7 @@ def test_reload_and_new_tab__keep_the_login_and_the_cookie_is_http_only(page, st
     page.context.on("request", lambda request: urls.append(request.url))
     login(page, streamlit_app, "sam@example.org", PASSWORD)
     cookie = login_cookie(page)
+    screenshot(page, "session-after-login")
     assert cookie["httpOnly"]
     assert (cookie["sameSite"], cookie["path"]) == ("Strict", "/")
     assert page.evaluate("document.cookie").find(cookies.NAME) == -1  # page scripts cannot read it
