@@ -47,8 +47,10 @@ Index("uq_staff_user_email_lower", func.lower(StaffUser.email), unique=True)
 class LoginSession(Base):
     """One dashboard login, checked on every rerun; ended by logout, timeout, deactivation or role change.
 
-    ``id`` is the SHA-256 of the random token the browser session holds (later: a signed cookie), so the
-    table alone lets nobody take over a session.
+    ``id`` is the SHA-256 of the random token the Streamlit session holds on the server, ``cookie_digest``
+    the SHA-256 of the random token in the browser's HTTP-only cookie, ``handoff_digest`` the SHA-256 of the
+    one-time code the logged-in page exchanges for that cookie (core.auth.sessions): the table alone lets
+    nobody take over a session.
     """
 
     __tablename__ = "login_session"
@@ -59,6 +61,9 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    cookie_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LoginThrottle(Base):

@@ -63,7 +63,7 @@ from core.audit.models import AuditEvent
 from core.communication import window as send_window
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
-from core.errors import IllegalTransition, ValidationError
+from core.errors import IllegalTransition, NotFound, ValidationError
 from core.events.models import DomainEvent
 from core.events.service import emit
 
@@ -675,4 +675,28 @@ def outbox_state(session: Session, *, limit: int = 200) -> dict[str, Any]:
         }
         for row in problems
     ]
-    return {"counts": counts, "problems": rows}
+    waiting = session.execute(
+        select(Email.id, Email.status, Email.to_address, Email.subject, Email.next_attempt_at, Email.created_at)
+        .where(Email.status.in_((EmailStatus.QUEUED, EmailStatus.FAILED)))
+        .order_by(Email.created_at, Email.id)
+        .limit(limit)
+    ).all()
+    queue = [
+        {"id": row.id, "status": row.status.value, "to": row.to_address, "subject": row.subject,
+         "due_at": row.next_attempt_at, "created_at": row.created_at}
+        for row in waiting
+    ]  # fmt: skip
+    return {"counts": counts, "problems": rows, "waiting": queue}
+
+
+def content(session: Session, *, email_id: int) -> dict[str, Any]:
+    """Return one outbox mail as it will go out (or went out): addresses, subject, text and HTML; NotFound if unknown.
+
+    Staff read a queued mail before the sender job sends it (e.g. outside the sending window).
+    """
+    row = session.get(Email, email_id)
+    if row is None:
+        raise NotFound(f"Mail {email_id} does not exist; pick one from the outbox list")
+    return {"id": row.id, "status": row.status.value, "to": row.to_address, "subject": row.subject,
+            "text": row.body_text, "html": row.body_html, "created_at": row.created_at,
+            "sent_at": row.sent_at, "due_at": row.next_attempt_at}  # fmt: skip

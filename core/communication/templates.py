@@ -5,8 +5,9 @@ Markdown body. Undefined variables are errors (StrictUndefined). For the HTML pa
 *before* Markdown sees it (every ASCII punctuation character gets a backslash, and markdown-it runs with
 raw HTML disabled), so a value can neither inject HTML (``<script>`` arrives as ``&lt;script&gt;``) nor
 Markdown (links, emphasis, headings). The plain-text part comes from the same source with the values as
-they are; Markdown links become "label: url". Therapist templates exist in German only (a request for
-English falls back to German); patient templates exist in German and English.
+they are; headings lose their "#", emphasis its stars and links become "label: url" (rendering.plain_markup).
+Therapist templates exist in German only (a request for English falls back to German); patient templates
+exist in German and English.
 
     mail = render("inquiry", language="de", context=sample_context("inquiry"))
     mail.subject  # "Anfrage A-2026-000123: 2 Patient/innen suchen einen Therapieplatz"
@@ -23,7 +24,7 @@ from typing import Any
 import jinja2
 from markdown_it import MarkdownIt
 
-from core.communication.rendering import RenderedMail
+from core.communication.rendering import RenderedMail, plain_markup
 from core.errors import ValidationError
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -34,8 +35,6 @@ LANGUAGES = ("de", "en")
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character (CommonMark escapable)
 _FRONT = re.compile(r"\A---\n(?P<head>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
-_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\n]+)\)")
-_STRONG = re.compile(r"\*\*(.+?)\*\*")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 LABELS: dict[str, dict[str, str]] = {
@@ -113,7 +112,7 @@ def _compiled(template: str, language: str) -> tuple[jinja2.Template, jinja2.Tem
         raise ValidationError(f"Template {template}.{language}.md needs a front matter '---\\nsubject: ...\\n---'",
                               field="template")  # fmt: skip
     subject = match["head"].removeprefix("subject:").strip()
-    text_source = _STRONG.sub(r"\1", _LINK.sub(r"\1: \2", match["body"]))  # template markup only, never values
+    text_source = plain_markup(match["body"])  # template markup only, never values
     return _TEXT_ENV.from_string(subject), _TEXT_ENV.from_string(text_source), _HTML_ENV.from_string(match["body"])
 
 

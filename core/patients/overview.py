@@ -91,10 +91,11 @@ def _timeline(session: Session, patient_id: int) -> list[dict[str, Any]]:
         select(InquiryItem, Inquiry, Therapist)
         .join(Inquiry, Inquiry.id == InquiryItem.inquiry_id)
         .join(Therapist, Therapist.id == Inquiry.therapist_id)
-        .where(InquiryItem.search_id.in_([s.id for s in searches]))
+        # only inquiries that went out: a proposal never sent asked nobody, so it is no withdrawn inquiry
+        .where(InquiryItem.search_id.in_([s.id for s in searches]), Inquiry.sent_at.is_not(None))
     ).all()
     for item, inquiry, therapist in rows:
-        when = inquiry.sent_at or inquiry.created_at
+        when = inquiry.sent_at
         events.append(
             {
                 "when": clock.local_date(when) if isinstance(when, datetime) else when,

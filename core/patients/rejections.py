@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.contact import display_phone
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome
 from core.patients.models import Patient, Search
 from core.therapists.duplicates import display_name
@@ -41,7 +42,7 @@ class Contact:
     contacted_on: date
     therapist: str
     address: str
-    phone: str | None
+    phone: str | None  # as dialled (core.contact.display_phone), e.g. "030 1234567"
     inquiry_reference: str
     outcome: ItemOutcome
     answered_on: date | None
@@ -72,7 +73,7 @@ def rejection_list(session: Session, *, patient_id: int) -> list[Contact]:
                 contacted_on=clock.local_date(inquiry.sent_at),
                 therapist=name,
                 address=", ".join(p for p in (street, place) if p),
-                phone=therapist.phone or (practice.phone if practice else None),
+                phone=display_phone(therapist.phone or (practice.phone if practice else None)) or None,
                 inquiry_reference=inquiry.reference,
                 outcome=item.outcome,
                 answered_on=clock.local_date(item.answered_at) if item.answered_at else None,

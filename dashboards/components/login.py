@@ -1,20 +1,24 @@
 """The login gate: password, two-factor code (enrolment for admins), forced password change, logout.
 
-The browser session holds only a random token; every rerun checks it against the login_session table and
-the account (core.auth.sessions), so a deactivation or role change takes effect on the user's next click.
+The tab that logged in holds a random token in Streamlit's server-side session state; the browser holds
+a second token of the same session in a signed, HTTP-only cookie (set by POST /auth/session in
+dashboards/server.py), so a reload, a new tab or a deep link stays logged in. Every rerun checks the
+token against the login_session table and the account (core.auth.sessions), so a logout, deactivation,
+role change or idle timeout takes effect in every tab on its next click. Tokens never appear in a URL.
 app.py calls current_user() once per rerun before any page runs; pages call require_user().
 """
 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import segno
 import streamlit as st
 
-from core.auth import accounts, sessions, totp
+from core.auth import accounts, cookies, sessions, totp
 from core.auth import service as auth
 from core.config import get_settings
 from core.db import session_scope
@@ -22,8 +26,16 @@ from core.errors import AuthenticationError, ValidationError
 from dashboards import data
 from dashboards.i18n import language_switch, t
 
-TOKEN = "login_token"  # noqa: S105 - the state key of the session token (later also a signed cookie)
+TOKEN = "login_token"  # noqa: S105 - the state key of the tab's session token
 PENDING = "login_pending"  # password right, second step (TOTP code or enrolment) still open
+HANDOFF = "login_handoff"  # the one-time code this page posts to /auth/session to get the login cookie
+DEAD_COOKIE = "login_dead_cookie"  # a cookie this tab found ended: the browser keeps sending it until cleared
+CLEAR_COOKIE = "login_clear_cookie"  # ask the browser to drop its login cookie (POST /auth/logout)
+# Posted in the request body (never a URL); the answer sets or clears the HTTP-only cookie.
+_POST_SCRIPT = """<script>
+fetch(new URL({path}, window.location.origin), {{method: "POST", credentials: "same-origin",
+  headers: {{"Content-Type": "application/json"}}, body: {body}}});
+</script>"""
 
 
 @dataclass(frozen=True)
@@ -42,45 +54,89 @@ def _lockout() -> timedelta:
     return timedelta(minutes=get_settings().login_lockout_minutes)
 
 
-def current_user() -> CurrentUser | None:
-    """Check this browser session's login against the database; return its user or None.
+def _cookie_value() -> str | None:
+    value = st.context.cookies.get(cookies.NAME)
+    return value if isinstance(value, str) else None  # AppTest runs have no browser and no real cookies
 
-    An ended session (timeout, deactivation, role change, reset) leaves a notice for the login page. A
-    user who must choose a new password sees only that form.
+
+def _cookie_token() -> str | None:
+    """The session token in the browser's login cookie, unless missing, forged or already found ended here."""
+    value = _cookie_value()
+    if value is None or value == st.session_state.get(DEAD_COOKIE):
+        return None
+    return cookies.unsign(value, secret_key=get_settings().resolved_secret_key())
+
+
+def _post(path: str, body: dict) -> None:
+    """Let the browser post ``body`` to one of our own routes (the cookie can only be set by an HTTP answer)."""
+    script = _POST_SCRIPT.format(path=json.dumps(path), body=json.dumps(json.dumps(body)))
+    st.html(script, unsafe_allow_javascript=True, width="content")
+
+
+def current_user() -> CurrentUser | None:
+    """Check this tab's login (else the browser's login cookie) against the database; return its user or None.
+
+    An ended session (timeout, deactivation, role change, reset) leaves a notice for the login page and
+    has the browser drop its cookie. A user who must choose a new password sees only that form.
     """
     token = st.session_state.get(TOKEN)
-    if token is None:
+    cookie = None if token is not None else _cookie_token()
+    if token is None and cookie is None:
         st.session_state.pop("user", None)
+        _clear_cookie_if_asked()
         return None
     settings = get_settings()
     with session_scope(data.engine()) as session:
         try:
-            found = sessions.check(session, token=token, now=_now(),
+            found = sessions.check(session, token=token, cookie=cookie, now=_now(),
                                    timeout=timedelta(minutes=settings.session_timeout_minutes))  # fmt: skip
         except AuthenticationError as exc:
             found, ended = None, exc.code
     if found is None:
         st.session_state.pop(TOKEN, None)
         st.session_state.pop("user", None)
+        _forget_cookie()
         if ended == "timeout":
             st.session_state["login_notice"] = t("login.timeout", minutes=settings.session_timeout_minutes)
         else:
             st.session_state["login_notice"] = t(f"login.ended.{ended}")
+        _clear_cookie_if_asked()
         return None
     user = CurrentUser(id=found.id, email=found.email, name=found.name, role=found.role)
     st.session_state["user"] = user
+    handoff = st.session_state.pop(HANDOFF, None)
+    if handoff is not None:
+        _post("/auth/session", {"code": handoff})
     if found.must_change_password:
         _change_password_form(user)
         st.stop()
     return user
 
 
+def _forget_cookie() -> None:
+    """This tab no longer trusts the browser's cookie (its session ended); the browser is asked to drop it."""
+    value = _cookie_value()
+    if value is not None:
+        st.session_state[DEAD_COOKIE] = value
+        st.session_state[CLEAR_COOKIE] = True
+
+
+def _clear_cookie_if_asked() -> None:
+    if st.session_state.pop(CLEAR_COOKIE, False):
+        _post("/auth/logout", {})
+
+
 def logout(*, reason: str = "logout") -> None:
+    """End this login in every tab: the session in the database, and the browser's cookie."""
     token = st.session_state.pop(TOKEN, None)
+    cookie = None if token is not None else _cookie_token()
     st.session_state.pop("user", None)
-    if token is not None:
+    st.session_state.pop(HANDOFF, None)
+    _forget_cookie()
+    st.session_state[CLEAR_COOKIE] = True  # also a cookie this tab never saw (set after its websocket opened)
+    if token is not None or cookie is not None:
         with session_scope(data.engine()) as session:
-            sessions.end(session, token=token, now=_now(), reason=reason)
+            sessions.end(session, token=token, cookie=cookie, now=_now(), reason=reason)
 
 
 def logout_by_user() -> None:
@@ -113,7 +169,7 @@ def require_user() -> CurrentUser:
 
     The database check already ran in this rerun (app.py calls current_user() before any page).
     """
-    user = st.session_state.get("user") if st.session_state.get(TOKEN) else None
+    user = st.session_state.get("user")
     if user is None:
         show(key="login")
         st.stop()
@@ -173,7 +229,9 @@ def _attempt(email: str, password: str) -> None:
 
 
 def _start(session, user) -> None:
-    st.session_state[TOKEN] = sessions.start(session, user=user, now=_now())
+    token = sessions.start(session, user=user, now=_now())
+    st.session_state[TOKEN] = token
+    st.session_state[HANDOFF] = sessions.handoff(session, token=token, now=_now())
     st.session_state.pop(PENDING, None)
 
 

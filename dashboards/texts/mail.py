@@ -57,6 +57,9 @@ DE = {
     "mail.no_html": "Diese Mail hat keinen HTML-Teil.",
     "mail.header": "Kopfzeile",
     "mail.value": "Wert",
+    "mail.queued": "Noch nicht gesendete Mails",
+    "mail.queued_none": "Keine Mail wartet auf den Versand.",
+    "mail.queued_pick": "Wartende Mail lesen",
 }
 
 EN = {
@@ -116,4 +119,7 @@ EN = {
     "mail.no_html": "This mail has no HTML part.",
     "mail.header": "Header",
     "mail.value": "Value",
+    "mail.queued": "Mail not sent yet",
+    "mail.queued_none": "No mail is waiting to be sent.",
+    "mail.queued_pick": "Read a waiting mail",
 }

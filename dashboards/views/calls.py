@@ -9,6 +9,7 @@ import streamlit as st
 from core import clock
 from core.communication import calls
 from core.config import get_settings
+from core.contact import display_phone
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.matching.models import ItemOutcome
@@ -86,7 +87,7 @@ for label, group in groups.items():
                     "followup.calls.card",
                     therapist=literal(call["therapist"]),  # data, shown literally
                     attempt=call["attempt"],
-                    phone=call["phone"] or t("followup.calls.no_phone"),
+                    phone=display_phone(call["phone"]) or t("followup.calls.no_phone"),  # as staff dial it
                     hours=call["hours"],
                 )
             )

@@ -9,6 +9,7 @@ from core.errors import WorkbenchError
 from dashboards.components.login import require_user
 from dashboards.i18n import say, t
 from dashboards.navigation import STAFF_ROLES
+from dashboards.plain_text import literal
 
 user = require_user()
 st.title(t("communication.preview.title"))
@@ -41,7 +42,8 @@ except WorkbenchError as exc:
 
 if templates.template_language(template, language) != language:
     st.info(t("communication.preview.fallback"))
-st.subheader(t("communication.preview.subject", subject=mail.subject))
+st.subheader(t("communication.preview.shown", name=t(f"communication.template.{template}")))
+st.markdown(f"**{t('communication.preview.subject', subject=literal(mail.subject))}**")
 html_tab, text_tab = st.tabs([t("communication.preview.html"), t("communication.preview.text")])
 with html_tab, st.container(border=True):
     st.html(mail.html)

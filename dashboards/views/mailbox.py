@@ -14,7 +14,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data, formatting
-from dashboards.components import mail_frame, read_audit
+from dashboards.components import mail_frame, outbox_queue, read_audit
 from dashboards.components.login import require_user
 from dashboards.i18n import say, t
 
@@ -137,6 +137,8 @@ if review_rows:
             st.session_state["mailbox_flash"] = [("success", t(done, id=picked))]
             data.clear_mailbox()
             st.rerun()
+
+outbox_queue.show(user, rows=outbox.get("waiting", []), when=when)
 
 # --- caught mail ----------------------------------------------------------------------------------------------
 st.subheader(t("mail.caught"))

@@ -126,3 +126,13 @@ def test_answer_page__a_first_appointment_in_the_past_is_refused_in_german(commi
     assert "liegt in der Vergangenheit; bitte ein späteres Datum wählen." in page
     assert "lies in the past" not in page
     assert outcome_of(committed_db, item_ids[0]) == ItemOutcome.PENDING
+
+
+def test_mail_preview__names_the_template_for_people_and_shows_no_source_paths(repo_root, staff):
+    user_id, email = staff
+    at = open_page(repo_root, "mail_preview.py", user_id=user_id, email=email, role="staff")
+    at.selectbox(key="preview_template").set_value("reminder").run()
+    page = texts(at)
+    assert "Vorlage: Erinnerung an Praxis" in page  # what staff call it
+    for source_detail in ("core/", "templates/", ".md", "reminder.de"):
+        assert source_detail not in page, source_detail

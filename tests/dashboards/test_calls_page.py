@@ -23,7 +23,7 @@ def a_call_now(committed_db) -> tuple[int, int, list[int]]:
     """Commit an inquiry about two patients with a call scheduled a few minutes ago; return ids."""
     with session_scope(committed_db) as session:
         searches = [searching_patient(session, "Beispiel"), searching_patient(session, "Muster", first_name="Tom")]
-        row = therapist(session, "Kraus", phone="+49 30 1234567", phone_hours=HOURS)
+        row = therapist(session, "Kraus", phone="+49301234567", phone_hours=HOURS)  # stored in E.164
         inquiry = sent(session, row, searches)
         inquiry.status = InquiryStatus.CALL_SCHEDULED
         call = PhoneCall(inquiry_id=inquiry.id, therapist_id=row.id, attempt=1, status=CallStatus.SCHEDULED,
@@ -45,7 +45,8 @@ def test_calls__lists_the_call_with_phone_hours_patients_and_script(repo_root, s
     page = texts(at)
     assert not at.exception
     assert "Jana Kraus" in page
-    assert "+49 30 1234567" in page
+    assert "030 1234567" in page  # as staff dial it, not the stored E.164
+    assert "+49301234567" not in page
     assert "09:00" in page  # the practice's hours
     assert "Gesprächsleitfaden" in page
     assert "P-T" in str(at.table[0].value)  # patient references, never names

@@ -8,8 +8,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit.models import AuditEvent
 from core.communication import sender
 from core.communication.catcher import MailCatcher, read_mailbox
 from core.communication.models import Email, EmailStatus
@@ -211,3 +213,22 @@ def test_mailbox__mail_in_doubt_the_local_catcher_received_is_shown_as_arrived(
     at = as_role(repo_root, staff)
     assert not at.exception
     assert list(review_table(at)["Im lokalen Mail-Catcher"]) == ["empfangen"]
+
+
+def test_mailbox__a_queued_mail_can_be_read_before_it_goes_out(repo_root, staff, mailbox, committed_db):
+    with Session(committed_db) as session:
+        waiting = outbox_row(session, 5)  # queued: the sender job has not run yet (e.g. outside the window)
+        outbox_row(session, 6, status=EmailStatus.FAILED, attempts=1, last_error="421 try later")
+        session.commit()
+        waiting_id = waiting.id
+    at = as_role(repo_root, staff)
+    assert not at.exception
+    picker = at.selectbox(key="queued_pick")
+    assert len(picker.options) == 2  # the queued mail and the one waiting for its retry
+    picker.set_value(waiting_id).run()
+    assert not at.exception
+    assert "Stand Ihrer Suche 5" in texts(at)
+    assert "Guten Tag, Nummer 5." in [code.value for code in at.code]
+    with Session(committed_db) as session:  # reading a mail body is a read of personal data: audited
+        reads = session.scalars(select(AuditEvent.entity_id).where(AuditEvent.entity_type == "email")).all()
+        assert str(waiting_id) in reads

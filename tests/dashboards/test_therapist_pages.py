@@ -240,6 +240,7 @@ def test_create__duplicate_shows_the_existing_record_and_saves_only_when_confirm
     fill(at, first_name="Mara", last_name="Beispiel", postcode="10115", procedures=["TP individual adults"])
     button(at, "Anlegen").click().run()
     assert "Diese Therapeut/in ist möglicherweise schon erfasst" in texts(at)
+    assert "Bitte die markierten Angaben korrigieren" not in texts(at)  # no field is wrong, nothing is marked
     links = [link for link in at.get("page_link") if "gleicher Name und PLZ" in link.label]
     assert [link.proto.query_string for link in links] == [f"id={existing}"]
     with Session(committed_db) as session:

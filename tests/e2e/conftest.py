@@ -79,11 +79,11 @@ def healthy(url: str) -> bool:
 
 @pytest.fixture
 def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
-    """The real app served by ``streamlit run`` against the committed test database."""
+    """The real app served like make run does (``streamlit run dashboards/server.py``) on the committed test db."""
     port = free_port()
     log = (tmp_path / "streamlit.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", "dashboards/server.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=repo_root, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -101,12 +101,18 @@ def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
 def login(page, url: str, email: str, password: str, *, expect_success: bool = True) -> None:
     """Open ``url``, log in through the real form and, by default, wait until the logged-in page is there.
 
+    A login still open in this browser (its cookie) is dropped first: the login happens as in a fresh browser.
     Admins have to answer a two-factor step (enrolment on their first login): this types the current code
     an authenticator app would show. Waiting matters: a click right after "Anmelden" can land during the
     rerun that follows the login.
     """
     page.goto(url)
-    page.get_by_label("E-Mail").fill(email, timeout=60_000)
+    email_field, logged_in = page.get_by_label("E-Mail"), page.get_by_text("Angemeldet als")
+    email_field.or_(logged_in).first.wait_for(timeout=60_000)
+    if logged_in.is_visible():  # the browser's login cookie still holds an earlier login: a fresh browser
+        page.context.clear_cookies()
+        page.goto(url)
+    email_field.fill(email, timeout=60_000)
     page.get_by_label("Passwort").fill(password)
     page.get_by_role("button", name="Anmelden").click()
     if expect_success:

@@ -63,8 +63,7 @@ def test_session_in_browser__deactivated_user_is_thrown_out_and_a_role_change_ap
 
     login(page, streamlit_app, "sam@example.org", PASSWORD)  # now an analyst: their own start page
     page.get_by_role("heading", name="Angebot und Nachfrage").wait_for(timeout=30_000)
-    page.goto(f"{streamlit_app}/patients")  # a page analysts may not open
-    login(page, f"{streamlit_app}/patients", "sam@example.org", PASSWORD)
+    page.goto(f"{streamlit_app}/patients")  # a page analysts may not open; the login survives the new address
     page.get_by_text("Ihre Rolle (Analyse) darf diese Seite nicht öffnen.").wait_for(timeout=30_000)
     screenshot(page, "no-access")
     page.get_by_role("link", name="Zur Startseite").click()

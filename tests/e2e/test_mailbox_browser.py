@@ -113,3 +113,22 @@ def test_mailbox__hostile_mail_runs_no_script_and_fetches_nothing(page, streamli
     assert page.title() != "pwned"
     assert Recorder.hits == []
     assert page.outside_requests == []
+
+
+def test_queued_mail_in_browser__staff_read_it_before_it_goes_out(page, streamlit_app, committed_db):
+    import uuid
+
+    from core.communication.models import Email
+
+    shutil.rmtree(get_settings().data_dir / "mailbox", ignore_errors=True)
+    with Session(committed_db) as session:
+        auth.create_user(session, email="sam@example.org", role="staff", password=PASSWORD)
+        session.add(Email(template="status_update", to_address="lea@example.org", subject="Stand Ihrer Suche",
+                          body_text="Guten Tag,\n\nIhre Suche läuft weiter.", body_html="<p>Guten Tag,</p>",
+                          message_id=f"<{uuid.uuid4().hex}@workbench.example.org>"))  # fmt: skip
+        session.commit()
+    login(page, f"{streamlit_app}/mailbox", "sam@example.org", PASSWORD)
+    page.get_by_text("Noch nicht gesendete Mails").wait_for(timeout=60_000)
+    page.get_by_text("Ihre Suche läuft weiter.").wait_for(timeout=60_000)
+    page.get_by_text("Noch nicht gesendete Mails").scroll_into_view_if_needed()
+    screenshot(page, "mailbox-queued-mail")

@@ -122,3 +122,60 @@ def test_change_password__forced_change_clears_the_flag_and_refuses_the_old_pass
         accounts.change_password(session, user_id=user.id, password="ein neues passwort", repeat="ein neues passwor")
     accounts.change_password(session, user_id=user.id, password="ein neues passwort", repeat="ein neues passwort")
     assert user.must_change_password is False
+
+
+def test_cookie__a_reload_finds_the_tabs_session_through_the_cookie(session, anna):
+    token = sessions.start(session, user=anna, now=NOW)
+    cookie = sessions.bind_cookie(session, code=sessions.handoff(session, token=token, now=NOW), now=NOW)
+    current = sessions.check(session, cookie=cookie, now=NOW + timedelta(minutes=20), timeout=TIMEOUT)
+    assert current.email == anna.email
+    # one session: the tab's token keeps working, and the cookie's use counted as activity for both
+    sessions.check(session, token=token, now=NOW + timedelta(minutes=45), timeout=TIMEOUT)
+    # the table keeps only digests: neither token nor the code can be read from a dump
+    row = session.scalar(select(LoginSession))
+    assert cookie not in (row.id, row.cookie_digest)
+    assert row.handoff_digest is None
+
+
+def test_cookie__a_handoff_code_works_once_and_only_for_a_minute(session, anna):
+    token = sessions.start(session, user=anna, now=NOW)
+    code = sessions.handoff(session, token=token, now=NOW)
+    sessions.bind_cookie(session, code=code, now=NOW + timedelta(seconds=5))
+    with pytest.raises(AuthenticationError):
+        sessions.bind_cookie(session, code=code, now=NOW + timedelta(seconds=6))  # replayed
+    late = sessions.handoff(session, token=token, now=NOW)
+    with pytest.raises(AuthenticationError):
+        sessions.bind_cookie(session, code=late, now=NOW + timedelta(seconds=61))
+
+
+@pytest.mark.parametrize("ending", ["logout", "timeout", "deactivated", "logout_in_another_tab"])
+def test_cookie__a_stolen_cookie_is_useless_once_the_session_ended(session, admin, anna, ending):
+    token = sessions.start(session, user=anna, now=NOW)
+    cookie = sessions.bind_cookie(session, code=sessions.handoff(session, token=token, now=NOW), now=NOW)
+    later = NOW + timedelta(minutes=1)
+    if ending == "logout":
+        sessions.end(session, cookie=cookie, now=NOW)
+    elif ending == "logout_in_another_tab":
+        sessions.end(session, token=token, now=NOW)
+    elif ending == "timeout":
+        later = NOW + TIMEOUT + timedelta(seconds=1)
+    else:
+        accounts.deactivate(session, user_id=anna.id, actor=admin.email, actor_id=admin.id, now=NOW)
+    with pytest.raises(AuthenticationError):
+        sessions.check(session, cookie=cookie, now=later, timeout=TIMEOUT)
+    with pytest.raises(AuthenticationError):  # and the tab's token ended with it
+        sessions.check(session, token=token, now=later, timeout=TIMEOUT)
+    with pytest.raises(AuthenticationError):  # no new cookie for an ended session either
+        sessions.handoff(session, token=token, now=later)
+
+
+def test_cookie__the_signature_refuses_forged_and_damaged_values():
+    from core.auth import cookies
+
+    key = "k" * 40
+    value = cookies.sign("random-token", secret_key=key)
+    assert cookies.unsign(value, secret_key=key) == "random-token"
+    assert cookies.unsign(value, secret_key="x" * 40) is None  # signed with another key
+    assert cookies.unsign("random-token", secret_key=key) is None  # unsigned
+    assert cookies.unsign(value[:-1] + ("0" if value[-1] != "0" else "1"), secret_key=key) is None
+    assert cookies.unsign(None, secret_key=key) is None

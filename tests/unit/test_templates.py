@@ -108,3 +108,22 @@ def test_label__translates_codes_and_keeps_unknown_ones():
     assert templates.label("statutory", "de") == "gesetzlich"
     assert templates.label("statutory", "en") == "statutory"
     assert templates.label("XYZ", "de") == "XYZ"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_render__the_text_part_is_plain_text_without_markdown(template, language):
+    import re
+
+    text = render(template, language=language, context=sample_context(template)).text
+    assert not re.search(r"(?m)^\s*#{1,6}\s", text), text  # no Markdown heading marks
+    assert not re.search(r"\[[^\]\n]+\]\([^)\n]+\)", text), text  # no Markdown link syntax
+    assert "**" not in text
+
+
+def test_render__inquiry_text_names_each_patient_in_a_heading_line_of_its_own():
+    context = sample_context("inquiry")
+    text = render("inquiry", language="de", context=context).text
+    reference = context["items"][0]["patient_reference"]
+    assert f"\n1. {reference}\n" in text
+    assert "###" not in text
