@@ -17,9 +17,10 @@ from dashboards.texts import (
     patients,
     reports,
     therapists,
+    today,
 )
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports,
+    analytics, reports, today,
 ]  # fmt: skip
