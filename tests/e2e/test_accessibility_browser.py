@@ -107,7 +107,8 @@ def test_axe__every_page_for_an_admin_has_no_serious_violations(page, stack):
         page.wait_for_url(f"**/{spec.url_path}*", timeout=30_000)
         settled(page)
         found += violations(page)
-        print("CHECKED", spec.url_path, len(found))
+        if spec.file == "board.py":
+            screenshot(page, "board")
     # the detail pages, reached by their links as staff do
     page.locator("[data-testid=stSidebar] a", has_text="Heute").click()
     settled(page)
@@ -115,6 +116,7 @@ def test_axe__every_page_for_an_admin_has_no_serious_violations(page, stack):
     page.wait_for_url("**/patient?id=*")
     settled(page)
     found += violations(page)
+    screenshot(page, "patient-path")
     page.locator("[data-testid=stSidebar] a", has_text="Heute").click()
     settled(page)
     page.get_by_role("link", name="Urlaub", exact=False).click()
@@ -148,3 +150,37 @@ def test_axe__public_pages_at_phone_and_laptop_size_in_both_languages(browser, s
             assert not overflow, f"{path} scrolls sideways at {width}x{height}"
         context.close()
     assert found == [], "\n".join(found)
+
+
+def tab_to(page, name: str, *, presses: int = 80) -> None:
+    """Press Tab until the focused element is named ``name`` (its aria-label or text); fail if it never is."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return (e.getAttribute('aria-label') || e.innerText || '') }"
+        )
+        if name in focused:
+            return
+    raise AssertionError(f"Tab never reached '{name}' within {presses} presses: it cannot be reached by keyboard")
+
+
+def test_keyboard__a_new_patient_is_created_with_tab_typing_and_enter_only(page, stack, engine):
+    login(page, f"{stack['url']}/patient_new", "sam@example.org", PASSWORD)
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
+    settled(page)
+    page.locator("body").focus()
+    tab_to(page, "Vorname *")
+    page.keyboard.type("Kim")
+    tab_to(page, "Nachname *")
+    page.keyboard.type("Tastatur")
+    tab_to(page, "day, Geburtsdatum *")
+    page.keyboard.type("14021988")
+    tab_to(page, "PLZ *")
+    page.keyboard.type("10115")
+    tab_to(page, "Speichern")
+    screenshot(page, "keyboard-patient-form")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Kim Tastatur").wait_for(timeout=60_000)
+    with Session(engine) as session:
+        created = session.query(Patient).filter_by(last_name="Tastatur").one()
+        assert (created.first_name, created.birth_date, created.postcode) == ("Kim", date(1988, 2, 14), "10115")
