@@ -107,7 +107,7 @@ def test_axe__every_page_for_an_admin_has_no_serious_violations(page, stack):
     for spec in PAGES:
         if spec.hidden or spec.file == "today.py":  # detail pages below; "Heute" is the start page, at "/"
             continue
-        page.locator(f"[data-testid=stSidebar] a[href$='{spec.url_path}']").first.click()
+        page.locator(f"[data-testid=stSidebar] a[href$='{spec.url_path}']").first.click(timeout=90_000)
         page.wait_for_url(f"**/{spec.url_path}*", timeout=30_000)
         settled(page)
         found += violations(page)
@@ -156,8 +156,9 @@ def test_axe__public_pages_at_phone_and_laptop_size_in_both_languages(browser, s
     assert found == [], "\n".join(found)
 
 
-def tab_to(page, name: str, *, presses: int = 80) -> None:
+def tab_to(page, name: str, *, presses: int = 150) -> None:
     """Press Tab until the focused element is named ``name`` (its aria-label or text); fail if it never is."""
+    trail = []
     for _ in range(presses):
         page.keyboard.press("Tab")
         focused = page.evaluate(
@@ -165,12 +166,14 @@ def tab_to(page, name: str, *, presses: int = 80) -> None:
         )
         if name in focused:
             return
-    raise AssertionError(f"Tab never reached '{name}' within {presses} presses: it cannot be reached by keyboard")
+        trail.append(focused[:40])
+    raise AssertionError(f"Tab never reached '{name}' within {presses} presses; focus went {trail}")
 
 
 def test_keyboard__a_new_patient_is_created_with_tab_typing_and_enter_only(page, stack, engine):
     login(page, f"{stack['url']}/patient_new", "sam@example.org", PASSWORD)
     page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
+    page.get_by_text("Angemeldet als").wait_for(timeout=60_000)  # the rerun after the login is over
     settled(page)
     page.locator("body").focus()
     tab_to(page, "Vorname *")
