@@ -175,6 +175,9 @@ def test_keyboard__a_new_patient_is_created_with_tab_typing_and_enter_only(page,
     page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
     page.get_by_text("Angemeldet als").wait_for(timeout=60_000)  # the rerun after the login is over
     settled(page)
+    # every widget drawn (the sidebar menu comes last; placeholders stand in for it until then)
+    page.locator("[data-testid=stSidebar] a[href$='patients']").wait_for(timeout=60_000)
+    page.get_by_role("spinbutton", name="day, Geburtsdatum *").wait_for(timeout=60_000)
     page.locator("body").focus()
     tab_to(page, "Vorname *")
     page.keyboard.type("Kim")
