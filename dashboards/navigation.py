@@ -32,6 +32,9 @@ CASE_ROLES = frozenset({"admin", "staff", "manager"})  # who may open individual
 ANALYTICS_ROLES = frozenset({"admin", "manager", "analyst"})  # the analytics pages beyond the overview
 
 PAGES: list[PageSpec] = [
+    # the first section: staff, managers and admins land on "Heute" (analysts have no page in it)
+    PageSpec("today.py", "today.title", "nav.work", ":material/today:", CASE_ROLES, "today"),
+    PageSpec("board.py", "board.title", "nav.work", ":material/view_kanban:", CASE_ROLES, "board"),
     PageSpec("patients.py", "patients.title", "nav.patients", ":material/groups:", CASE_ROLES, "patients"),
     PageSpec("patient_new.py", "patients.new", "nav.patients", ":material/person_add:", STAFF_ROLES, "patient_new"),
     PageSpec("patient.py", "patients.open", "nav.patients", ":material/person:", CASE_ROLES, "patient", hidden=True),
@@ -169,7 +172,15 @@ PAGES: list[PageSpec] = [
     PageSpec("password_reset.py", "reset.title", "nav.admin", ":material/key:", ALL_ROLES, "reset", hidden=True),
 ]
 
-SECTION_ORDER = ["nav.patients", "nav.therapists", "nav.matching", "nav.communication", "nav.analytics", "nav.admin"]
+SECTION_ORDER = [
+    "nav.work",
+    "nav.patients",
+    "nav.therapists",
+    "nav.matching",
+    "nav.communication",
+    "nav.analytics",
+    "nav.admin",
+]
 
 
 def page_path(file: str) -> str:
@@ -180,7 +191,7 @@ def page_path(file: str) -> str:
 def start_page(role: str) -> PageSpec:
     """Return the page ``role`` lands on after login: the first page of its menu, never a hidden one.
 
-    Staff, managers and admins land on the patient list (their main work page), analysts on their first
+    Staff, managers and admins land on "Heute" (what needs a person now), analysts on their first
     analytics page; never on the public answer page, which is hidden and only reached by its link.
     """
     for section in SECTION_ORDER:

@@ -18,9 +18,10 @@ from dashboards.texts import (
     patients,
     reports,
     therapists,
+    today,
 )
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports, models,
+    analytics, reports, models, today,
 ]  # fmt: skip

@@ -17,9 +17,12 @@ from core.communication.templates import label
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data, formatting
-from dashboards.i18n import current_language, say, t
+from dashboards.i18n import current_language, language_switch, say, t
 from dashboards.plain_text import literal
 
+_, switch = st.columns([3, 1])  # public: no sidebar, so the language choice sits on the page
+with switch:
+    language_switch(key="answer_language")
 st.title(t("communication.answer.title"))
 token = st.query_params.get("token")
 if not token:

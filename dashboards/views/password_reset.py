@@ -13,8 +13,11 @@ from core.auth import accounts
 from core.db import session_scope
 from core.errors import AuthenticationError, ValidationError
 from dashboards import data
-from dashboards.i18n import say, t
+from dashboards.i18n import language_switch, say, t
 
+_, switch = st.columns([3, 1])  # public: no sidebar, so the language choice sits on the page
+with switch:
+    language_switch(key="reset_language")
 st.title(t("reset.title"))
 token = st.query_params.get("token")
 if not token:

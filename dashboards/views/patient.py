@@ -17,6 +17,7 @@ from dashboards.components import (
     patient_edit,
     patient_history,
     patient_nearby,
+    workflow_path,
 )
 from dashboards.components.login import require_user
 from dashboards.i18n import t
@@ -52,6 +53,7 @@ facts = [p["reference"], status, t("patient.age", age=view.age), f"{p['postcode'
 if view.waiting_days is not None:
     facts.append(t("patient.waiting", days=view.waiting_days))
 st.caption(" · ".join(facts))
+workflow_path.show(patient_id=patient_id, today=today)
 flash = st.session_state.pop("patient_flash", None)
 if flash:
     st.success(flash)

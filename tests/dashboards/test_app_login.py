@@ -50,7 +50,7 @@ def test_login__success_opens_the_first_page_of_the_menu(repo_root, make_user):
     at = log_in(start_app(repo_root), make_user())
     assert not at.exception
     page = texts(at)
-    assert "Patient/innen" in page  # the patient list is the first page for staff and admins
+    assert [title.value for title in at.title] == ["Heute"]  # the first page for staff, managers and admins
     assert "Angemeldet als" in page
     assert "Anmeldung" not in page
 
@@ -78,7 +78,7 @@ def test_language__switch_to_english_translates_the_page(repo_root, make_user):
     at.run()
     page = texts(at)
     assert "Patients" in page
-    assert "No patients yet." in page
+    assert "Nothing to do." in page  # the start page, "Heute", in English
 
 
 def page_links(at) -> list[str]:

@@ -54,7 +54,7 @@ def test_session_in_browser__deactivated_user_is_thrown_out_and_a_role_change_ap
 ):
     sam = make_user(committed_db, "sam@example.org", "staff")
     login(page, streamlit_app, "sam@example.org", PASSWORD)
-    page.get_by_role("heading", name="Patient/innen").wait_for(timeout=30_000)  # staff land on the patient list
+    page.get_by_role("heading", name="Heute").wait_for(timeout=30_000)  # staff land on "Heute"
 
     admin_does(committed_db, accounts.change_role, sam, role="analyst")
     page.get_by_role("link", name="Systemstatus").click()
