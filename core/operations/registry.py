@@ -115,3 +115,9 @@ register(
     cron="50 2 * * *",  # nightly, when nobody works on the records it may anonymise
     description="Anonymises closed cases RETENTION_MONTHS after their search ended (like an Art. 17 erasure).",
 )
+register(
+    "fetch_mail",
+    "core.communication.inbound_fetch:scheduled_run",
+    cron="*/5 * * * *",  # replies and bounces reach the inquiry's thread and "Heute" within minutes
+    description="Fetches replies and delivery-failure reports over IMAP (or from the local catcher) onto inquiries.",
+)

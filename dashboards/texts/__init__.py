@@ -16,10 +16,11 @@ from dashboards.texts import (
     operations,
     patients,
     reports,
+    selfservice,
     therapists,
 )
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports,
+    analytics, reports, selfservice,
 ]  # fmt: skip

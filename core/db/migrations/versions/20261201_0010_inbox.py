@@ -27,8 +27,9 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=300), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum("reply", "bounce", "other", name="inbound_kind", native_enum=False, create_constraint=True,
-                    length=32),  # fmt: skip
+            sa.Enum(
+                "reply", "bounce", "other", name="inbound_kind", native_enum=False, create_constraint=True, length=32
+            ),
             nullable=False,
         ),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
