@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import service as audit
 from core.communication import calls, inbound
+from core.communication.inbound_failing import failing_addresses
 from core.communication.inbound_models import FailingAddress, InboundKind, InboundMail
 from core.communication.models import Email
 from core.config import Settings, get_settings
@@ -36,6 +37,7 @@ from core.matching.models import Inquiry, InquiryStatus
 from core.therapists.models import Practice, Therapist
 
 ACTOR = "job:fetch_mail"
+__all__ = ["Filed", "failing_addresses", "file_mail", "mark_failing", "mark_handled", "open_inbound_counts"]
 PHONE_STEP_FROM = (InquiryStatus.SENT, InquiryStatus.REMINDED)  # a bounce can only follow a mail that went out
 
 
@@ -105,15 +107,6 @@ def mark_failing(session: Session, *, address: str, reason: str, now: datetime, 
                  details={"therapist_id": row.therapist_id, "practice_id": row.practice_id,
                           "inbound_mail_id": inbound_id})  # fmt: skip
     return row
-
-
-def failing_addresses(session: Session, addresses: set[str]) -> set[str]:
-    """Return which of ``addresses`` (any case) are known to bounce and not cleared."""
-    wanted = {a.lower() for a in addresses if a}
-    if not wanted:
-        return set()
-    return set(session.scalars(select(FailingAddress.address).where(FailingAddress.address.in_(wanted),
-                                                                   FailingAddress.cleared_at.is_(None))))  # fmt: skip
 
 
 def _to_phone_step(session: Session, inquiry_id: int | None, *, now: datetime, settings: Settings) -> int | None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.communication import inbound_fetch, inbound_store, outbox, timeline
+from core.communication import dispatch, followup, inbound_fetch, inbound_store, outbox, timeline
 from core.communication.catcher import MailCatcher
 from core.communication.inbound_models import FailingAddress, InboundKind, InboundMail
 from core.communication.models import CallStatus, PhoneCall
@@ -21,9 +21,10 @@ from core.communication.sender import build_message
 from core.config import get_settings, load_settings
 from core.matching.models import InquiryStatus
 from core.operations.models import JobRun, JobStatus
+from core.therapists.models import Therapist
 from tests.integration.test_sender import free_port
 from tests.support.imap_server import imap_server
-from tests.support.matching import NOW, searching_patient, sent, therapist
+from tests.support.matching import NOW, STAFF, propose, searching_patient, sent, therapist
 
 LATER = NOW + timedelta(days=2)
 
@@ -254,3 +255,20 @@ def test_fetch_mail_command__files_a_reply_and_records_its_run(committed_db, mai
         run = session.scalar(select(JobRun).where(JobRun.job_name == "fetch_mail"))
         assert (run.status, run.triggered_by) == (JobStatus.SUCCEEDED, "cli")
     assert all(inbound_fetch.FILED_KEYWORD in flags for flags in imap.keywords().values())
+
+
+def test_bounce__later_inquiries_to_that_address_are_called_instead_of_mailed(session, mailbox):
+    inquiry, _mail, original = _inquiry_mail(session)
+    mailbox.append(_bounce(original))
+    inbound_fetch.fetch(session, now=LATER, settings=_settings(mailbox))
+    doctor = session.get(Therapist, inquiry.therapist_id)
+
+    proposal = propose(session, doctor, [searching_patient(session, "Zweite")], run_id="run-2")
+    queued = dispatch.approve_and_queue(session, inquiry_id=proposal.id, actor=STAFF, now=LATER,
+                                        override_reason="test: the practice is in cooldown")  # fmt: skip
+    counts = followup.run(session, now=LATER)
+
+    assert queued is None  # no mail to the address that bounced
+    assert counts["calls_scheduled"] == 1
+    session.refresh(proposal)
+    assert proposal.status == InquiryStatus.CALL_SCHEDULED
