@@ -45,6 +45,8 @@ DE = {
     "selfservice.status.reason.other": "Anderer Grund",
     "selfservice.status.end_confirm": "Ja, ich möchte die Suche beenden",
     "selfservice.status.end_button": "Suche beenden",
+    "selfservice.status.end_missing": "Bitte wählen Sie einen Grund und bestätigen Sie, dass Sie die Suche beenden "
+    "möchten.",
     "selfservice.capacity.title": "Kapazität melden",
     "selfservice.capacity.intro": "Guten Tag {name}, bitte teilen Sie uns mit, ob Sie neue Patient/innen aufnehmen. "
     "Wir fragen dann nur an, wenn es passt.",
@@ -112,6 +114,7 @@ EN = {
     "selfservice.status.reason.other": "Another reason",
     "selfservice.status.end_confirm": "Yes, I want to end the search",
     "selfservice.status.end_button": "End the search",
+    "selfservice.status.end_missing": "Please choose a reason and confirm that you want to end the search.",
     "selfservice.capacity.title": "Report capacity",
     "selfservice.capacity.intro": "Hello {name}, please tell us whether you take new patients, so that we only ask "
     "when it fits.",

@@ -102,5 +102,8 @@ with st.form("mein_stand_end"):
     reason = st.radio(t("selfservice.status.end_reason"), list(mein_stand.END_REASONS), index=None,
                       format_func=lambda r: t(f"selfservice.status.reason.{r}"))  # fmt: skip
     sure = st.checkbox(t("selfservice.status.end_confirm"))
-    if st.form_submit_button(t("selfservice.status.end_button"), disabled=False) and reason and sure:
-        act(mein_stand.end_search, reason=reason)
+    if st.form_submit_button(t("selfservice.status.end_button")):
+        if reason and sure:
+            act(mein_stand.end_search, reason=reason)
+        else:
+            st.error(t("selfservice.status.end_missing"))
