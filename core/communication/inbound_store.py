@@ -37,7 +37,8 @@ from core.matching.models import Inquiry, InquiryStatus
 from core.therapists.models import Practice, Therapist
 
 ACTOR = "job:fetch_mail"
-__all__ = ["Filed", "failing_addresses", "file_mail", "mark_failing", "mark_handled", "open_inbound_counts"]
+__all__ = ["Filed", "failing_addresses", "file_mail", "for_inquiry", "mark_failing", "mark_handled",
+           "open_inbound_counts"]  # fmt: skip
 PHONE_STEP_FROM = (InquiryStatus.SENT, InquiryStatus.REMINDED)  # a bounce can only follow a mail that went out
 
 
@@ -176,6 +177,17 @@ def mark_handled(session: Session, *, inbound_id: int, actor: str, now: datetime
         audit.record(session, actor=actor, action="inbound_mail.handled", entity_type="inbound_mail", entity_id=row.id)
         session.flush()
     return row
+
+
+def for_inquiry(session: Session, *, inquiry_id: int, actor: str, actor_id: int | None = None) -> list[InboundMail]:
+    """Return the replies and bounces of one inquiry, open ones first, and audit the read (bodies are personal data)."""
+    order = (InboundMail.handled_at.is_not(None), InboundMail.received_at.desc())
+    rows = list(session.scalars(select(InboundMail).where(InboundMail.inquiry_id == inquiry_id).order_by(*order)))
+    if rows:
+        audit.record_read(session, actor=actor, actor_id=actor_id, what="inbound_mail", page="inquiry_thread",
+                          entity_type="inquiry", entity_id=inquiry_id,
+                          details={"inbound_ids": [r.id for r in rows]})  # fmt: skip
+    return rows
 
 
 def open_inbound_counts(session: Session) -> dict[str, int]:

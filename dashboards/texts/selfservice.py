@@ -4,6 +4,10 @@ DE = {
     "job.fetch_mail": "Holt Antworten auf Anfragen und Unzustellbarkeitsmeldungen per IMAP ab und ordnet sie zu.",
     "followup.kind.reply": "Antwort-Mail",
     "followup.kind.bounce": "Unzustellbar",
+    "inbound.title": "Eingegangene E-Mails",
+    "inbound.open": "offen",
+    "inbound.handled": "erledigt",
+    "inbound.mark_handled": "Als erledigt markieren",
     "selfservice.no_token": "Bitte öffnen Sie den Link genau so, wie er in unserer E-Mail steht.",
     "selfservice.invalid": "Dieser Link ist unvollständig oder wurde verändert. Bitte öffnen Sie ihn genau so, wie er "
     "in unserer E-Mail steht, oder rufen Sie uns an.",
@@ -73,6 +77,10 @@ EN = {
     "job.fetch_mail": "Fetches replies to inquiries and delivery-failure reports over IMAP and files them.",
     "followup.kind.reply": "Reply mail",
     "followup.kind.bounce": "Undeliverable",
+    "inbound.title": "Received e-mails",
+    "inbound.open": "open",
+    "inbound.handled": "handled",
+    "inbound.mark_handled": "Mark as handled",
     "selfservice.no_token": "Please open the link exactly as it appears in our e-mail.",
     "selfservice.invalid": "This link is incomplete or was changed. Please open it exactly as it appears in our "
     "e-mail, or call us.",

@@ -8,13 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
-from core.communication import links, selfservice_links
+from core.communication import inbound, inbound_store, links, selfservice_links
+from core.communication.inbound_models import InboundMail
 from core.communication.selfservice_models import CapacityReport
 from core.config import get_settings
 from core.patients.models import Search, SearchStatus
 from core.therapists.models import Therapist
 from tests.dashboards.conftest import APP, TIMEOUT, texts
-from tests.support.matching import searching_patient, therapist
+from tests.dashboards.test_calls_page import as_staff
+from tests.support.matching import searching_patient, sent, therapist
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,3 +110,19 @@ def test_kapazitaet_page__a_patients_link_does_not_open_it(committed_db, doctor)
     at = open_page("kapazitaet.py", token_for(doctor.id, selfservice_links.PATIENT_PURPOSE))
     assert "unvollständig oder wurde verändert" in texts(at)
     assert not at.form
+
+
+def test_inquiry_thread__shows_a_reply_and_staff_mark_it_handled(repo_root, staff, committed_db):
+    with Session(committed_db, expire_on_commit=False) as session:
+        inquiry = sent(session, therapist(session, "Kraus"), [searching_patient(session)])
+        raw = (f"From: praxis@example.org\r\nTo: vermittlung@example.org\r\nSubject: AW: Anfrage {inquiry.reference}"
+               "\r\nMessage-ID: <r1@example.org>\r\n\r\nAb Januar haben wir einen Platz.\r\n").encode()  # fmt: skip
+        inbound_store.file_mail(session, parsed=inbound.parse(raw), now=datetime.now(UTC))
+        session.commit()
+    at = as_staff(repo_root, staff, "inquiry_thread.py", id=str(inquiry.id))
+    assert not at.exception
+    assert "Ab Januar haben wir einen Platz." in "\n".join(str(e.value) for e in at.text)
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("inbound_handled_"))).click().run()
+    with Session(committed_db) as session:
+        assert session.scalar(select(InboundMail.handled_by)) == "sam@example.org"
+        assert inbound_store.open_inbound_counts(session)["replies"] == 0
