@@ -55,6 +55,7 @@ class StatusView:
     waiting_days: int
     practices_asked: int
     open_inquiries: int
+    wants_status_updates: bool = True
     changed: bool = False  # True right after a change this call wrote
 
     @property
@@ -88,7 +89,7 @@ def _view(session: Session, patient: Patient, *, now: datetime, changed: bool = 
         weekly_hours=patient.weekly_hours, search_status=search.status if search else None,
         started_on=search.started_on if search else None, paused_until=search.paused_until if search else None,
         waiting_days=context["waiting_days"] if search else 0, practices_asked=context["practices_asked"],
-        open_inquiries=context["open_inquiries"], changed=changed,
+        open_inquiries=context["open_inquiries"], wants_status_updates=patient.wants_status_updates, changed=changed,
     )  # fmt: skip
 
 
@@ -118,6 +119,20 @@ def update_contact(session: Session, *, token: str | None, now: datetime, change
         return view
     patients.update(session, patient_id=patient.id, version=patient.version, original=original, changes=wanted,
                     actor=_actor(patient), today=clock.local_date(now, settings))  # fmt: skip
+    return _view(session, patient, now=now, changed=True)
+
+
+def set_status_updates(session: Session, *, token: str | None, now: datetime, wanted: bool,
+                       settings: Settings | None = None) -> StatusView:  # fmt: skip
+    """Turn the weekly status mail on or off (core.communication.status_updates); audited."""
+    settings = settings or get_settings()
+    patient = _patient(session, token, now, settings)
+    if not _view(session, patient, now=now).can_change or patient.wants_status_updates == bool(wanted):
+        return _view(session, patient, now=now)
+    patient.wants_status_updates = bool(wanted)
+    session.flush()
+    audit.record(session, actor=_actor(patient), action="patient.updated", entity_type="patient", entity_id=patient.id,
+                 details={"fields": ["wants_status_updates"]})  # fmt: skip
     return _view(session, patient, now=now, changed=True)
 
 

@@ -2,6 +2,8 @@
 
 DE = {
     "job.fetch_mail": "Holt Antworten auf Anfragen und Unzustellbarkeitsmeldungen per IMAP ab und ordnet sie zu.",
+    "job.status_updates": "Verschickt den wöchentlichen Stand an alle Patient/innen mit laufender Suche, die ihn "
+    "wünschen.",
     "followup.kind.reply": "Antwort-Mail",
     "followup.kind.bounce": "Unzustellbar",
     "inbound.title": "Eingegangene E-Mails",
@@ -37,6 +39,9 @@ DE = {
     "selfservice.status.to": "bis",
     "selfservice.status.save_availability": "Zeiten ersetzen",
     "selfservice.status.choose_days": "Bitte wählen Sie mindestens einen Wochentag.",
+    "selfservice.status.updates": "Wöchentliche E-Mail zum Stand der Suche",
+    "selfservice.status.updates_on": "Ja, schicken Sie mir jede Woche den Stand",
+    "selfservice.status.updates_save": "Auswahl speichern",
     "selfservice.status.pause": "Suche pausieren",
     "selfservice.status.pause_until": "Pausieren bis",
     "selfservice.status.pause_button": "Suche pausieren",
@@ -75,6 +80,7 @@ DE = {
 
 EN = {
     "job.fetch_mail": "Fetches replies to inquiries and delivery-failure reports over IMAP and files them.",
+    "job.status_updates": "Sends the weekly status mail to every patient with an active search who wants it.",
     "followup.kind.reply": "Reply mail",
     "followup.kind.bounce": "Undeliverable",
     "inbound.title": "Received e-mails",
@@ -110,6 +116,9 @@ EN = {
     "selfservice.status.to": "to",
     "selfservice.status.save_availability": "Replace times",
     "selfservice.status.choose_days": "Please choose at least one weekday.",
+    "selfservice.status.updates": "Weekly e-mail about the search",
+    "selfservice.status.updates_on": "Yes, send me the status every week",
+    "selfservice.status.updates_save": "Save choice",
     "selfservice.status.pause": "Pause the search",
     "selfservice.status.pause_until": "Pause until",
     "selfservice.status.pause_button": "Pause the search",

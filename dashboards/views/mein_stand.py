@@ -84,6 +84,12 @@ with st.form("mein_stand_availability"):
             windows = [{"weekday": d, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"} for d in days]
             act(mein_stand.update_contact, changes={"availability": windows})
 
+st.subheader(t("selfservice.status.updates"))
+with st.form("mein_stand_updates"):
+    wanted = st.checkbox(t("selfservice.status.updates_on"), value=view.wants_status_updates)
+    if st.form_submit_button(t("selfservice.status.updates_save")):
+        act(mein_stand.set_status_updates, wanted=wanted)
+
 st.subheader(t("selfservice.status.pause"))
 if view.paused_until:
     if st.button(t("selfservice.status.resume_button"), key="mein_stand_resume"):

@@ -1,4 +1,4 @@
-"""Inbound mail (replies and bounces fetched over IMAP), failing recipient addresses, therapists' capacity reports.
+"""Inbound mail (replies, bounces), failing addresses, capacity reports, patients' choice of the weekly status mail.
 
 Revision ID: 0010_inbox
 Revises: 0009_reports
@@ -101,9 +101,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_capacity_report"),
     )
     op.create_index("ix_capacity_report_therapist_id", "capacity_report", ["therapist_id"], unique=False)
+    # the weekly status mail goes to every patient with an active search unless they turned it off (Mein Stand)
+    op.add_column("patient", sa.Column("wants_status_updates", sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column("patient", "wants_status_updates")
     op.drop_index("ix_capacity_report_therapist_id", table_name="capacity_report")
     op.drop_table("capacity_report")
     op.drop_index("ix_failing_address_practice_id", table_name="failing_address")
