@@ -18,10 +18,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
@@ -38,7 +39,7 @@ from core.therapists.models import Practice, Therapist
 
 ACTOR = "job:fetch_mail"
 __all__ = ["Filed", "failing_addresses", "file_mail", "for_inquiry", "mark_failing", "mark_handled",
-           "open_inbound_counts"]  # fmt: skip
+           "open_inbound_counts", "scrub_for_erasure"]  # fmt: skip
 PHONE_STEP_FROM = (InquiryStatus.SENT, InquiryStatus.REMINDED)  # a bounce can only follow a mail that went out
 
 
@@ -188,6 +189,25 @@ def for_inquiry(session: Session, *, inquiry_id: int, actor: str, actor_id: int 
                           entity_type="inquiry", entity_id=inquiry_id,
                           details={"inbound_ids": [r.id for r in rows]})  # fmt: skip
     return rows
+
+
+def scrub_for_erasure(session: Session, *, email_ids, inquiry_ids, scrub: Callable[[str], str]) -> int:
+    """Art. 17: blank replies to the erased patient's own mails, ``scrub`` their identifiers out of the others.
+
+    ``email_ids`` and ``inquiry_ids`` are selectables of the patient's mails and inquiries; returns the rows touched.
+    """
+    rows = session.scalars(select(InboundMail).where(or_(InboundMail.email_id.in_(email_ids),
+                                                         InboundMail.inquiry_id.in_(inquiry_ids)))).all()  # fmt: skip
+    own = set(session.scalars(select(Email.id).where(Email.id.in_(email_ids))))
+    for row in rows:
+        if row.email_id in own:  # the patient wrote it: nothing of it may stay
+            row.from_address, row.subject, row.body_text = None, scrub(""), scrub("")
+        else:
+            row.subject, row.body_text = scrub(row.subject)[:300], scrub(row.body_text)
+            row.from_address = (
+                None if row.from_address and scrub(row.from_address) != row.from_address else row.from_address
+            )
+    return len(rows)
 
 
 def open_inbound_counts(session: Session) -> dict[str, int]:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.audit import service as audit
 from core.audit.models import AuditEvent
-from core.communication import outbox, templates
+from core.communication import inbound_store, outbox, templates
 from core.communication.models import CallStatus, Email, EmailStatus, PhoneCall
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -308,6 +308,9 @@ def _handle_mail(session: Session, patient: Patient, identifiers: tuple[str, ...
             mail.subject = _scrub(mail.subject, identifiers)
             mail.body_text = _scrub(mail.body_text, identifiers)
             mail.body_html = _scrub(mail.body_html, identifiers) if mail.body_html else None
+    own_mail_ids = select(Email.id).where(Email.patient_id == patient.id)
+    inbound_store.scrub_for_erasure(session, email_ids=own_mail_ids, inquiry_ids=inquiry_ids,
+                                    scrub=lambda text: _scrub(text, identifiers) if text else SCRUBBED)  # fmt: skip
 
 
 def _scrub(text: str, identifiers: tuple[str, ...]) -> str:

@@ -21,6 +21,7 @@ from core.communication.sender import build_message
 from core.config import get_settings, load_settings
 from core.matching.models import InquiryStatus
 from core.operations.models import JobRun, JobStatus
+from core.patients.models import Patient, Search
 from core.therapists.models import Therapist
 from tests.integration.test_sender import free_port
 from tests.support.imap_server import imap_server
@@ -272,3 +273,28 @@ def test_bounce__later_inquiries_to_that_address_are_called_instead_of_mailed(se
     assert counts["calls_scheduled"] == 1
     session.refresh(proposal)
     assert proposal.status == InquiryStatus.CALL_SCHEDULED
+
+
+def test_erase__blanks_the_patients_replies_and_scrubs_her_reference_from_the_practices(session):
+    from core.communication import inbound
+    from core.patients import privacy
+
+    inquiry, _mail, original = _inquiry_mail(session)
+    search = session.get(Search, inquiry.items[0].search_id)
+    patient = session.get(Patient, search.patient_id)
+    patient.email = "geheim@example.org"
+    context = outbox.patient_context(session, patient_id=patient.id, now=NOW)
+    to_her = outbox.enqueue(session, template="search_started", to_address=patient.email, context=context,
+                            patient_id=patient.id, now=NOW)  # fmt: skip
+    own = build_message(to_her, mail_from=get_settings().mail_from, now=NOW)
+    hers = _reply(own, body="Ich bin Lea Geheim und habe Angst vor der Warteliste.")
+    practice = _reply(original, body=f"Für {patient.reference} haben wir leider keinen Platz.")
+    for raw in (hers, practice):
+        inbound_store.file_mail(session, parsed=inbound.parse(raw), now=LATER)
+    reference = patient.reference
+
+    privacy.erase(session, patient_id=patient.id, actor="admin@example.org", reason="Antrag", now=LATER)
+
+    texts = [(row.from_address or "") + row.subject + row.body_text for row in session.scalars(select(InboundMail))]
+    assert len(texts) == 2
+    assert not [text for text in texts if "Geheim" in text or "geheim@" in text or reference in text]
