@@ -298,3 +298,19 @@ def test_erase__blanks_the_patients_replies_and_scrubs_her_reference_from_the_pr
     texts = [(row.from_address or "") + row.subject + row.body_text for row in session.scalars(select(InboundMail))]
     assert len(texts) == 2
     assert not [text for text in texts if "Geheim" in text or "geheim@" in text or reference in text]
+
+
+def test_export__contains_the_patients_replies(session):
+    import json
+
+    from core.communication import inbound
+    from core.patients import privacy
+
+    search = searching_patient(session, "Antwort", email="antwort@example.org")
+    context = outbox.patient_context(session, patient_id=search.patient_id, now=NOW)
+    to_her = outbox.enqueue(session, template="search_started", to_address="antwort@example.org", context=context,
+                            patient_id=search.patient_id, now=NOW)  # fmt: skip
+    own = build_message(to_her, mail_from=get_settings().mail_from, now=NOW)
+    inbound_store.file_mail(session, parsed=inbound.parse(_reply(own, body="Danke, ich warte.")), now=LATER)
+    data = json.loads(privacy.export_json(session, patient_id=search.patient_id, actor="admin@example.org"))
+    assert [m["body_text"].strip() for m in data["received_emails"]] == ["Danke, ich warte."]
