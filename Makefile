@@ -4,8 +4,9 @@ PYTHON := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
+DOVECOT ?= /usr/sbin/dovecot
 
-.PHONY: run test lint format bench notebooks audit chromium clean-data help i18n
+.PHONY: run test lint format bench notebooks audit chromium dovecot clean-data help i18n
 
 help:
 	@echo "make run    start the workbench (embedded PostgreSQL, demo data, mail catcher, scheduler, app)"
@@ -36,11 +37,21 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Debian's dovecot is the real IMAP server the tests of jobs.fetch_mail start (tests/support/imap_server.py).
+dovecot:
+	@if [ ! -x "$(DOVECOT)" ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "error: $(DOVECOT) is missing; install it as root: apt-get install dovecot-imapd" >&2; exit 1; \
+		fi; \
+		echo "installing Debian's dovecot-imapd for the mail-fetching tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
 run: $(RUNTIME_STAMP)
 	$(PYTHON) -m jobs.serve
 
 # ruff check includes the security rules (S, bandit's checks); exceptions are justified per line.
-test: $(DEV_STAMP) chromium
+test: $(DEV_STAMP) chromium dovecot
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pytest

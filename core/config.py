@@ -43,6 +43,11 @@ EXAMPLES: dict[str, str] = {
     "SMTP_PASSWORD": "(from your mail provider)",
     "MAIL_FROM": "vermittlung@example.org",
     "MAIL_CATCHER_PORT": "1025",
+    "IMAP_HOST": "imap.example.org",
+    "IMAP_PORT": "993",
+    "IMAP_USER": "vermittlung@example.org",
+    "IMAP_PASSWORD": "(from your mail provider)",
+    "IMAP_SSL": "1",
     "DEMO_DATA": "1",
     "DEMO_THERAPISTS": "3000",
     "DEMO_PATIENTS": "300",
@@ -101,6 +106,11 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, description="SMTP password, if the server needs one")
     mail_from: str = Field(default="vermittlung@example.org", description="Sender address of outgoing mail")
     mail_catcher_port: int = Field(default=1025, description="Port of the local mail catcher started by make run")
+    imap_host: str | None = Field(default=None, description="Mailbox replies and bounces are fetched from; unset = off")
+    imap_port: int | None = Field(default=None, description="IMAP port; unset = 993 with IMAP_SSL, else 143")
+    imap_user: str | None = Field(default=None, description="IMAP login")
+    imap_password: str | None = Field(default=None, description="IMAP password")
+    imap_ssl: bool = Field(default=True, description="IMAP over TLS (port 993); 0 = plain IMAP, e.g. on localhost")
     demo_data: bool = Field(default=True, description="Load demo data on first start of make run")
     demo_therapists: int = Field(default=3000, description="Therapists in the demo data")
     demo_patients: int = Field(default=300, description="Patients in the demo data")
@@ -183,12 +193,14 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("smtp_port", "public_base_url", "pg_bin_dir", mode="before")
+    @field_validator(
+        "smtp_port", "public_base_url", "pg_bin_dir", "kafka_bootstrap", "imap_host", "imap_port", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip() == "" else value
 
-    @field_validator("app_port", "smtp_port", "mail_catcher_port")
+    @field_validator("app_port", "smtp_port", "mail_catcher_port", "imap_port")
     @classmethod
     def _check_port(cls, value: int | None) -> int | None:
         if value is not None and not 1 <= value <= 65535:

@@ -86,6 +86,25 @@ PAGES: list[PageSpec] = [
         "answer",
         hidden=True,
     ),
+    # public self-service pages: the signed token in ?token=... is the credential (core.communication.selfservice_*)
+    PageSpec(
+        "mein_stand.py",
+        "selfservice.status.title",
+        "nav.communication",
+        ":material/person_pin:",
+        ALL_ROLES,
+        "mein_stand",
+        hidden=True,
+    ),
+    PageSpec(
+        "kapazitaet.py",
+        "selfservice.capacity.title",
+        "nav.communication",
+        ":material/event_available:",
+        ALL_ROLES,
+        "kapazitaet",
+        hidden=True,
+    ),
     PageSpec(
         "mail_preview.py",
         "communication.preview.title",

@@ -5,8 +5,12 @@ every mail file 0600, set explicitly whatever the umask, and the log names mails
 them, never with an address, subject or body (aiosmtpd's own log, which lists every SMTP command, is cut to
 warnings with addresses masked).
 
+Mail to one of our reply addresses (MAIL_FROM with "+m<mail id>", the Reply-To of every mail we send) is
+also filed into the Maildir ``inbound`` when given: under ``make run`` that is the inbox jobs.fetch_mail
+reads, so a reply sent to the catcher reaches the inquiry's thread as it would from a real mail server.
+
 Example:
-    catcher = MailCatcher(Path("data/mailbox"), port=1025)
+    catcher = MailCatcher(Path("data/mailbox"), port=1025, inbound=Path("data/inbound"), mail_from=...)
     catcher.start(); ...; catcher.stop()
 """
 
@@ -21,11 +25,13 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from mailbox import Maildir
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope, Session
 
+from core.communication.inbound import reply_mail_id
 from core.config import Settings
 
 MAILBOX_MODE = 0o700  # caught mail is health data: only the account running the catcher may open the folder
@@ -73,9 +79,21 @@ def _message_id(content: bytes) -> str:
     return match.group(0) if match else "(no Message-ID)"
 
 
+def file_reply(inbound: Path, content: bytes) -> None:
+    """Deliver a copy of a mail to our reply addresses into the Maildir ``inbound`` (read by jobs.fetch_mail)."""
+    for folder in (inbound, inbound / "tmp", inbound / "new", inbound / "cur"):
+        folder.mkdir(mode=MAILBOX_MODE, parents=True, exist_ok=True)
+        os.chmod(folder, MAILBOX_MODE)
+    box = Maildir(inbound, create=False)
+    key = box.add(content)
+    os.chmod(inbound / "new" / key, MAIL_FILE_MODE)  # Maildir creates it as 0666 minus the umask
+
+
 class _StoreHandler:
-    def __init__(self, mailbox: Path) -> None:
+    def __init__(self, mailbox: Path, *, inbound: Path | None = None, mail_from: str | None = None) -> None:
         self.mailbox = mailbox
+        self.inbound = inbound  # replies to our mails are also filed here, like a mail server's inbox
+        self.mail_from = mail_from
         self.caught = 0
 
     async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
@@ -91,6 +109,8 @@ class _StoreHandler:
             file.write(content)
         partial.rename(final)  # readers never see half a message
         self.caught += 1
+        if self.inbound and self.mail_from and reply_mail_id(tuple(envelope.rcpt_tos), mail_from=self.mail_from):
+            file_reply(self.inbound, content)
         _log.info(
             "caught mail %s (%d recipients, %d bytes; %d since start)",
             _message_id(content),
@@ -104,9 +124,10 @@ class _StoreHandler:
 class MailCatcher:
     """An in-process SMTP server on localhost that keeps all mail it receives in ``mailbox``."""
 
-    def __init__(self, mailbox: Path, *, host: str = "127.0.0.1", port: int = 1025) -> None:
+    def __init__(self, mailbox: Path, *, host: str = "127.0.0.1", port: int = 1025, inbound: Path | None = None,
+                 mail_from: str | None = None) -> None:  # fmt: skip
         self.mailbox = mailbox
-        self.handler = _StoreHandler(mailbox)
+        self.handler = _StoreHandler(mailbox, inbound=inbound, mail_from=mail_from)
         self.controller = Controller(self.handler, hostname=host, port=port)
 
     def start(self) -> None:

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.communication.inbound_failing import failing_addresses
 from core.communication.models import Email
 from core.communication.outbox import enqueue, inquiry_context, patient_context, placement_context
 from core.config import Settings, get_settings
@@ -40,8 +41,8 @@ def queue_inquiry_mail(
     """Queue the inquiry mail of an approved inquiry and mark it queued; None for a phone-only practice."""
     settings = settings or get_settings()
     context = inquiry_context(session, inquiry_id=inquiry_id, now=now, settings=settings)
-    if not context.get("to_address"):
-        return None
+    if not context.get("to_address") or failing_addresses(session, {context["to_address"]}):
+        return None  # the follow-up ladder calls a practice without (working) e-mail at once
     inquiry = matching.inquiry_detail(session, inquiry_id=inquiry_id)
     email = enqueue(
         session,

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.communication import calls, outbox
+from core.communication.inbound_failing import failing_addresses
 from core.communication.models import CallStatus, Email, PhoneCall
 from core.config import Settings, get_settings
 from core.matching import inquiries
@@ -150,8 +151,8 @@ def load_states(session: Session, claimed: list[Inquiry]) -> dict[int, LadderSta
         else:
             made[inquiry_id] = made.get(inquiry_id, 0) + 1
             last[inquiry_id] = outcome
-    email = {
-        inquiry_id: channel != ContactChannel.PHONE and bool(therapist_email or practice_email)
+    addresses = {
+        inquiry_id: None if channel == ContactChannel.PHONE else (therapist_email or practice_email)
         for inquiry_id, therapist_email, practice_email, channel in session.execute(
             select(Inquiry.id, Therapist.email, Practice.email_normalized, Practice.contact_channel)
             .join(Therapist, Therapist.id == Inquiry.therapist_id)
@@ -159,6 +160,8 @@ def load_states(session: Session, claimed: list[Inquiry]) -> dict[int, LadderSta
             .where(Inquiry.id.in_(ids))
         )
     }
+    bouncing = failing_addresses(session, set(addresses.values()))  # a bounced address counts as none
+    email = {i: bool(a) and a.lower() not in bouncing for i, a in addresses.items()}
     return {
         inquiry.id: LadderState(
             status=inquiry.status,

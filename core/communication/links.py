@@ -34,14 +34,18 @@ class LinkError(ValidationError):
         self.reason = reason
 
 
-def _signature(secret: str, item_id: int, expires: int) -> str:
-    message = PURPOSE + f":{item_id}:{expires}".encode()
+def _signature(secret: str, item_id: int, expires: int, purpose: bytes = PURPOSE) -> str:
+    message = purpose + f":{item_id}:{expires}".encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def make_token(item_id: int, *, secret: str, expires_at: datetime) -> str:
-    """Return the signed token for ``item_id`` valid until ``expires_at`` (timezone-aware)."""
+def make_token(item_id: int, *, secret: str, expires_at: datetime, purpose: bytes = PURPOSE) -> str:
+    """Return the signed token for ``item_id`` valid until ``expires_at`` (timezone-aware).
+
+    ``purpose`` separates kinds of links (answer, patient status, therapist capacity): a token signed for one
+    purpose is invalid for every other, even for the same number.
+    """
     if not secret:
         raise ValidationError(
             "An answer link needs a secret key, e.g. SECRET_KEY=<48 random characters>", field="secret"
@@ -51,10 +55,10 @@ def make_token(item_id: int, *, secret: str, expires_at: datetime) -> str:
             "expires_at must carry a timezone, e.g. datetime(2026, 12, 1, tzinfo=UTC)", field="expires_at"
         )
     expires = int(expires_at.timestamp())
-    return f"{int(item_id)}.{expires}.{_signature(secret, int(item_id), expires)}"
+    return f"{int(item_id)}.{expires}.{_signature(secret, int(item_id), expires, purpose)}"
 
 
-def read_token(token: str | None, *, secret: str, now: datetime) -> int:
+def read_token(token: str | None, *, secret: str, now: datetime, purpose: bytes = PURPOSE) -> int:
     """Return the item id of a valid token; raise LinkError (reason 'invalid' or 'expired') otherwise."""
     match = SHAPE.fullmatch((token or "").strip())
     if match is None:
@@ -63,7 +67,7 @@ def read_token(token: str | None, *, secret: str, now: datetime) -> int:
             reason="invalid",
         )
     item_id, expires, signature = int(match[1]), int(match[2]), match[3]
-    if not hmac.compare_digest(signature, _signature(secret, item_id, expires)):
+    if not hmac.compare_digest(signature, _signature(secret, item_id, expires, purpose)):
         raise LinkError(
             "This answer link is incomplete or was changed; open the link exactly as it came in the e-mail",
             reason="invalid",
@@ -77,6 +81,6 @@ def read_token(token: str | None, *, secret: str, now: datetime) -> int:
     return item_id
 
 
-def answer_url(base_url: str, token: str) -> str:
-    """Return the public answer page address for ``token``: ``<PUBLIC_BASE_URL>/answer?token=...``."""
-    return f"{base_url.rstrip('/')}/answer?token={quote(token, safe='.-_')}"
+def answer_url(base_url: str, token: str, *, page: str = "answer") -> str:
+    """Return the public page address for ``token``: ``<PUBLIC_BASE_URL>/answer?token=...``."""
+    return f"{base_url.rstrip('/')}/{page}?token={quote(token, safe='.-_')}"

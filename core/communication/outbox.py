@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.audit import service as audit
-from core.communication import links, templates
+from core.communication import links, selfservice_links, templates
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.contact import display_phone, validate_email
@@ -186,6 +186,7 @@ def inquiry_context(
         "expires_on": clock.local_date(expires_at, settings),
         "sent_on": clock.local_date(inquiry.sent_at or now, settings),
         "to_address": recipient(therapist, practice),
+        "capacity_url": selfservice_links.capacity_url(therapist.id, now=now, settings=settings),
     }
 
 
@@ -234,6 +235,7 @@ def patient_context(session: Session, *, patient_id: int, now: datetime) -> dict
         "open_inquiries": opened,
         "to_address": patient.email,
         "language": patient.contact_language if patient.contact_language in templates.LANGUAGES else "de",
+        "status_url": selfservice_links.patient_url(patient.id, now=now),
     }
 
 

@@ -61,6 +61,7 @@ from sqlalchemy.orm import Session
 from core.audit import service as audit
 from core.audit.models import AuditEvent
 from core.communication import window as send_window
+from core.communication.inbound import reply_address
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.errors import IllegalTransition, NotFound, ValidationError
@@ -205,6 +206,8 @@ def build_message(email: Email, *, mail_from: str, now: datetime) -> Message:
     message["To"] = email.to_address
     message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")
     message["Message-ID"] = message_id_header(email.message_id)
+    if email.id is not None:  # replies come back to a per-mail address: core.communication.inbound
+        message["Reply-To"] = reply_address(mail_from, email.id)
     message["Date"] = formatdate(now.timestamp(), usegmt=True)
     return message
 

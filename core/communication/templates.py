@@ -144,8 +144,10 @@ def sample_context(template: str) -> dict[str, Any]:
          "symptoms": "Ängste", "diagnoses": "", "availability": "Di–Fr nachmittags (20 h pro Woche)",
          "procedure_wish": "any", "answer_url": "https://vermittlung.example.org/answer?token=2.1790000000.sample"},
     ]  # fmt: skip
-    therapist = {"therapist_name": "Dr. Jana Kraus", "reference": "A-2026-000123", "practice_name": "Praxis am Park"}
-    patient = {"patient_name": "Lea Beispiel", "patient_reference": "P-7K3F9Q"}
+    therapist = {"therapist_name": "Dr. Jana Kraus", "reference": "A-2026-000123", "practice_name": "Praxis am Park",
+                 "capacity_url": "https://vermittlung.example.org/kapazitaet?token=3.1790000000.sample"}  # fmt: skip
+    patient = {"patient_name": "Lea Beispiel", "patient_reference": "P-7K3F9Q",
+               "status_url": "https://vermittlung.example.org/mein_stand?token=4.1790000000.sample"}  # fmt: skip
     contact = {
         "therapist_name": "Dr. Jana Kraus",
         "practice_name": "Praxis am Park",

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.communication.inbound_models import InboundKind, InboundMail
 from core.communication.models import Email, PhoneCall
 from core.errors import ValidationError
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome
@@ -26,7 +27,7 @@ from core.patients.models import Patient, Search
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "mail", "call" or "answer"
+    kind: str  # "mail", "call", "answer", or "reply"/"bounce" (inbound mail)
     title: str  # mail subject or template, call outcome, answer outcome
     status: str  # mail status, call status, answer source
     inquiry_id: int | None
@@ -47,6 +48,28 @@ def _inquiry_ids(session: Session, *, patient_id: int | None, therapist_id: int 
             .where(Search.patient_id == patient_id).distinct()
         )
     )  # fmt: skip
+
+
+def _inbound(session: Session, ids: list[int], own_mail, references: dict[int, str], limit: int) -> list[TimelineEntry]:
+    """Replies and bounces fetched by jobs.fetch_mail: kind "reply" or "bounce", status "open" or "handled"."""
+    where = InboundMail.inquiry_id.in_(ids)
+    if own_mail is not None:  # replies to mails of the patient or therapist themselves
+        where = or_(where, InboundMail.email_id.in_(select(Email.id).where(own_mail)))
+    rows = session.scalars(select(InboundMail).where(where, InboundMail.kind != InboundKind.OTHER)
+                           .order_by(InboundMail.id.desc()).limit(limit))  # fmt: skip
+    return [
+        TimelineEntry(
+            at=row.received_at,
+            kind=row.kind.value,
+            title=row.subject,
+            status="handled" if row.handled_at else "open",
+            inquiry_id=row.inquiry_id,
+            inquiry_reference=references.get(row.inquiry_id),
+            detail=(row.failed_address if row.kind == InboundKind.BOUNCE else row.from_address) or "",
+            record_id=row.id,
+        )
+        for row in rows
+    ]
 
 
 def entries(session: Session, *, patient_id: int | None = None, therapist_id: int | None = None,
@@ -112,5 +135,6 @@ def entries(session: Session, *, patient_id: int | None = None, therapist_id: in
         )
         for item, reference in session.execute(answers.order_by(InquiryItem.answered_at.desc()).limit(limit))
     ]
+    result += _inbound(session, ids, own_mail if inquiry_id is None else None, references, limit)
     result.sort(key=lambda entry: (entry.at, entry.kind, entry.record_id), reverse=True)
     return result[:limit]

@@ -12,7 +12,9 @@ from sqlalchemy.orm import configure_mappers
 
 from core.audit.models import AuditEvent
 from core.auth.models import StaffUser
+from core.communication.inbound_models import FailingAddress, InboundMail
 from core.communication.models import Email, PhoneCall
+from core.communication.selfservice_models import CapacityReport
 from core.db.base import Base
 from core.events.models import DomainEvent
 from core.geo.models import GeocacheEntry, Postcode
@@ -27,10 +29,13 @@ metadata = Base.metadata
 
 __all__ = [
     "AuditEvent",
+    "CapacityReport",
     "Consent",
     "DomainEvent",
     "Email",
+    "FailingAddress",
     "GeocacheEntry",
+    "InboundMail",
     "Inquiry",
     "InquiryItem",
     "JobRun",

@@ -47,7 +47,7 @@ from core.matching.models import (
 )
 from core.patients import service as patients
 from core.patients.models import PatientStatus, Search, SearchStatus
-from core.therapists.models import Practice
+from core.therapists.models import Practice, Therapist
 
 Out = ItemOutcome
 OUTCOME_EXAMPLE = "e.g. accepted, declined_capacity, declined_unsuitable, declined_other, no_answer"
@@ -271,6 +271,10 @@ def record_answer(
     if target not in (Out.NO_SHOW, Out.IN_SESSIONS):  # later updates keep the time of the original answer
         item.answered_at, item.answer_source = now, answer_source
         item.answer_message = (message or "").strip() or None
+    if target in (Out.ACCEPTED, Out.DECLINED_CAPACITY):  # the practice told us whether it has a place: fresh data
+        therapist = session.get(Therapist, inquiry.therapist_id)
+        therapist.accepting_patients = target == Out.ACCEPTED
+        therapist.accepting_confirmed_on = therapist.last_verified_on = today
     cooldown = practice.cooldown_until if practice else None
     if target in transitions.PRACTICE_ANSWERS:
         cooldown = _start_cooldown(session, inquiry, today=today, settings=settings)

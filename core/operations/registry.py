@@ -133,3 +133,15 @@ register(
     cron="* * * * *",  # every minute; `python -m jobs.relay_events --follow` publishes within a second instead
     description="Publishes the domain-event outbox to Kafka (off unless KAFKA_BOOTSTRAP is set).",
 )
+register(
+    "fetch_mail",
+    "core.communication.inbound_fetch:scheduled_run",
+    cron="*/5 * * * *",  # replies and bounces reach the inquiry's thread and "Heute" within minutes
+    description="Fetches replies and delivery-failure reports over IMAP (or from the local catcher) onto inquiries.",
+)
+register(
+    "status_updates",
+    "core.communication.status_updates:scheduled_run",
+    cron="0 9 * * 1",  # Monday morning, inside the sending window: patients hear from us once a week
+    description="Queues the weekly status mail to every patient with an active search who wants it.",
+)

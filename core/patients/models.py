@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -123,6 +124,7 @@ class Patient(Base):
     languages: Mapped[list[str]] = mapped_column(ARRAY(String(2)), default=lambda: ["de"])
     excluded_therapist_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
     contact_language: Mapped[str] = mapped_column(String(2), default="de")
+    wants_status_updates: Mapped[bool] = mapped_column(default=True, server_default=true())  # the weekly mail
     notes: Mapped[str | None] = mapped_column(Text)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.audit import service as audit
 from core.audit.models import AuditEvent
-from core.communication import outbox, templates
+from core.communication import inbound_store, outbox, templates
+from core.communication.inbound_models import InboundMail
 from core.communication.models import CallStatus, Email, EmailStatus, PhoneCall
 from core.config import Settings, get_settings
 from core.db import session_scope
@@ -82,6 +83,7 @@ def export(session: Session, *, patient_id: int, actor: str, actor_id: int | Non
             select(Therapist).where(Therapist.id.in_([i.therapist_id for i in inquiries.values()]))
         )
     }
+    own_replies = InboundMail.email_id.in_(select(Email.id).where(Email.patient_id == patient.id))  # fetch_mail
     data = {
         "exported_at": clock.local(clock.now()).isoformat(),
         "patient": _row(patient),
@@ -97,6 +99,7 @@ def export(session: Session, *, patient_id: int, actor: str, actor_id: int | Non
         ],
         "placements": [_row(p) for p in session.scalars(select(Placement).where(Placement.search_id.in_(search_ids)))],
         "emails": [_row(e) for e in session.scalars(select(Email).where(Email.patient_id == patient.id))],
+        "received_emails": [_row(m) for m in session.scalars(select(InboundMail).where(own_replies))],
         "phone_calls": [_row(c) for c in session.scalars(select(PhoneCall).where(PhoneCall.patient_id == patient.id))],
         "audit": [
             _row(a)
@@ -308,6 +311,9 @@ def _handle_mail(session: Session, patient: Patient, identifiers: tuple[str, ...
             mail.subject = _scrub(mail.subject, identifiers)
             mail.body_text = _scrub(mail.body_text, identifiers)
             mail.body_html = _scrub(mail.body_html, identifiers) if mail.body_html else None
+    own_mail_ids = select(Email.id).where(Email.patient_id == patient.id)
+    inbound_store.scrub_for_erasure(session, email_ids=own_mail_ids, inquiry_ids=inquiry_ids,
+                                    scrub=lambda text: _scrub(text, identifiers) if text else SCRUBBED)  # fmt: skip
 
 
 def _scrub(text: str, identifiers: tuple[str, ...]) -> str:

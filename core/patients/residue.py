@@ -56,8 +56,10 @@ def purge_local_copies(data_dir: Path, identifiers: tuple[str, ...]) -> Purged:
     if not identifiers:
         return Purged(0, 0)
     deleted = 0
-    mailbox = data_dir / "mailbox"
-    for path in sorted(mailbox.glob("*.eml")) if mailbox.exists() else []:
+    mailbox, inbound = data_dir / "mailbox", data_dir / "inbound"  # inbound: replies the catcher filed (Maildir)
+    caught = sorted(mailbox.glob("*.eml")) if mailbox.exists() else []
+    filed = sorted(p for sub in ("new", "cur") for p in (inbound / sub).glob("*")) if inbound.exists() else []
+    for path in [*caught, *filed]:
         if _mentions(_mail_text(path), identifiers):
             path.unlink()
             deleted += 1

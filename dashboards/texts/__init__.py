@@ -17,11 +17,12 @@ from dashboards.texts import (
     operations,
     patients,
     reports,
+    selfservice,
     therapists,
     today,
 )
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports, models, today,
+    analytics, reports, models, today, selfservice,
 ]  # fmt: skip

@@ -11,8 +11,7 @@ DE = {
     "die Vorannahme).",
     "models.active": "Aktiv: {name}",
     "models.prior": "die Vorannahme (prior-v1)",
-    "models.none": "Noch keine trainierte Version. Das Training läuft wöchentlich oder von Hand: "
-    "python -m jobs.train_model",
+    "models.none": "Noch keine trainierte Version. Das Training läuft wöchentlich oder von Hand:",
     "models.col.version": "Version",
     "models.col.trained": "Trainiert",
     "models.col.window": "Zeitraum",
@@ -58,7 +57,7 @@ EN = {
     "models.setting_learned": "MATCH_MODEL=learned: proposals use the active version (the prior while none is active).",
     "models.active": "Active: {name}",
     "models.prior": "the prior (prior-v1)",
-    "models.none": "No trained version yet. Training runs weekly or by hand: python -m jobs.train_model",
+    "models.none": "No trained version yet. Training runs weekly or by hand:",
     "models.col.version": "Version",
     "models.col.trained": "Trained",
     "models.col.window": "Window",

@@ -11,7 +11,7 @@ from core.matching import inquiries
 from core.matching.queries import therapist_name
 from core.therapists.models import Therapist
 from dashboards import data
-from dashboards.components import communication_timeline
+from dashboards.components import communication_timeline, inbound_mail
 from dashboards.components.login import require_user
 from dashboards.i18n import say, t
 from dashboards.plain_text import literal
@@ -36,6 +36,7 @@ except NotFound as exc:
     st.error(say(exc))
     st.stop()
 st.markdown(header)
+inbound_mail.show(inquiry_id=int(raw_id), user=user)
 if not entries:
     st.info(t("followup.timeline.empty"))
     st.stop()

@@ -1,0 +1,75 @@
+"""Kapazität melden (public, no login): a therapist reports through the signed link in our inquiry mail.
+
+Deliberately no require_user(): the signed, expiring token in ?token=... is the only credential and names one
+therapist; the core (selfservice_capacity) validates, stores the report, refreshes the therapist's dates and
+audits it. One column, so it reads on a phone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from core.communication import links
+from core.communication import selfservice_capacity as capacity
+from core.db import session_scope
+from core.errors import WorkbenchError
+from dashboards import data
+from dashboards.i18n import language_switch, t
+from dashboards.plain_text import literal
+
+st.title(t("selfservice.capacity.title"))
+language_switch(key="kapazitaet_language")
+token = st.query_params.get("token")
+if not token:
+    st.info(t("selfservice.no_token"))
+    st.stop()
+
+try:
+    with session_scope(data.engine()) as session:
+        view = capacity.load(session, token=token, now=datetime.now(UTC))
+except links.LinkError as exc:
+    st.error(t(f"selfservice.{exc.reason}"))
+    st.stop()
+
+flash = st.session_state.pop("kapazitaet_flash", None)
+if flash:
+    (st.success if flash == "saved" else st.info)(t(f"selfservice.{flash}"))
+st.markdown(t("selfservice.capacity.intro", name=literal(view.therapist_name)))
+if view.last_report:
+    answer = t("selfservice.capacity.yes" if view.last_report["accepting"] else "selfservice.capacity.no")
+    st.caption(t("selfservice.capacity.current", date=f"{view.last_report['reported_at']:%d.%m.%Y}", answer=answer))
+else:
+    st.caption(t("selfservice.capacity.never"))
+
+GENDERS = [None, "any", "female", "male"]
+with st.form("capacity_form"):
+    accepting = st.radio(t("selfservice.capacity.accepting"), [True, False], index=None,
+                         format_func=lambda v: t(f"selfservice.capacity.{'yes' if v else 'no'}"))  # fmt: skip
+    available_from = st.date_input(t("selfservice.capacity.from"), value=None, format="DD.MM.YYYY")
+    hours = st.number_input(t("selfservice.capacity.hours"), min_value=0, max_value=60, value=None, step=1)
+    age_min = st.number_input(t("selfservice.capacity.age_min"), min_value=0, max_value=120, value=None, step=1)
+    age_max = st.number_input(t("selfservice.capacity.age_max"), min_value=0, max_value=120, value=None, step=1)
+    gender = st.selectbox(t("selfservice.capacity.gender"), GENDERS,
+                          format_func=lambda g: t(f"selfservice.capacity.gender.{g or 'keep'}"))  # fmt: skip
+    note = st.text_area(t("selfservice.capacity.note"), max_chars=2000)
+    submitted = st.form_submit_button(t("selfservice.capacity.submit"), type="primary")
+
+if submitted:
+    if accepting is None:
+        st.error(t("selfservice.capacity.choose"))
+        st.stop()
+    try:
+        with session_scope(data.engine()) as session:
+            result = capacity.report(session, token=token, now=datetime.now(UTC), accepting=accepting,
+                                     available_from=available_from, hours_per_week=hours, pref_age_min=age_min,
+                                     pref_age_max=age_max, pref_patient_gender=gender, note=note)  # fmt: skip
+    except links.LinkError as exc:
+        st.error(t(f"selfservice.{exc.reason}"))
+        st.stop()
+    except WorkbenchError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.session_state["kapazitaet_flash"] = "saved" if result.just_recorded else "unchanged"
+    st.rerun()
