@@ -57,6 +57,7 @@ class WorkQueue:
     conflicts: int
     bounced_mail: int
     mail_in_doubt: int
+    mail_replies: int = 0  # replies by mail not yet handled (fetch_mail files them on the inquiry's thread)
     blocked_searches: list[BlockedSearch] = field(default_factory=list)
     blocks_ending: list[BlockEnding] = field(default_factory=list)
 
@@ -117,15 +118,25 @@ def open_conflicts(session: Session) -> int:
 def bounced_mail_filter():
     """The condition for a mail that did not reach its recipient.
 
-    Today that is a mail the sender gave up on ('dead': refused permanently or retries exhausted). Bounce
-    reports fetched by IMAP extend this one place, so "Heute" and the Mailbox count the same mails.
+    A mail the sender gave up on ('dead': refused permanently or retries exhausted); bounce reports fetched
+    by ``jobs.fetch_mail`` are added in ``bounced_mail``.
     """
     return Email.status == EmailStatus.DEAD
 
 
 def bounced_mail(session: Session) -> int:
-    """How many mails did not reach their recipient (see ``bounced_mail_filter``)."""
-    return session.scalar(select(func.count()).where(bounced_mail_filter())) or 0
+    """How many mails did not reach their recipient: given up by the sender, or bounced and not yet handled."""
+    from core.communication.inbound_store import open_inbound_counts
+
+    dead = session.scalar(select(func.count()).where(bounced_mail_filter())) or 0
+    return dead + open_inbound_counts(session)["bounces"]
+
+
+def open_replies(session: Session) -> int:
+    """How many replies by mail wait for staff (shown with the answers to record)."""
+    from core.communication.inbound_store import open_inbound_counts
+
+    return open_inbound_counts(session)["replies"]
 
 
 def mail_in_doubt(session: Session) -> int:
@@ -191,6 +202,7 @@ def work_queue(session: Session, *, now: datetime) -> WorkQueue:
         conflicts=open_conflicts(session),
         bounced_mail=bounced_mail(session),
         mail_in_doubt=mail_in_doubt(session),
+        mail_replies=open_replies(session),
         blocked_searches=blocked_searches(session, today=today),
         blocks_ending=blocks_ending(session, today=today),
     )

@@ -16,6 +16,8 @@ DE = {
     "today.conflicts": "Konflikte",
     "today.conflicts.help": "Zusagen für Patient/innen, die schon vermittelt sind: anderen Platz anbieten "
     "oder abschließen.",
+    "today.replies": "dazu {count} Antworten per Mail im Anfrageverlauf",
+    "today.replies.one": "dazu 1 Antwort per Mail im Anfrageverlauf",
     "today.bounced": "Unzustellbare Mails",
     "today.bounced.help": "Mails, die nicht ankamen (endgültig abgelehnt oder alle Versuche gescheitert).",
     "today.doubt": "Mails unklar",
@@ -79,6 +81,8 @@ EN = {
     "today.answers.help": "Sent inquiries still missing at least one answer.",
     "today.conflicts": "Conflicts",
     "today.conflicts.help": "Offers for patients who are already placed: offer another patient or close.",
+    "today.replies": "plus {count} replies by mail in the inquiry threads",
+    "today.replies.one": "plus 1 reply by mail in an inquiry thread",
     "today.bounced": "Undeliverable mail",
     "today.bounced.help": "Mail that did not arrive (refused for good or every attempt failed).",
     "today.doubt": "Mail in doubt",

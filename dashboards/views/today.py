@@ -52,7 +52,7 @@ tiles = [
     {"label": t("today.calls"), "count": queue.calls_due.count, "help_key": "today.calls.help", "page": "calls.py",
      "extra": t("today.calls.open_now", count=queue.calls_due.open_now) if queue.calls_due.count else None},
     {"label": t("today.answers"), "count": queue.answers_to_record, "help_key": "today.answers.help",
-     "page": "answers.py"},
+     "page": "answers.py", "extra": plural("today.replies", queue.mail_replies) if queue.mail_replies else None},
     {"label": t("today.conflicts"), "count": queue.conflicts, "help_key": "today.conflicts.help",
      "page": "conflicts.py"},
     {"label": t("today.bounced"), "count": queue.bounced_mail, "help_key": "today.bounced.help", "page": "mailbox.py"},
