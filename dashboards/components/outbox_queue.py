@@ -23,6 +23,10 @@ from dashboards.plain_text import literal
 Rows = list[dict[str, Any]]
 
 
+def status_label(status: str) -> str:
+    return t(f"mail.status.{status}")
+
+
 def show(user: CurrentUser, *, rows: Rows, when: Callable[[datetime], str], key: str = "queued") -> None:
     """List the waiting mails in a picker and show the picked one's text and HTML (an audited read)."""
     st.markdown(f"**{t('mail.queued')}**")
@@ -30,7 +34,7 @@ def show(user: CurrentUser, *, rows: Rows, when: Callable[[datetime], str], key:
         st.info(t("mail.queued_none"))
         return
     labels = {
-        row["id"]: f"{row['id']}: {row['subject']} ({row['to']}) · {t('mail.status.' + row['status'])}"
+        row["id"]: f"{row['id']}: {row['subject']} ({row['to']}) · {status_label(row['status'])}"
         f" · {when(row['due_at'] or row['created_at'])}"
         for row in rows
     }
@@ -44,7 +48,7 @@ def show(user: CurrentUser, *, rows: Rows, when: Callable[[datetime], str], key:
     read_audit.record(user, what="mail", page="mailbox", entity_type="email", entity_id=mail["id"])
     with st.container(border=True):
         st.markdown(f"**{t('mail.col.subject')}:** {literal(mail['subject'])}")  # data: shown literally
-        st.caption(f"{t('mail.col.to')}: {mail['to']} · {t('mail.status.' + mail['status'])}")
+        st.caption(f"{t('mail.col.to')}: {mail['to']} · {status_label(mail['status'])}")
         tab_text, tab_html = st.tabs([t("mail.tab_text"), t("mail.tab_html")])
         with tab_text:
             st.code(mail["text"], language=None, wrap_lines=True)

@@ -27,6 +27,7 @@ statuses = left.multiselect(
     STATUSES,
     default=["active", "paused"],
     format_func=lambda s: t(f"search.status.{s}"),
+    placeholder=t("select.placeholder"),
     key="board_statuses",
 )
 region = middle.text_input(t("board.region"), max_chars=5, help=t("board.region.help"), key="board_region").strip()
