@@ -12,13 +12,14 @@ candidates                 pairs within reach (one BallTree query); ``pairs_pass
 filter_failures            {reason code: pairs failing that rule}; a pair may fail several
 exploration_items          items drawn at random (MATCH_EXPLORATION_SHARE); ``objective_exploration`` their value
 objective_exact            value (sum of score x waiting weight) of the optimised items
-objective_greedy           value of the greedy baseline on the same slots (oldest first, nearest therapist)
+objective_greedy           value of the anchor's rule on the same slots (oldest first, nearest therapist)
+objective_value_greedy     value of the fair greedy baseline (most valuable pair first, same limits; the incumbent)
 upper_bound, proven_optimal  no assignment beats upper_bound; proven_optimal when it equals objective_exact
 flow_solves, split_practices  min-cost-flow solves spent; practices the first flow split between therapists
 expected_placements        sum of the chosen items' scores (probabilities), exploration included
 ignored_relaxations        relaxation entries with an unknown rule or value (see core.matching.snapshot)
 timings                    seconds per step: snapshot (propose only), candidates, filters, scores,
-                           exploration, exact, greedy, proposals, total
+                           exploration, greedy, value_greedy, exact, proposals, total
 
 Example:
     with session_scope() as session:
@@ -37,7 +38,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy.orm import Session
 
-from core.matching.assign import AssignmentProblem, draw_exploration, residual, solve_exact, solve_greedy, violations
+from core.matching.assign import (
+    AssignmentProblem,
+    draw_exploration,
+    residual,
+    solve_exact,
+    solve_greedy,
+    solve_value_greedy,
+    violations,
+)
 from core.matching.candidates import Candidates, find_candidates
 from core.matching.filters import evaluate, search_capacity
 from core.matching.proposals import MatchingResult, ProposedInquiry, ProposedItem
@@ -113,8 +122,10 @@ def run_pipeline(
         rest, rest_pairs = residual(problem, explored.pairs)
     with clock("greedy"):
         greedy = solve_greedy(rest)
+    with clock("value_greedy"):
+        value_greedy = solve_value_greedy(rest)
     with clock("exact"):
-        exact = solve_exact(rest, incumbent=greedy.pairs)
+        exact = solve_exact(rest, incumbent=value_greedy.pairs)
     chosen = np.concatenate([explored.pairs, rest_pairs[exact.pairs]]).astype(np.int64)
     broken = violations(problem, chosen)
     if broken:
@@ -140,6 +151,7 @@ def run_pipeline(
         "objective_exploration": problem.objective(explored.pairs),
         "objective_exact": exact.objective,
         "objective_greedy": greedy.objective,
+        "objective_value_greedy": value_greedy.objective,
         "upper_bound": exact.upper_bound,
         "proven_optimal": exact.proven_optimal,
         "flow_solves": exact.solves,
