@@ -24,12 +24,16 @@ its searches) and solves once more, which gives a feasible assignment; the bette
 baseline becomes the incumbent of a best-first branch and bound over the split practices (each branch
 fixes a practice to one therapist; the flow bounds every branch), which ends with the exact optimum.
 Branching is skipped when the root splits more than ``max_branch_practices`` practices and stops after
-``max_solves`` flow solves: the result then says ``proven_optimal=False`` and gives the flow's upper bound,
-so the remaining gap is visible (nationwide: about 1.5 %, see tests/benchmarks/test_bench_matching.py).
+``max_solves`` flow solves: the result is then NOT exact; it says ``proven_optimal=False`` and gives the
+flow's upper bound (valid, but loose: nationwide about 1.5 % where the true gap is under 0.4 %). The MIP of
+``core.matching.assign_mip`` gives the true bound and closes the gap when time allows (the pipeline runs
+it on batches of up to MIP_MAX_PAIRS pairs; tests/benchmarks/test_bench_matching.py reports both).
 
-Greedy baseline (what staff did by hand): oldest search first, nearest eligible therapist first, same
-constraints. Exploration: ``draw_exploration`` reserves a share of the slots for uniformly drawn eligible
-pairs and records the probability of each draw (see there).
+Greedy baselines: ``solve_greedy`` is the anchor's rule (what staff did by hand: oldest search first,
+nearest eligible therapist first); ``solve_value_greedy`` takes the most valuable pair first. Both keep the
+same constraints; the value-ordered one is the fair baseline and the incumbent of the exact search.
+Exploration: ``draw_exploration`` reserves a share of the slots for uniformly drawn eligible pairs and
+records the probability of each draw (see there).
 
 Example:
     problem = AssignmentProblem.build(search=s, therapist=t, practice=p, value=v, distance_km=km,

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -74,6 +75,7 @@ def peak_mib(function) -> tuple[object, float]:
     return result, peak / 2**20
 
 
+@pytest.mark.timeout(1800)  # seeding 60,000 records on a shared 2-core machine
 def test_bench__nationwide_run_matching_from_the_database(committed_db):
     engine = committed_db
     seeded_s = seed(engine)

@@ -15,6 +15,7 @@ from core.matching.assign import (
     solve_value_greedy,
     violations,
 )
+from core.matching.assign_mip import lp_bound, refine
 from core.matching.pipeline import run_pipeline
 from tests.support.match_snapshots import NOW, SETTINGS, north_of_berlin, search_row, snapshot, therapist_row
 
@@ -268,3 +269,14 @@ def test_value_greedy__the_most_valuable_pair_goes_first():
         search_priority=np.array([10.0, 20.0]),
     )
     assert solve_value_greedy(problem).pairs.tolist() == [1, 2]  # the nearest-first rule took only pair 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_refine__the_mip_reaches_the_exhaustive_optimum_and_proves_it(seed):
+    problem = random_problem(np.random.default_rng(seed), searches=5, practices=4, max_team=3)
+    start = solve_value_greedy(problem)
+    refined = refine(problem, start, seconds=30)
+    assert violations(problem, refined.pairs) == []
+    assert int(problem.gains()[refined.pairs].sum()) == pytest.approx(exhaustive_best(problem), abs=len(problem))
+    assert refined.proven_optimal
+    assert lp_bound(problem) >= refined.objective - 1e-9
