@@ -16,6 +16,7 @@ Only correctness is asserted (the run succeeds and stores what it proposed); tim
 
 from __future__ import annotations
 
+import ast
 import time
 import tracemalloc
 from datetime import date
@@ -62,6 +63,8 @@ def run_job(engine) -> tuple[float, dict]:
 
 def steps(counts: dict) -> str:
     timings = counts["timings"]
+    if isinstance(timings, str):  # the job runner stores nested values as their text
+        timings = ast.literal_eval(timings)
     return "  ".join(f"{step} {seconds:.2f}" for step, seconds in timings.items() if step != "total")
 
 
@@ -83,6 +86,7 @@ def test_bench__nationwide_run_matching_from_the_database(committed_db):
     snapshots.forget_cached_therapists()
 
     cold_s, cold = run_job(engine)
+    print(f"\nfirst run: {cold_s:.2f} s, steps: {steps(cold)}", flush=True)
     warm_s, warm = run_job(engine)
 
     with Session(engine) as session:
