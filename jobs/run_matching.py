@@ -24,9 +24,11 @@ from jobs.cli import exit_code, main_guard, run_by_hand, run_json
 
 def summary(counts: dict[str, Any]) -> str:
     """Return the human summary of a run's counts."""
-    exact, greedy = counts.get("objective_exact") or 0.0, counts.get("objective_greedy") or 0.0
-    gain = f" (+{(exact / greedy - 1) * 100:.1f} %)" if greedy else ""
-    optimal = "proven optimal" if counts.get("proven_optimal") else "not proven optimal"
+    best, greedy = counts.get("objective_optimised") or 0.0, counts.get("objective_value_greedy") or 0.0
+    gain = f" (+{(best / greedy - 1) * 100:.2f} %)" if greedy else ""
+    bound = counts.get("upper_bound") or 0.0
+    gap = f"within {(bound / best - 1) * 100:.2f} % of the bound" if best and bound > best else "no bound"
+    optimal = "proven optimal" if counts.get("proven_optimal") else f"not proven optimal, {gap}"
     stored = "would store" if counts["dry_run"] else "stored"
     replaced = "would replace" if counts["dry_run"] else "replaced"
     lines = [
@@ -39,7 +41,7 @@ def summary(counts: dict[str, Any]) -> str:
         f"  inquiries         {counts['inquiries']:>8,}  {stored}, "
         f"{replaced} {counts['replaced']:,} unreviewed proposals",
         f"  items             {counts['items']:>8,}  of them {counts['exploration_items']:,} for exploration",
-        f"  objective         exact {exact:.2f} vs greedy {greedy:.2f}{gain}, {optimal}",
+        f"  objective         optimised {best:.2f} vs value-ordered greedy {greedy:.2f}{gain}, {optimal}",
         f"  seconds           {counts['seconds']:>8.2f}",
     ]
     if counts["dry_run"]:

@@ -148,18 +148,24 @@ def scheduled_run(
     savepoint = session.begin_nested()
     references.lock(session)
     replaced = delete_unreviewed(session, region=region)
+    replaced_s = time.perf_counter() - started
     say(f"loading searches and therapists{f' in region {region}' if region else ''} ...")
     result = pipeline.propose(session, now=now, settings=settings, region=region, seed=seed)
     for line in step_lines(result.stats):
         say(line)
+    # every step of the run, the replaced proposals' deletion and the store included (issue 13)
+    timings = {"replace": replaced_s, **result.stats["timings"]}
+    timings.pop("total", None)
     if dry_run:
         savepoint.rollback()
         stored_inquiries = len(result.inquiries)
     else:
+        storing = time.perf_counter()
         stored = store_proposals(session, result=result, run_id=run_id, actor=actor, now=now, region=region,
                                  settings=settings)  # fmt: skip
         savepoint.commit()
         stored_inquiries = len(stored)
+        timings["store"] = time.perf_counter() - storing
     items = [item for proposed in result.inquiries for item in proposed.items]
     counts = {
         **_plain(dict(result.stats)),
@@ -171,6 +177,7 @@ def scheduled_run(
         "items": len(items),
         "exploration_items": sum(item.is_exploration for item in items),
         "seconds": round(time.perf_counter() - started, 3),
+        "timings": {step: round(seconds, 4) for step, seconds in timings.items()},
     }
     say(f"{'would store' if dry_run else 'stored'} {counts['inquiries']} inquiries with {counts['items']} patients")
     return counts

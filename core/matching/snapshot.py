@@ -52,10 +52,10 @@ from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
 from core.geo.travel import MODES, reachable_km
+from core.matching import snapshot_reads as reads
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, InquiryStatus, ItemOutcome
-from core.patients.models import Patient, Search, SearchStatus
-from core.patients.rules import age_on
-from core.therapists.models import Practice, Therapist, TherapistStatus
+from core.patients.models import Search, SearchStatus
+from core.therapists.models import Practice
 
 RELAXATION_RULES: dict[str, str] = {
     "distance": "maximum distance in km",
@@ -265,11 +265,40 @@ def build_snapshot(
     search_id, therapist_id, outcome and answered_at of earlier answers. ``today`` is the service's
     calendar day (default: ``now``'s date); cooldowns and ages are counted in it.
     """
+    return assemble_snapshot(
+        now=now,
+        today=today,
+        searches=searches,
+        therapists=derive_therapists(therapists),
+        practices=practices,
+        pair_history=pair_history,
+    )
+
+
+def derive_therapists(therapists: pd.DataFrame) -> pd.DataFrame:
+    """Return the therapist frame with the filter columns (masks, codes, day numbers) the pipeline reads.
+
+    ``procedures`` and ``practice_hours`` may be replaced by their precomputed ``procedure_mask`` and
+    ``hours_days`` (as the database read computes them).
+    """
+    required = tuple(c for c in THERAPIST_REQUIRED if c != "procedures" or "procedure_mask" not in therapists)
+    frame = _with_defaults(therapists, THERAPIST_DEFAULTS, required, "therapists").reset_index(drop=True)
+    return _derive_therapists(frame)
+
+
+def assemble_snapshot(
+    *,
+    now: datetime,
+    today: date | None,
+    searches: pd.DataFrame,
+    therapists: pd.DataFrame,
+    practices: pd.DataFrame | None,
+    pair_history: pd.DataFrame | None,
+) -> Snapshot:
+    """Return a snapshot from plain search frames and a therapist frame from ``derive_therapists``."""
     today = today or now.date()
     searches = _with_defaults(searches, SEARCH_DEFAULTS, SEARCH_REQUIRED, "searches").reset_index(drop=True)
-    therapists = _with_defaults(therapists, THERAPIST_DEFAULTS, THERAPIST_REQUIRED, "therapists").reset_index(drop=True)
     searches, ignored = _derive_searches(searches)
-    therapists = _derive_therapists(therapists)
     practices, therapists = _derive_practices(practices, therapists, now)
     language_vocabulary = tuple(sorted({code for codes in searches["languages"] for code in codes}))
     diagnosis_vocabulary = tuple(sorted({code for codes in therapists["pref_diagnoses"] for code in codes}))
@@ -327,21 +356,35 @@ def bitsets(lists: Iterable[Iterable[str]], vocabulary: Sequence[str]) -> np.nda
 
 def _day_numbers(values: Iterable[Any]) -> np.ndarray:
     """Return days since 1970 as floats (NaN where missing) for dates or datetimes."""
-    out = []
-    for value in values:
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-            out.append(np.nan)
-        elif isinstance(value, datetime):
-            out.append(float((value.date() - EPOCH).days))
-        elif isinstance(value, date):
-            out.append(float((value - EPOCH).days))
-        else:
-            out.append(float((pd.Timestamp(value).date() - EPOCH).days))
-    return np.asarray(out, dtype=float)
+    codes, uniques = pd.factorize(pd.Series(list(values) if not isinstance(values, pd.Series) else values,
+                                            dtype=object))  # fmt: skip
+    days = np.asarray([_day_number(value) for value in uniques] + [np.nan], dtype=float)  # few distinct days
+    return days[codes]
+
+
+def _day_number(value: Any) -> float:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return np.nan
+    if isinstance(value, datetime):
+        return float((value.date() - EPOCH).days)
+    if isinstance(value, date):
+        return float((value - EPOCH).days)
+    return float((pd.Timestamp(value).date() - EPOCH).days)
 
 
 def _float_or_nan(values: Iterable[Any]) -> np.ndarray:
-    return np.asarray([np.nan if v is None or v is pd.NA else float(v) for v in values], dtype=float)
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if series.dtype.kind in "fiub":
+        return np.array(series.to_numpy(dtype=float), dtype=float)  # a copy: callers write into it
+    return np.asarray([np.nan if v is None or v is pd.NA else float(v) for v in series], dtype=float)
+
+
+def _codes(values: Iterable[Any], table: Mapping[str, int], missing: int) -> np.ndarray:
+    """Return ``table[str(value)]`` per value (``missing`` when absent), looking up each distinct value once."""
+    codes, uniques = pd.factorize(pd.Series(list(values) if not isinstance(values, pd.Series) else values,
+                                            dtype=object))  # fmt: skip
+    looked_up = np.asarray([table.get(str(u), missing) for u in uniques] + [table.get("None", missing)])
+    return looked_up[codes]
 
 
 def _availability_hours(windows: Iterable[Mapping[str, Any]]) -> list[float]:
@@ -431,7 +474,10 @@ def _derive_searches(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[
     ]
     for column in ("age_mask", "procedure_mask", "setting_mask"):
         out[column] = out[column].astype(np.int64)
-    hours = np.asarray([_availability_hours(w) for w in out["availability"]], dtype=float).reshape(n, 7)
+    if "avail_0" in frame.columns:  # computed by the database read
+        hours = out[[f"avail_{day}" for day in range(7)]].to_numpy(dtype=float).reshape(n, 7)
+    else:
+        hours = np.asarray([_availability_hours(w) for w in out["availability"]], dtype=float).reshape(n, 7)
     for day in range(7):
         out[f"avail_{day}"] = hours[:, day]
     out["availability_known"] = hours.sum(axis=1) > 0
@@ -446,22 +492,32 @@ def _derive_therapists(frame: pd.DataFrame) -> pd.DataFrame:
     practice_id = _float_or_nan(frame["practice_id"])
     therapist_id = np.asarray(frame["therapist_id"], dtype=np.int64)
     key = np.where(np.isnan(practice_id), -therapist_id, np.nan_to_num(practice_id)).astype(np.int64)
-    accepting = [np.nan if a is None or a is pd.NA else float(bool(a)) for a in frame["accepting_patients"]]
+    accepting = pd.Series(frame["accepting_patients"].to_numpy(dtype=object)).map(
+        lambda a: np.nan if a is None or a is pd.NA or a != a else float(bool(a))
+    )
+    if "procedure_mask" in frame.columns:  # computed by the database read
+        procedure_mask = frame["procedure_mask"].to_numpy(dtype=np.int64)
+    else:
+        procedure_mask = np.asarray([_procedures_mask(p) for p in frame["procedures"]], dtype=np.int64)
+    if "hours_days" in frame.columns:
+        hours_days = frame["hours_days"].to_numpy(dtype=np.int64)
+    else:
+        hours_days = np.asarray([_hours_days(h) for h in frame["practice_hours"]], dtype=np.int64)
     return frame.assign(
         therapist_id=therapist_id,
         practice_key=key,
         latitude=_float_or_nan(frame["latitude"]),
         longitude=_float_or_nan(frame["longitude"]),
-        procedure_mask=np.asarray([_procedures_mask(p) for p in frame["procedures"]], dtype=np.int64),
-        hours_days=np.asarray([_hours_days(h) for h in frame["practice_hours"]], dtype=np.int64),
+        procedure_mask=procedure_mask,
+        hours_days=hours_days,
         has_focus=np.asarray([bool(codes) for codes in frame["pref_diagnoses"]], dtype=bool),
-        gender_code=np.asarray([GENDERS.get(str(g), 3) for g in frame["gender"]], dtype=np.int8),
-        pref_gender_code=np.asarray([WISHES.get(str(w), -1) for w in frame["pref_patient_gender"]], dtype=np.int8),
-        status_code=np.asarray([STATUSES.get(str(s), 2) for s in frame["status"]], dtype=np.int8),
+        gender_code=_codes(frame["gender"], GENDERS, 3).astype(np.int8),
+        pref_gender_code=_codes(frame["pref_patient_gender"], WISHES, -1).astype(np.int8),
+        status_code=_codes(frame["status"], STATUSES, 2).astype(np.int8),
         statutory_licence=np.asarray(frame["statutory_licence"], dtype=bool),
         age_min=_float_or_nan(frame["pref_age_min"]),
         age_max=_float_or_nan(frame["pref_age_max"]),
-        accepting=np.asarray(accepting, dtype=float),
+        accepting=accepting.to_numpy(dtype=float),
         accepting_day=_day_numbers(frame["accepting_confirmed_on"]),
         verified_day=_day_numbers(frame["last_verified_on"]),
     )
@@ -563,109 +619,38 @@ def load_snapshot(
     """
     region = check_region(region)
     today = today or now.date()
-    searches = _load_searches(session, today=today, region=region, search_ids=search_ids)
-    therapists = _load_therapists(session, therapist_ids=therapist_ids)
-    practice_keys = None if therapist_ids is None else sorted(set(therapists["practice_key_raw"]))
+    searches = reads.search_rows(session, today=today, region=region, search_ids=search_ids)
+    therapists = _therapists(session, therapist_ids=therapist_ids)
+    practice_keys = None if therapist_ids is None else sorted(set(therapists["practice_key"]))
     practices = _load_practices(session, now=now, practice_keys=practice_keys, therapists=therapists)
     items = _load_items(session, search_ids=search_ids, searches=searches, therapist_ids=therapist_ids)
     open_items = items[items["open"]].groupby("search_id").size()
     searches["open_items"] = searches["search_id"].map(open_items).fillna(0).astype(np.int64)
     history = items[~items["open"]]
-    return build_snapshot(
-        now=now,
-        today=today,
-        searches=searches,
-        therapists=therapists.drop(columns="practice_key_raw"),
-        practices=practices,
-        pair_history=history,
+    return assemble_snapshot(
+        now=now, today=today, searches=searches, therapists=therapists, practices=practices, pair_history=history
     )
 
 
-def _load_searches(
-    session: Session, *, today: date, region: str | None, search_ids: Sequence[int] | None
-) -> pd.DataFrame:
-    query = select(
-        Search.id.label("search_id"),
-        Search.patient_id,
-        Search.status,
-        Search.started_on,
-        Search.max_parallel_inquiries.label("max_parallel"),
-        Search.relaxations,
-        Search.excluded_therapist_ids.label("search_excluded"),
-        Patient.latitude,
-        Patient.longitude,
-        Patient.birth_date,
-        Patient.gender,
-        Patient.insurance_type,
-        Patient.diagnoses,
-        Patient.availability,
-        Patient.max_distance_km,
-        Patient.max_travel_minutes,
-        Patient.transport_mode,
-        Patient.therapist_gender_wish,
-        Patient.procedure_wishes,
-        Patient.setting_wish,
-        Patient.languages,
-        Patient.excluded_therapist_ids.label("patient_excluded"),
-    ).join(Patient, Patient.id == Search.patient_id)
-    if search_ids is not None:
-        query = query.where(Search.id.in_(list(search_ids)))
-    else:
-        query = query.where(Search.status == SearchStatus.ACTIVE, Patient.erased_at.is_(None))
-    if region is not None:
-        query = query.where(Patient.postcode.like(f"{region}%"))
-    rows = session.execute(query.order_by(Search.started_on, Search.id)).mappings().all()
-    frame = pd.DataFrame([dict(row) for row in rows], columns=list(query.selected_columns.keys()))
-    frame["status"] = [str(getattr(s, "value", s)) for s in frame["status"]]
-    for column in ("gender", "insurance_type", "transport_mode", "therapist_gender_wish", "setting_wish"):
-        frame[column] = [None if v is None else str(getattr(v, "value", v)) for v in frame[column]]
-    frame["age"] = [age_on(birth, today) for birth in frame["birth_date"]]
-    frame["excluded_therapist_ids"] = [
-        tuple(sorted(set(a or ()) | set(b or ())))
-        for a, b in zip(frame["patient_excluded"], frame["search_excluded"], strict=True)
-    ]
-    return frame.drop(columns=["patient_excluded", "search_excluded", "birth_date"])
+_THERAPIST_CACHE = reads.TherapistCache()
 
 
-def _load_therapists(session: Session, *, therapist_ids: Sequence[int] | None) -> pd.DataFrame:
-    query = select(
-        Therapist.id.label("therapist_id"),
-        Therapist.practice_id,
-        Therapist.status,
-        Therapist.status_until,
-        func.coalesce(Therapist.latitude, Practice.latitude).label("latitude"),
-        func.coalesce(Therapist.longitude, Practice.longitude).label("longitude"),
-        Therapist.gender,
-        Therapist.procedures,
-        Therapist.languages,
-        Therapist.statutory_licence,
-        Therapist.pref_age_min,
-        Therapist.pref_age_max,
-        Therapist.pref_patient_gender,
-        Therapist.pref_diagnoses,
-        Therapist.accepting_patients,
-        Therapist.accepting_confirmed_on,
-        Therapist.last_verified_on,
-        Therapist.phone_hours,
-        Practice.phone_hours.label("practice_phone_hours"),
-    ).outerjoin(Practice, Practice.id == Therapist.practice_id)
+def forget_cached_therapists() -> None:
+    """Drop the therapist side kept between runs (the next full load reads it again)."""
+    _THERAPIST_CACHE.clear()
+
+
+def _therapists(session: Session, *, therapist_ids: Sequence[int] | None) -> pd.DataFrame:
+    """Return the derived therapist frame; the full one comes from the cache while the data version holds."""
     if therapist_ids is not None:
-        query = query.where(Therapist.id.in_(list(therapist_ids)))
-    else:
-        query = query.where(Therapist.status == TherapistStatus.ACTIVE)
-    rows = session.execute(query.order_by(Therapist.id)).mappings().all()
-    frame = pd.DataFrame([dict(row) for row in rows], columns=list(query.selected_columns.keys()))
-    for column in ("status", "gender", "pref_patient_gender"):
-        frame[column] = [str(getattr(v, "value", v)) for v in frame[column]]
-    # the practice's known hours: the therapist's own phone hours, else the practice's (see filters)
-    frame["practice_hours"] = [
-        own or shared or {} for own, shared in zip(frame["phone_hours"], frame["practice_phone_hours"], strict=True)
-    ]
-    frame["practice_id"] = frame["practice_id"].astype(object).where(frame["practice_id"].notna(), None)
-    frame["practice_key_raw"] = [
-        int(p) if p is not None else -int(t) for p, t in zip(frame["practice_id"], frame["therapist_id"], strict=True)
-    ]
-    return frame.drop(columns=["phone_hours", "practice_phone_hours"])
+        return derive_therapists(reads.therapist_rows(session, therapist_ids=therapist_ids))
+    version = reads.data_version(session)
+    cached = _THERAPIST_CACHE.get(version)
+    if cached is not None:
+        return cached
+    frame = derive_therapists(reads.therapist_rows(session, therapist_ids=None))
+    _THERAPIST_CACHE.put(version, frame)
+    return frame
 
 
 def _practice_key_expression() -> Any:
@@ -707,7 +692,7 @@ def _load_practices(
     counts = pd.DataFrame(session.execute(inquiries).mappings().all(), columns=list(inquiries.selected_columns.keys()))
     item_counts = pd.DataFrame(session.execute(items).mappings().all(), columns=list(items.selected_columns.keys()))
     state = select(Practice.id, Practice.cooldown_until, Practice.last_contacted_at)
-    wanted = sorted({int(k) for k in therapists["practice_key_raw"] if k > 0})
+    wanted = sorted({int(k) for k in therapists["practice_key"] if k > 0})
     if practice_keys is not None:
         state = state.where(Practice.id.in_(wanted))
     practice_rows = pd.DataFrame(

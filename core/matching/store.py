@@ -96,7 +96,12 @@ def store_proposals(
             }
             for code, proposed in zip(codes, result.inquiries, strict=True)
         ]
-        stored = list(session.scalars(insert(Inquiry).returning(Inquiry, sort_by_parameter_order=True), rows))
+        # Core inserts of uniform rows go out in batches of 1,000 (insertmanyvalues); the ORM's bulk insert
+        # splits rows whose None columns differ, which sent 15,000 nationwide items one by one (issue 13)
+        table = Inquiry.__table__
+        ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        by_id = {inquiry.id: inquiry for inquiry in session.scalars(select(Inquiry).where(Inquiry.id.in_(ids)))}
+        stored = [by_id[i] for i in ids]
         items = [
             {
                 "inquiry_id": inquiry.id,
@@ -116,7 +121,7 @@ def store_proposals(
             for inquiry, proposed in zip(stored, result.inquiries, strict=True)
             for item in proposed.items
         ]
-        session.execute(insert(InquiryItem), items)
+        session.execute(insert(InquiryItem.__table__), items)
     counts = {
         "replaced": replaced,
         "inquiries": len(stored),

@@ -79,7 +79,7 @@ def test_cli__run_on_demo_data_stores_proposals_and_shows_progress(demo, repo_ro
     for step in STEPS:
         assert step in result.stderr
     assert "candidate pairs" in result.stdout
-    assert "objective         exact" in result.stdout
+    assert "objective         optimised" in result.stdout
     run_id = result.stdout.split()[2]
     stored = proposals(demo)
     assert stored
@@ -101,9 +101,9 @@ def test_cli__json_summary_has_the_counts(demo, repo_root):
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout)
     for key in ("searches", "therapists", "candidates", "pairs_passing", "inquiries", "items", "exploration_items",
-                "objective_exact", "objective_greedy", "seconds"):  # fmt: skip
+                "objective_optimised", "objective_greedy", "seconds"):  # fmt: skip
         assert key in counts
-    assert counts["objective_exact"] >= counts["objective_greedy"] - 1e-9
+    assert counts["objective_optimised"] >= counts["objective_greedy"] - 1e-9
     assert counts["items"] == table_counts(demo)["inquiry_item"] - _reviewed_items(demo)
 
 

@@ -12,8 +12,10 @@ from core.matching.assign import (
     residual,
     solve_exact,
     solve_greedy,
+    solve_value_greedy,
     violations,
 )
+from core.matching.assign_mip import lp_bound, refine
 from core.matching.pipeline import run_pipeline
 from tests.support.match_snapshots import NOW, SETTINGS, north_of_berlin, search_row, snapshot, therapist_row
 
@@ -244,3 +246,37 @@ def test_pipeline__exploration_items_are_marked_with_their_probability():
     assert len(items) == 9
     assert not any(item.is_exploration for item in items)
     assert all(item.selection_probability is None for item in items)
+
+
+@settings(max_examples=150, deadline=None)
+@given(problem=problems())
+def test_value_greedy__keeps_every_limit_and_never_beats_the_optimum(problem):
+    greedy = solve_value_greedy(problem)
+    assert violations(problem, greedy.pairs) == []
+    assert solve_exact(problem).objective >= greedy.objective - len(problem) / SCALE
+
+
+def test_value_greedy__the_most_valuable_pair_goes_first():
+    problem = AssignmentProblem.build(
+        search=np.array([0, 0, 1]),
+        therapist=np.array([0, 1, 0]),
+        practice=np.array([0, 1, 0]),
+        value=np.array([0.1, 0.9, 0.9]),
+        distance_km=np.array([1.0, 3.0, 0.5]),
+        search_capacity=np.array([1, 1]),
+        practices=2,
+        inquiry_size=1,
+        search_priority=np.array([10.0, 20.0]),
+    )
+    assert solve_value_greedy(problem).pairs.tolist() == [1, 2]  # the nearest-first rule took only pair 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_refine__the_mip_reaches_the_exhaustive_optimum_and_proves_it(seed):
+    problem = random_problem(np.random.default_rng(seed), searches=5, practices=4, max_team=3)
+    start = solve_value_greedy(problem)
+    refined = refine(problem, start, seconds=30)
+    assert violations(problem, refined.pairs) == []
+    assert int(problem.gains()[refined.pairs].sum()) == pytest.approx(exhaustive_best(problem), abs=len(problem))
+    assert refined.proven_optimal
+    assert lp_bound(problem) >= refined.objective - 1e-9
