@@ -30,7 +30,7 @@ class InboundMail(Base):
     body_text: Mapped[str] = mapped_column(Text, default="")
     matched_by: Mapped[str | None] = mapped_column(String(16))  # reply_address, in_reply_to, subject
     inquiry_id: Mapped[int | None] = mapped_column(ForeignKey("inquiry.id", ondelete="SET NULL"), index=True)
-    email_id: Mapped[int | None] = mapped_column(ForeignKey("email.id", ondelete="SET NULL"))  # the mail answered
+    email_id: Mapped[int | None] = mapped_column(ForeignKey("email.id", ondelete="SET NULL"), index=True)  # answered
     failed_address: Mapped[str | None] = mapped_column(String(254))  # bounces: the recipient that failed
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None = open for staff
     handled_by: Mapped[str | None] = mapped_column(String(254))
@@ -46,7 +46,7 @@ class FailingAddress(Base):
     address: Mapped[str] = mapped_column(String(254), unique=True)  # lower case
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id", ondelete="SET NULL"), index=True)
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id", ondelete="SET NULL"), index=True)
-    inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id", ondelete="SET NULL"))
+    inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id", ondelete="SET NULL"), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -38,7 +38,9 @@ class MatchModelVersion(Base):
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     activated_by: Mapped[str | None] = mapped_column(String(200))
     activation_reason: Mapped[str | None] = mapped_column(Text)
-    previous_active_id: Mapped[int | None] = mapped_column(ForeignKey("match_model.id", ondelete="SET NULL"))
+    previous_active_id: Mapped[int | None] = mapped_column(
+        ForeignKey("match_model.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -25,6 +25,9 @@ INDEXES = (
     ("ix_consent_recorded_by_id", "consent", "recorded_by_id"),
     ("ix_password_reset_created_by_id", "password_reset", "created_by_id"),
     ("ix_phone_call_staff_user_id", "phone_call", "staff_user_id"),
+    ("ix_inbound_mail_email_id", "inbound_mail", "email_id"),
+    ("ix_failing_address_inbound_mail_id", "failing_address", "inbound_mail_id"),
+    ("ix_match_model_previous_active_id", "match_model", "previous_active_id"),
 )
 
 
