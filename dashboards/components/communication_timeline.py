@@ -26,7 +26,8 @@ def _status(entry: timeline.TimelineEntry) -> str:
     """Return a mail status, call status or answer source in words ("sent" -> "Gesendet", "link" -> ...)."""
     if not entry.status:
         return ""
-    key = {"mail": "mail.status", "call": "call.status", "answer": "answer.source"}[entry.kind]
+    key = {"mail": "mail.status", "call": "call.status", "answer": "answer.source", "reply": "inbound",
+           "bounce": "inbound"}.get(entry.kind, entry.kind)  # fmt: skip
     return _known(f"{key}.{entry.status}") or entry.status
 
 

@@ -101,14 +101,16 @@ def test_patient_tabs__protokoll_and_kommunikation_show_one_event_at_one_local_t
                                entity_id=str(patient.id)))  # fmt: skip
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
     assert not at.exception
-    audit, communication = frame_with(at, "when"), frame_with(at, "Zeitpunkt")
-    assert LOCAL_MOMENT in list(audit["when"])
-    assert LOCAL_MOMENT in list(communication["Zeitpunkt"])
-    assert "01.12.2026 23:30" not in [*audit["when"], *communication["Zeitpunkt"]]  # UTC, an hour off
+    audit = frame_with(at, "Wer")  # the Protokoll tab: Zeitpunkt, Wer, Aktion, ...
+    communication = frame_with(at, "Zeitpunkt", without="Wer")
+    assert LOCAL_MOMENT in list(audit["Zeitpunkt"])
+    shown = [*audit["Zeitpunkt"], *(moment.replace(", ", " ") for moment in communication["Zeitpunkt"])]
+    assert LOCAL_MOMENT in [moment.replace(", ", " ") for moment in communication["Zeitpunkt"]]
+    assert "01.12.2026 23:30" not in shown  # UTC, an hour off
 
 
-def frame_with(at, column: str):
-    return next(f.value for f in at.dataframe if column in f.value.columns)
+def frame_with(at, column: str, *, without: str | None = None):
+    return next(f.value for f in at.dataframe if column in f.value.columns and without not in f.value.columns)
 
 
 @pytest.fixture
