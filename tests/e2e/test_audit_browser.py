@@ -63,7 +63,7 @@ def test_audit_page__filters_pages_and_shows_the_chain_status(page, streamlit_ap
     fill(page, "Patienten-Referenz", "")
 
     page.locator(".st-key-audit_action").get_by_role("combobox").click()
-    page.get_by_role("option", name="patient.viewed", exact=True).click()
+    page.get_by_role("option", name="Akte geöffnet", exact=True).click()
     shows(page, "Seite 1 von 2 · 60 Einträge")
     page.locator(".st-key-audit_action").get_by_role("combobox").click()
     page.get_by_role("option", name="alle Lesezugriffe (read.*)", exact=True).click()
