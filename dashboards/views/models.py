@@ -63,7 +63,7 @@ active = next((v["name"] for v in versions if v["active"]), None)
 st.markdown(t("models.active", name=active or t("models.prior")))
 if not versions:
     st.caption(t("models.none"))
-    st.code("python -m jobs.train_model", language="bash")
+    st.code("python -m jobs.train_model", language=None)  # plain: highlighted tokens fail the contrast check
     st.stop()
 
 st.dataframe(
