@@ -71,7 +71,7 @@ def test_reload_and_new_tab__keep_the_login_and_the_cookie_is_http_only(page, st
 
     page.reload()
     logged_in(page)
-    page.get_by_role("heading", name="Patient/innen").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Heute").wait_for(timeout=30_000)
 
     tab = page.context.new_page()
     tab.goto(f"{streamlit_app}/status")
