@@ -11,7 +11,7 @@ from core.config import get_settings
 from core.operations import registry, runner
 from dashboards import data
 from dashboards.components.login import require_user
-from dashboards.i18n import job_counts, t
+from dashboards.i18n import CATALOG, current_language, job_counts, t
 
 user = require_user()
 tz = ZoneInfo(get_settings().timezone)
@@ -25,6 +25,12 @@ st.title(t("status.title"))
 if st.button(t("status.refresh"), icon=":material/refresh:", key="status_refresh"):
     data.clear_status()
 status = data.system_status()
+
+
+def describe(job: dict) -> str:
+    """The job's description in the user's language; a job without texts (e.g. a plug-in's) says its own."""
+    key = f"job.{job['job']}"
+    return t(key) if key in CATALOG[current_language()] else job["description"]
 
 
 def show_checks(checks: list[dict]) -> None:
@@ -71,7 +77,7 @@ st.subheader(t("status.jobs"))
 jobs = pd.DataFrame(
     {
         t("status.job"): [j["job"] for j in status["jobs"]],
-        t("status.description"): [t(f"job.{j['job']}") for j in status["jobs"]],
+        t("status.description"): [describe(j) for j in status["jobs"]],
         t("status.schedule"): [j["schedule"] for j in status["jobs"]],
         t("status.last_status"): [
             t(f"job.status.{j['last_status']}") if j["last_status"] else t("status.never") for j in status["jobs"]

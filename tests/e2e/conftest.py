@@ -94,7 +94,11 @@ def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=60)  # a loaded machine may take a while to close the sessions
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
         log.close()
 
 

@@ -93,8 +93,13 @@ def test_therapist_map__draws_therapists_over_the_outline_offline(page, streamli
     page.get_by_text("Passend zu den Filtern", exact=True).wait_for()
     page.wait_for_timeout(2_000)
     box = page.locator("[data-testid='stDeckGlJsonChart'] canvas").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the view centres on the result
-    page.get_by_text("Mara Mitte").wait_for(timeout=10_000)  # the hover tooltip
+    tooltip = page.get_by_text("Mara Mitte")
+    for step in range(60):  # the view centres on the result once the map has redrawn: hover until it says so
+        page.mouse.move(box["x"] + box["width"] / 2 + step % 2, box["y"] + box["height"] / 2)
+        if tooltip.is_visible():
+            break
+        page.wait_for_timeout(1_000)
+    tooltip.wait_for(timeout=10_000)  # the hover tooltip
     screenshot(page, "therapist-map-berlin-tooltip")
     assert page.outside_requests == []
 
