@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.e2e.conftest import login, screenshot
@@ -48,16 +49,17 @@ def test_analytics_in_browser__manager_sees_every_page_with_the_figures_of_postg
     placements = scalar(committed_db, "SELECT count(*) FROM placement WHERE placed_on BETWEEN :a AND :b",
                         a=first, b=warehouse)  # fmt: skip
     tile = page.locator("[data-testid=stMetric]", has_text="Vermittlungen (28 Tage)")
-    assert tile.locator("[data-testid=stMetricValue]").inner_text().strip() == f"{placements:,}".replace(",", ".")
+    shown = f"{placements:,}".replace(",", ".")
+    expect(tile.locator("[data-testid=stMetricValue]")).to_have_text(shown, timeout=60_000)
     open_menu_page(page, "Prozess")
     proposed = scalar(committed_db, "SELECT count(*) FROM inquiry_item")
     funnel = page.locator("[data-testid=stTable]")
-    assert funnel.get_by_text(f"{proposed:,}".replace(",", "."), exact=True).first.is_visible()
+    expect(funnel.get_by_text(f"{proposed:,}".replace(",", "."), exact=True).first).to_be_visible(timeout=60_000)
     screenshot(page, "analytics-process-manager")
     open_menu_page(page, "Engpässe")
     deck = page.locator("[data-testid=stDeckGlJsonChart]")
     deck.first.wait_for(timeout=60_000)
-    assert deck.locator("canvas").count() >= 1, "the bottleneck map is drawn"
+    expect(deck.locator("canvas").first).to_be_attached(timeout=60_000)  # the bottleneck map is drawn
     page.wait_for_timeout(1500)  # deck.gl paints the regions after the canvas appears
     screenshot(page, "analytics-bottlenecks-manager")
     assert page.outside_requests == []  # the map asks no tile server
@@ -72,7 +74,7 @@ def test_analytics_in_browser__analyst_sees_small_cells_hidden_and_no_patient_pa
     for title in PAGES:
         open_menu_page(page, title)
         assert page.locator("[data-testid=stException]").count() == 0, title
-        assert page.get_by_text("Werte aus weniger als 5 Patient/innen").first.is_visible()
+        expect(page.get_by_text("Werte aus weniger als 5 Patient/innen").first).to_be_visible(timeout=60_000)
     open_menu_page(page, "Engpässe")
     screenshot(page, "analytics-bottlenecks-analyst")
     with page.expect_download() as download:
