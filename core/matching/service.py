@@ -42,7 +42,7 @@ from core.matching.queries import inquiry_detail, list_proposals, match_history,
 from core.matching.relaxations import RULES as RELAXATION_RULES
 from core.matching.relaxations import relax, remove_relaxation
 from core.matching.review import ApprovalReport, approve, approve_many, discard, mark_queued, mark_sent
-from core.matching.store import delete_unreviewed, store_proposals
+from core.matching.store import delete_unreviewed, store_proposal_ids, store_proposals
 
 __all__ = [
     "RELAXATION_RULES",
@@ -161,7 +161,7 @@ def scheduled_run(
         stored_inquiries = len(result.inquiries)
     else:
         storing = time.perf_counter()
-        stored = store_proposals(session, result=result, run_id=run_id, actor=actor, now=now, region=region,
+        stored = store_proposal_ids(session, result=result, run_id=run_id, actor=actor, now=now, region=region,
                                  settings=settings)  # fmt: skip
         savepoint.commit()
         stored_inquiries = len(stored)

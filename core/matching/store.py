@@ -9,13 +9,15 @@ never touched. Example:
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
 from core.config import Settings, get_settings
+from core.db.copy import copy_rows
 from core.errors import ValidationError
 from core.events import service as events
 from core.matching import references
@@ -76,55 +78,94 @@ def store_proposals(
     actor_id: int | None = None,
 ) -> list[Inquiry]:
     """Replace the unreviewed proposals by ``result``'s inquiries (state 'proposed'); return the new ones."""
+    ids = store_proposal_ids(session, result=result, run_id=run_id, actor=actor, now=now, region=region,
+                             settings=settings, actor_id=actor_id)  # fmt: skip
+    if not ids:
+        return []
+    by_id = {inquiry.id: inquiry for inquiry in session.scalars(select(Inquiry).where(Inquiry.id.in_(ids)))}
+    return [by_id[i] for i in ids]
+
+
+INQUIRY_COLUMNS = (
+    *("id", "reference", "therapist_id", "practice_id", "status", "matching_run", "version"),
+    *("created_at", "updated_at"),
+)
+ITEM_COLUMNS = (
+    *("inquiry_id", "search_id", "outcome", "score", "factors", "distance_km", "is_exploration"),
+    *("selection_probability", "features", "model_name", "model_version", "is_conflict", "created_at"),
+)
+
+
+def store_proposal_ids(
+    session: Session,
+    *,
+    result: MatchingResult,
+    run_id: str,
+    actor: str,
+    now: datetime,
+    region: str | None = None,
+    settings: Settings | None = None,
+    actor_id: int | None = None,
+) -> list[int]:
+    """Like ``store_proposals``, but return only the new inquiries' ids (the nightly run loads no objects).
+
+    The rows go in with COPY (core.db.copy): nationwide that is ~9,000 inquiries and ~27,000 items with
+    their factors and features as JSON, where batched INSERTs took most of the run (issue 13). The ids come
+    from the table's own sequence first, so items can name their inquiry without a round trip per row.
+    """
     settings = settings or get_settings()
     check_result(result, max_size=settings.match_inquiry_max_size)
     references.lock(session)  # two runs at once would each keep their own proposals
     replaced = delete_unreviewed(session, region=region)
     codes = references.allocate(session, count=len(result.inquiries), year=local_today(now, settings).year)
-    stored: list[Inquiry] = []
+    ids: list[int] = []
     if result.inquiries:
-        rows = [
-            {
-                "reference": code,
-                "therapist_id": proposed.therapist_id,
-                "practice_id": proposed.practice_id,
-                "status": InquiryStatus.PROPOSED,
-                "matching_run": run_id,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for code, proposed in zip(codes, result.inquiries, strict=True)
-        ]
-        # Core inserts of uniform rows go out in batches of 1,000 (insertmanyvalues); the ORM's bulk insert
-        # splits rows whose None columns differ, which sent 15,000 nationwide items one by one (issue 13)
-        table = Inquiry.__table__
-        ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
-        by_id = {inquiry.id: inquiry for inquiry in session.scalars(select(Inquiry).where(Inquiry.id.in_(ids)))}
-        stored = [by_id[i] for i in ids]
-        items = [
-            {
-                "inquiry_id": inquiry.id,
-                "search_id": item.search_id,
-                "outcome": ItemOutcome.PENDING,
-                "score": item.score,
-                "factors": [factor.as_dict() for factor in item.factors],
-                "distance_km": None if item.distance_km is None else round(float(item.distance_km), 2),
-                "is_exploration": item.is_exploration,
-                "selection_probability": item.selection_probability,
-                # training data fixed at proposal time (issue 12): what the score saw, and which model scored
-                "features": item.features,
-                "model_name": result.stats.get("model"),
-                "model_version": result.stats.get("model_version"),
-                "created_at": now,
-            }
-            for inquiry, proposed in zip(stored, result.inquiries, strict=True)
-            for item in proposed.items
-        ]
-        session.execute(insert(InquiryItem.__table__), items)
+        session.flush()  # pending ORM writes go first, as they would before an INSERT
+        ids = sorted(
+            session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('inquiry', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(result.inquiries)},
+            )
+        )
+        proposed_status = InquiryStatus.PROPOSED.value
+        model_name, model_version = result.stats.get("model"), result.stats.get("model_version")
+        copy_rows(
+            session,
+            "inquiry",
+            INQUIRY_COLUMNS,
+            (
+                (inquiry_id, code, proposed.therapist_id, proposed.practice_id, proposed_status, run_id, 1, now, now)
+                for inquiry_id, code, proposed in zip(ids, codes, result.inquiries, strict=True)
+            ),
+        )
+        copy_rows(
+            session,
+            "inquiry_item",
+            ITEM_COLUMNS,
+            (
+                (
+                    inquiry_id,
+                    item.search_id,
+                    ItemOutcome.PENDING.value,
+                    item.score,
+                    json.dumps([factor.as_dict() for factor in item.factors]),
+                    None if item.distance_km is None else round(float(item.distance_km), 2),
+                    item.is_exploration,
+                    item.selection_probability,
+                    # training data fixed at proposal time (issue 12): what the score saw, and which model scored
+                    None if item.features is None else json.dumps(item.features),
+                    model_name,
+                    model_version,
+                    False,
+                    now,
+                )
+                for inquiry_id, proposed in zip(ids, result.inquiries, strict=True)
+                for item in proposed.items
+            ),
+        )
     counts = {
         "replaced": replaced,
-        "inquiries": len(stored),
+        "inquiries": len(ids),
         "items": sum(len(p.items) for p in result.inquiries),
         "exploration_items": sum(i.is_exploration for p in result.inquiries for i in p.items),
     }
@@ -140,4 +181,4 @@ def store_proposals(
     )
     events.emit(session, "matching.proposals_stored", aggregate_type="matching_run", aggregate_id=run_id,
                 payload=details)  # fmt: skip
-    return stored
+    return ids

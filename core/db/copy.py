@@ -1,0 +1,52 @@
+"""Bulk writes with PostgreSQL's ``COPY ... FROM STDIN``: one round trip, no per-row statement.
+
+For writes of thousands of uniform rows inside the caller's transaction (the nightly run's proposals):
+COPY is several times faster than batched INSERTs and parses nothing per row on the Python side beyond
+one CSV line. Values go out as CSV: ``None`` is NULL (an unquoted empty field), every other value is
+written quoted, so an empty string stays an empty string; JSON columns take ``json.dumps`` text.
+
+Example:
+    copy_rows(session, "inquiry_item", ["inquiry_id", "search_id", "outcome"], [(1, 7, "pending")])
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write ``rows`` (tuples in ``columns`` order) into ``table`` with COPY; return how many were written.
+
+    ``table`` and ``columns`` must be constants of the caller (they are not quoted as parameters).
+    """
+    buffer = io.StringIO()
+    count = 0
+    # the csv module cannot write NULL (unquoted empty) next to quoted text: each line is built here
+    for row in rows:
+        buffer.write(
+            ",".join("" if value is None else '"' + str(_csv_value(value)).replace('"', '""') + '"' for value in row)
+        )
+        buffer.write("\n")
+        count += 1
+    if not count:
+        return 0
+    buffer.seek(0)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # COPY needs the driver's cursor
+    try:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+    finally:
+        cursor.close()
+    return count
