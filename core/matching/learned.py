@@ -37,7 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from core.errors import ValidationError
 from core.matching.proposals import Factor
-from core.matching.score import FACTOR_CODES, FEATURE_COLUMNS, MIN_FACTOR_WEIGHT, TOP_FACTORS, factor_sentence
+from core.matching.score import FACTOR_CODES, FEATURE_COLUMNS, explain_rows
 
 MODEL_KIND = "learned-hgb"
 # which feature columns each factor (score.FACTOR_CODES) stands for; ablating a factor resets them together
@@ -121,20 +121,7 @@ class LearnedModel:
         if not len(features):
             return np.zeros(0), []
         probabilities = self.predict_proba(features)
-        weights = self.contributions(features)
-        order = np.argsort(-np.abs(weights), axis=1, kind="stable")[:, :TOP_FACTORS]
-        columns = {column: features[column].to_numpy(dtype=float) for column in FEATURE_COLUMNS}
-        factors = []
-        for row in range(len(features)):
-            row_values = {column: float(array[row]) for column, array in columns.items()}
-            factors.append(
-                tuple(
-                    Factor(FACTOR_CODES[k], factor_sentence(FACTOR_CODES[k], row_values), float(weights[row, k]))
-                    for k in order[row].tolist()
-                    if abs(weights[row, k]) >= MIN_FACTOR_WEIGHT
-                )
-            )
-        return probabilities, factors
+        return probabilities, explain_rows(features, self.contributions(features))
 
     def feature_effects(self, features: pd.DataFrame) -> pd.DataFrame:
         """Return per factor the mean, mean |.| and spread of its ablation weight over ``features`` (model page)."""
