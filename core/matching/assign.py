@@ -377,22 +377,38 @@ def solve_value_greedy(problem: AssignmentProblem) -> Assignment:
     It orders by the same value the optimisation maximises, so its gap to the exact assignment measures the
     optimisation (``solve_greedy`` orders by distance, the anchor's rule, and also measures the score).
     """
-    order = np.lexsort((problem.therapist, problem.search, -problem.value))
-    search_left = problem.search_capacity.copy()
-    practice_therapist = problem.practice_therapist.copy()
-    practice_left = problem.practice_capacity.copy()
+    # The pairs are visited in the order (-value, search, therapist), as a global sort would visit them, but
+    # lazily: a heap holds each search's best pair not yet visited, so the pairs of a search that is full are
+    # never visited at all (nationwide ~900,000 pairs, of which ~30,000 are taken).
+    order = np.lexsort((problem.therapist, -problem.value, problem.search))  # by search, best first
+    searches = problem.search[order]
+    starts = np.searchsorted(searches, np.arange(len(problem.search_capacity) + 1))
+    search_left = problem.search_capacity.tolist()
+    practice_therapist = problem.practice_therapist.tolist()
+    practice_left = problem.practice_capacity.tolist()
     taken: set[tuple[int, int]] = set()
     chosen = []
-    searches, practices, therapists = problem.search.tolist(), problem.practice.tolist(), problem.therapist.tolist()
-    for pair in order.tolist():
-        s, p, t = searches[pair], practices[pair], therapists[pair]
-        if search_left[s] <= 0 or practice_left[p] <= 0 or practice_therapist[p] not in (-1, t) or (s, p) in taken:
-            continue
-        chosen.append(pair)
-        taken.add((s, p))
-        search_left[s] -= 1
-        practice_left[p] -= 1
-        practice_therapist[p] = t
+    values, practices, therapists = problem.value.tolist(), problem.practice.tolist(), problem.therapist.tolist()
+    order_list, starts_list = order.tolist(), starts.tolist()
+    heap = []
+    for s in np.flatnonzero((problem.search_capacity > 0) & (starts[1:] > starts[:-1])).tolist():
+        pair = order_list[starts_list[s]]
+        heap.append((-values[pair], s, therapists[pair], starts_list[s]))
+    heapq.heapify(heap)
+    while heap:
+        _, s, t, position = heapq.heappop(heap)
+        pair = order_list[position]
+        p = practices[pair]
+        if practice_left[p] > 0 and practice_therapist[p] in (-1, t) and (s, p) not in taken:
+            chosen.append(pair)
+            taken.add((s, p))
+            search_left[s] -= 1
+            practice_left[p] -= 1
+            practice_therapist[p] = t
+        following = position + 1
+        if search_left[s] > 0 and following < starts_list[s + 1]:
+            pair = order_list[following]
+            heapq.heappush(heap, (-values[pair], s, therapists[pair], following))
     pairs = np.sort(np.asarray(chosen, dtype=np.int64))
     return Assignment(pairs, problem.objective(pairs), float("inf"), False)
 

@@ -271,6 +271,34 @@ def test_value_greedy__the_most_valuable_pair_goes_first():
     assert solve_value_greedy(problem).pairs.tolist() == [1, 2]  # the nearest-first rule took only pair 0
 
 
+def value_greedy_by_definition(problem: AssignmentProblem) -> list[int]:
+    """The value greedy as specified: visit every pair by (-value, search, therapist) and keep what fits."""
+    search_left = problem.search_capacity.copy()
+    practice_left = problem.practice_capacity.copy()
+    addressee = problem.practice_therapist.copy()
+    met, chosen = set(), []
+    for pair in np.lexsort((problem.therapist, problem.search, -problem.value)).tolist():
+        s, p, t = int(problem.search[pair]), int(problem.practice[pair]), int(problem.therapist[pair])
+        if search_left[s] > 0 and practice_left[p] > 0 and addressee[p] in (-1, t) and (s, p) not in met:
+            chosen.append(pair)
+            met.add((s, p))
+            search_left[s], practice_left[p], addressee[p] = search_left[s] - 1, practice_left[p] - 1, t
+    return sorted(chosen)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_value_greedy__takes_exactly_the_pairs_of_the_global_value_order(seed):
+    rng = np.random.default_rng(seed)
+    problem = random_problem(rng, searches=12, practices=8, max_team=3, density=0.5)
+    if seed % 2:  # equal values: the order between them is search, then therapist
+        problem = AssignmentProblem.build(
+            search=problem.search, therapist=problem.therapist, practice=problem.practice,
+            value=np.round(problem.value, 1), distance_km=problem.distance_km,
+            search_capacity=problem.search_capacity, practices=len(problem.practice_capacity), inquiry_size=2,
+        )  # fmt: skip
+    assert solve_value_greedy(problem).pairs.tolist() == value_greedy_by_definition(problem)
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_refine__the_mip_reaches_the_exhaustive_optimum_and_proves_it(seed):
     problem = random_problem(np.random.default_rng(seed), searches=5, practices=4, max_team=3)
