@@ -68,14 +68,14 @@ def pooled(bouncer, committed_db, monkeypatch) -> Engine:
     get_settings.cache_clear()
 
 
-def pooled_settings(bouncer) -> list[str]:
-    """Return ``lock_timeout`` as seen by every server connection of the pool (all held at once to see each)."""
+def pooled_settings(bouncer, name: str) -> list[str]:
+    """Return setting ``name`` as seen by every server connection of the pool (all held at once to see each)."""
     clients = [psycopg2.connect(bouncer.url(TEST_DATABASE)) for _ in range(POOL_SIZE)]
     try:
         seen = []
         for client in clients:  # each client keeps its transaction open, so each one gets its own server
             with client.cursor() as cursor:
-                cursor.execute("SHOW lock_timeout")
+                cursor.execute(f"SHOW {name}")
                 seen.append(cursor.fetchone()[0])
         return seen
     finally:
@@ -245,7 +245,7 @@ def test_migrate__through_pgbouncer_leaves_no_migration_lock_on_a_busy_pool(pool
 def test_erasure_compaction__through_pgbouncer_leaves_no_lock_timeout_on_pooled_connections(pooled, bouncer):
     notes = residue.compact_database(pooled, embedded=False)
     assert any(note.startswith("tables rewritten") for note in notes), notes
-    assert set(pooled_settings(bouncer)) == {"0"}  # other clients keep the server's default
+    assert set(pooled_settings(bouncer, "lock_timeout")) == {"0"}  # other clients keep the server's default
 
 
 def test_erasure_compaction__through_pgbouncer_reports_a_busy_table_at_once(pooled, committed_db):
