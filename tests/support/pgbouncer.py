@@ -79,13 +79,21 @@ def _server_line(server_url: str) -> tuple[str, str]:
     return " ".join(fields), user
 
 
+def _account_as_root() -> pwd.struct_passwd:
+    """The embedded server's user (it may enter the socket directory), else nobody (a server on TCP)."""
+    try:
+        return pwd.getpwnam(RUN_AS)
+    except KeyError:
+        return pwd.getpwnam("nobody")
+
+
 @contextlib.contextmanager
 def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
     """Start pgbouncer (transaction pooling) in front of the server of ``server_url``; stop it afterwards."""
     if not PGBOUNCER.exists():
         raise RuntimeError("pgbouncer is missing; install it: apt-get install pgbouncer (make test does)")
     as_root = os.geteuid() == 0
-    account = pwd.getpwnam(RUN_AS) if as_root else pwd.getpwuid(os.geteuid())
+    account = _account_as_root() if as_root else pwd.getpwuid(os.geteuid())
     root = Path(tempfile.mkdtemp(prefix="workbench-pgbouncer-"))  # not under pytest's 0700 basetemp
     server, user = _server_line(server_url)
     port = free_port()
