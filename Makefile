@@ -5,8 +5,9 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM ?= /usr/bin/chromium
 DOVECOT ?= /usr/sbin/dovecot
+PGBOUNCER ?= /usr/sbin/pgbouncer
 
-.PHONY: run test lint format bench notebooks audit chromium dovecot clean-data help i18n
+.PHONY: run test lint format bench notebooks audit chromium dovecot pgbouncer clean-data help i18n
 
 help:
 	@echo "make run    start the workbench (embedded PostgreSQL, demo data, mail catcher, scheduler, app)"
@@ -47,11 +48,21 @@ dovecot:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
+# Debian's pgbouncer is the real pooler (transaction mode) the tests start (tests/support/pgbouncer.py).
+pgbouncer:
+	@if [ ! -x "$(PGBOUNCER)" ]; then \
+		if [ "$$(id -u)" -ne 0 ]; then \
+			echo "error: $(PGBOUNCER) is missing; install it as root: apt-get install pgbouncer" >&2; exit 1; \
+		fi; \
+		echo "installing Debian's pgbouncer for the connection-pooling tests ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	fi
+
 run: $(RUNTIME_STAMP)
 	$(PYTHON) -m jobs.serve
 
 # ruff check includes the security rules (S, bandit's checks); exceptions are justified per line.
-test: $(DEV_STAMP) chromium dovecot
+test: $(DEV_STAMP) chromium dovecot pgbouncer
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m pytest

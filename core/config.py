@@ -81,6 +81,7 @@ EXAMPLES: dict[str, str] = {
     "GEOCODE_CACHE_DAYS": "90",
     "ROUTING_URL": "http://localhost:5000",
     "MAP_STYLE_URL": "https://basemaps.cartocdn.com/gl/positron-gl-style/style.json",
+    "DIRECTORY_LIVE_ENABLED": "0",
 }
 
 
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
     )
     map_style_url: str | None = Field(
         default=None, description="Online basemap style for the maps; unset = offline Germany outline only"
+    )
+    directory_live_enabled: bool = Field(
+        default=False,
+        description="Let the live 116117 search client ask the service (3 s apart, stops when blocked); "
+        "0 = import saved search answers only",
     )
 
     @field_validator("database_url")

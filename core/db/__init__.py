@@ -87,7 +87,7 @@ MIGRATION_LOCK = 7_244_001  # advisory lock id: two processes never migrate at o
 
 
 def migrate(engine: Engine | None = None, revision: str = "heads") -> None:
-    """Apply Alembic migrations up to ``revision`` (serialised cluster-wide by an advisory lock).
+    """Apply Alembic migrations up to ``revision`` in one transaction (serialised cluster-wide by an advisory lock).
 
     "heads" rather than "head": parallel feature branches may each add a revision on top of the same
     parent until a merge revision joins them.
@@ -96,15 +96,14 @@ def migrate(engine: Engine | None = None, revision: str = "heads") -> None:
 
     engine = engine or get_engine()
     with engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
-        try:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
-            conn.commit()
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
-            conn.commit()
+        # Transaction-scoped: the lock ends with the migration's one transaction (commit, or rollback when
+        # the connection closes after an error). A session-level lock would outlive it on a pooled server
+        # connection behind PgBouncer (transaction mode) and make the next deploy's migration wait forever.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+        config = alembic_config()
+        config.attributes["connection"] = conn  # alembic joins this transaction (env.py) and commits nothing
+        command.upgrade(config, revision)
+        conn.commit()
 
 
 def alembic_config():

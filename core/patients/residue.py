@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 _log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ REDACTED = "[redacted: erased patient]"
 # every table an erasure changes or whose rows may quote the patient (mail bodies, audit and event rows)
 ERASURE_TABLES = ("patient", "search", "consent", "inquiry_item", "inquiry", "email", "phone_call", "geocache",
                   "audit_event", "domain_event")  # fmt: skip
-LOCK_TIMEOUT = "10s"  # VACUUM FULL locks a table exclusively; a busy table is reported, not waited for
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,24 @@ def purge_local_copies(data_dir: Path, identifiers: tuple[str, ...]) -> Purged:
     return Purged(deleted, redacted)
 
 
+def _rewrite(connection: Connection, table: str) -> str | None:
+    """VACUUM FULL one table without waiting for its lock; return why it was not rewritten, else None.
+
+    VACUUM FULL locks the table exclusively: a busy table is reported, not waited for (SKIP_LOCKED). Not
+    ``SET lock_timeout``: VACUUM runs outside a transaction, so the setting would stay on the session, and
+    behind PgBouncer in transaction mode on a pooled server connection that other clients then get.
+    A rewritten table has a new file node; a skipped one keeps its old one (the skip is only a WARNING).
+    """
+    node = f"SELECT pg_relation_filenode('\"{table}\"')"
+    try:
+        before = connection.exec_driver_sql(node).scalar()
+        connection.exec_driver_sql(f'VACUUM (FULL, ANALYZE, SKIP_LOCKED) "{table}"')
+        after = connection.exec_driver_sql(node).scalar()
+    except DBAPIError as exc:
+        return type(exc.orig).__name__
+    return "busy: another transaction holds it" if after == before else None
+
+
 def compact_database(engine: Engine, *, embedded: bool) -> list[str]:
     """Rewrite the erasure's tables and leave the WAL that held the old values; return what happened.
 
@@ -87,12 +104,10 @@ def compact_database(engine: Engine, *, embedded: bool) -> list[str]:
     """
     notes: list[str] = []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         for table in ERASURE_TABLES:
-            try:
-                connection.exec_driver_sql(f'VACUUM (FULL, ANALYZE) "{table}"')
-            except DBAPIError as exc:
-                notes.append(f"table {table} was not rewritten ({type(exc.orig).__name__}); run VACUUM FULL {table}")
+            problem = _rewrite(connection, table)
+            if problem:
+                notes.append(f"table {table} was not rewritten ({problem}); run VACUUM FULL {table}")
         if not notes:
             notes.append(f"tables rewritten and analysed: {', '.join(ERASURE_TABLES)}")
         try:  # the statistics' old rows (sampled values) are dead tuples of pg_statistic now
