@@ -135,3 +135,23 @@ def calls_of(session: Session, *, patient_id: int) -> list[CallRow]:
         CallRow(call.id, clock.local(call.called_at), call.purpose.value, call.outcome.value, call.note, staff)
         for call, staff in rows
     ]
+
+
+@dataclass(frozen=True)
+class PhoneFlag:
+    phone: str  # E.164, as stored
+    reported_at: datetime | None  # local time of the call that found it wrong
+
+
+def phone_flag(session: Session, *, patient_id: int) -> PhoneFlag | None:
+    """The patient's current number and when a call found it wrong; None while it is not flagged."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or not phone_is_flagged(patient):
+        return None
+    when = session.scalar(
+        select(PatientCall.called_at)
+        .where(PatientCall.patient_id == patient_id, PatientCall.outcome == PatientCallOutcome.WRONG_NUMBER)
+        .order_by(PatientCall.called_at.desc())
+        .limit(1)
+    )
+    return PhoneFlag(patient.phone, clock.local(when) if when else None)

@@ -267,3 +267,13 @@ def due_tasks(session: Session, *, today: date) -> list[TaskRow]:
         .order_by(FollowUpTask.due_on, FollowUpTask.id)
     )
     return _rows(session, query, today=today)
+
+
+def assignees(session: Session) -> list[tuple[int, str]]:
+    """The active staff users a task can be given to, as (id, display name), by name."""
+    rows = session.execute(
+        select(StaffUser.id, StaffUser.display_name)
+        .where(StaffUser.is_active.is_(True), StaffUser.role.in_(("staff", "admin", "manager")))
+        .order_by(StaffUser.display_name, StaffUser.id)
+    )
+    return [(user_id, name) for user_id, name in rows]
