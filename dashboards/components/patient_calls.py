@@ -84,8 +84,10 @@ def show(*, patient_id: int, user: CurrentUser, today: date, erased: bool) -> No
 
 def _call_form(patient_id: int, user: CurrentUser, today: date) -> None:
     st.subheader(t("pcalls.log.title"))
-    keys = {name: f"pcall_{name}_{patient_id}" for name in ("purpose", "outcome", "note", "due_on")}
-    with st.form(f"pcall_form_{patient_id}", border=True):
+    # widgets of a form keep their value in the browser; after a save, new keys give the next call a fresh form
+    generation = st.session_state.get(f"pcall_generation_{patient_id}", 0)
+    keys = {name: f"pcall_{name}_{patient_id}_{generation}" for name in ("purpose", "outcome", "note", "due_on")}
+    with st.form(f"pcall_form_{patient_id}_{generation}", border=True):
         purpose = st.radio(t("pcalls.purpose"), PURPOSES, horizontal=True, key=keys["purpose"],
                            format_func=lambda v: t(f"pcalls.purpose.{v}"))  # fmt: skip
         outcome = st.radio(t("pcalls.outcome"), OUTCOMES, index=None, horizontal=True, key=keys["outcome"],
@@ -107,9 +109,8 @@ def _call_form(patient_id: int, user: CurrentUser, today: date) -> None:
                                     due_on=due_on, actor=user.email, actor_id=user.id, now=clock.now()),
         saved,
     )  # fmt: skip
-    if done:
-        for key in keys.values():  # a fresh form for the next call; after an error the input stays
-            st.session_state.pop(key, None)
+    if done:  # a fresh form for the next call; after an error the input stays
+        st.session_state[f"pcall_generation_{patient_id}"] = generation + 1
     st.rerun()
 
 
@@ -176,8 +177,9 @@ def _done_tasks(patient_id: int, rows: list[tasks.TaskRow], user: CurrentUser, e
 def _task_form(patient_id: int, user: CurrentUser, today: date, staff: list[tuple[int, str]]) -> None:
     st.subheader(t("pcalls.new_task.title"))
     names = dict(staff)
-    keys = {name: f"ptask_{name}_{patient_id}" for name in ("kind", "due_on", "note", "assignee")}
-    with st.form(f"ptask_form_{patient_id}", border=True):
+    generation = st.session_state.get(f"ptask_generation_{patient_id}", 0)
+    keys = {name: f"ptask_{name}_{patient_id}_{generation}" for name in ("kind", "due_on", "note", "assignee")}
+    with st.form(f"ptask_form_{patient_id}_{generation}", border=True):
         first, second, third = st.columns(3)
         kind = first.selectbox(t("pcalls.new_task.kind"), KINDS, key=keys["kind"],
                                format_func=lambda v: t(f"pcalls.kind.{v}"))  # fmt: skip
@@ -199,8 +201,7 @@ def _task_form(patient_id: int, user: CurrentUser, today: date, staff: list[tupl
         t("pcalls.new_task.saved"),
     )  # fmt: skip
     if done:
-        for key in keys.values():
-            st.session_state.pop(key, None)
+        st.session_state[f"ptask_generation_{patient_id}"] = generation + 1
     st.rerun()
 
 

@@ -73,7 +73,8 @@ tabs = st.tabs(
         t("patient.tab.audit"),
         t("patient.tab.edit"),
         t("pcalls.tab"),
-    ]
+    ],
+    key=f"patient_tabs_{patient_id}",  # a key keeps the open tab across the rerun after an action
 )
 with tabs[0]:
     patient_actions.show(view=view, user=user, today=today)

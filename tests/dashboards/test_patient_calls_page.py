@@ -43,8 +43,8 @@ def test_patient_calls__empty_states(repo_root, staff, committed_db):
 def test_patient_calls__a_not_reached_call_shows_in_the_history_with_a_call_back_task(repo_root, staff, committed_db):
     patient_id = make_patient(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
-    at.radio(key=f"pcall_outcome_{patient_id}").set_value("not_reached")
-    at.text_area(key=f"pcall_note_{patient_id}").input("Mailbox, keine Nachricht hinterlassen")
+    at.radio(key=f"pcall_outcome_{patient_id}_0").set_value("not_reached")
+    at.text_area(key=f"pcall_note_{patient_id}_0").input("Mailbox, keine Nachricht hinterlassen")
     submit(at, "Anruf speichern")
 
     assert not at.exception
@@ -55,17 +55,18 @@ def test_patient_calls__a_not_reached_call_shows_in_the_history_with_a_call_back
     history = next(frame.value for frame in at.dataframe if "Ergebnis" in frame.value.columns)
     assert list(history["Ergebnis"]) == ["Nicht erreicht"]
     assert list(history["Notiz"]) == ["Mailbox, keine Nachricht hinterlassen"]
-    assert at.text_area(key=f"pcall_note_{patient_id}").value == ""  # a fresh form for the next call
+    assert at.text_area(key=f"pcall_note_{patient_id}_1").value == ""  # a fresh form for the next call
+    assert at.radio(key=f"pcall_outcome_{patient_id}_1").value is None
 
 
 def test_patient_calls__a_call_without_outcome_is_refused_and_keeps_the_note(repo_root, staff, committed_db):
     patient_id = make_patient(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
-    at.text_area(key=f"pcall_note_{patient_id}").input("Rückfrage zur Versicherung")
+    at.text_area(key=f"pcall_note_{patient_id}_0").input("Rückfrage zur Versicherung")
     submit(at, "Anruf speichern")
 
     assert [e.value for e in at.error] == ["Ergebnis des Anrufs: Pflichtfeld – bitte ausfüllen."]
-    assert at.text_area(key=f"pcall_note_{patient_id}").value == "Rückfrage zur Versicherung"
+    assert at.text_area(key=f"pcall_note_{patient_id}_0").value == "Rückfrage zur Versicherung"
     with Session(committed_db) as session:
         assert session.scalars(select(PatientCall)).all() == []
 
@@ -73,7 +74,7 @@ def test_patient_calls__a_call_without_outcome_is_refused_and_keeps_the_note(rep
 def test_patient_calls__wrong_number_is_flagged_under_the_header(repo_root, staff, committed_db):
     patient_id = make_patient(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
-    at.radio(key=f"pcall_outcome_{patient_id}").set_value("wrong_number")
+    at.radio(key=f"pcall_outcome_{patient_id}_0").set_value("wrong_number")
     submit(at, "Anruf speichern")
 
     assert not at.exception
@@ -105,8 +106,8 @@ def test_patient_calls__a_new_task_with_a_date(repo_root, staff, committed_db):
     patient_id = make_patient(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
     due = clock.today() + timedelta(days=9)
-    at.selectbox(key=f"ptask_kind_{patient_id}").set_value("check_status")
-    at.date_input(key=f"ptask_due_on_{patient_id}").set_value(due)
+    at.selectbox(key=f"ptask_kind_{patient_id}_0").set_value("check_status")
+    at.date_input(key=f"ptask_due_on_{patient_id}_0").set_value(due)
     submit(at, "Aufgabe anlegen")
 
     assert not at.exception
