@@ -211,7 +211,8 @@ def show_due_tasks(due, *, shown_rows: int = 15) -> None:
     if not due.count:
         st.caption(t("today.none"))
         return
-    key = "pcalls.today.count.one" if due.count == 1 else "pcalls.today.count"
+    key = "pcalls.today.count.overdue" if due.overdue else "pcalls.today.count"
+    key = f"{key}.one" if due.count == 1 else key
     st.caption(t(key, count=due.count, overdue=due.overdue))
     for row in due.rows[:shown_rows]:
         when = t("pcalls.task.overdue", due=_day(row.due_on)) if row.overdue else t("pcalls.task.due_today")

@@ -131,7 +131,7 @@ def test_heute__lists_due_and_overdue_tasks_with_links_to_the_patient(repo_root,
     at = as_staff(repo_root, staff, "today.py")
 
     assert not at.exception
-    assert "2 Aufgaben heute fällig oder überfällig, davon 1 überfällig." in texts(at)
+    assert "2 Aufgaben fällig, davon 1 überfällig." in texts(at)
     links = [(link.proto.label, link.proto.page) for link in at.get("page_link") if "fällig" in link.proto.label]
     overdue_since = f"{clock.today() - timedelta(days=3):%d.%m.%Y}"
     assert [label for label, _ in links] == [
