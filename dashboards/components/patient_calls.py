@@ -28,6 +28,7 @@ OUTCOMES = [o.value for o in PatientCallOutcome]
 KINDS = [k.value for k in TaskKind]
 FLASH = "patient_calls_flash"
 ERROR = "patient_calls_error"
+NOBODY = 0  # the assignee option "niemand Bestimmtes"; staff user ids start at 1
 
 
 def _day(value: date) -> str:
@@ -187,9 +188,9 @@ def _task_form(patient_id: int, user: CurrentUser, today: date, staff: list[tupl
                                    format="DD.MM.YYYY", key=keys["due_on"])  # fmt: skip
         assignee = third.selectbox(
             t("pcalls.new_task.assignee"),
-            [None, *names],
+            [NOBODY, *names],  # not None: Streamlit would show an empty box with its English placeholder
             key=keys["assignee"],
-            format_func=lambda v: t("pcalls.new_task.nobody") if v is None else names[v],
+            format_func=lambda v: t("pcalls.new_task.nobody") if v == NOBODY else names[v],
         )
         note = st.text_input(t("pcalls.new_task.note"), key=keys["note"])
         submitted = st.form_submit_button(t("pcalls.new_task.save"), icon=":material/add_task:")
@@ -197,7 +198,7 @@ def _task_form(patient_id: int, user: CurrentUser, today: date, staff: list[tupl
         return
     done = _run(
         lambda s: tasks.create_task(s, patient_id=patient_id, kind=kind, due_on=due_on, note=note,
-                                    assignee_id=assignee, actor=user.email, actor_id=user.id, now=clock.now()),
+                                    assignee_id=assignee or None, actor=user.email, actor_id=user.id, now=clock.now()),
         t("pcalls.new_task.saved"),
     )  # fmt: skip
     if done:
