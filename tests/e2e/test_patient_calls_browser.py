@@ -11,6 +11,7 @@ from core.auth import service as auth
 from core.patients import service as patients
 from core.patients.call_models import FollowUpTask, PatientCall
 from tests.e2e.conftest import login, screenshot
+from tests.e2e.test_accessibility_browser import settled, violations
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ein langes passwort"
@@ -31,6 +32,8 @@ def test_not_reached_call__becomes_a_call_back_task_on_heute(page, streamlit_app
     page.get_by_role("heading", name="Mira Probefrau").wait_for(timeout=30_000)
     page.get_by_role("tab", name="Anrufe & Aufgaben").click()
     page.get_by_text("Noch keine Anrufe erfasst.").wait_for(timeout=30_000)
+    settled(page)
+    assert violations(page) == []  # axe: no serious or critical findings in the tab
 
     page.get_by_text("Nicht erreicht", exact=True).click()
     note = page.get_by_role("textbox", name="Notiz (optional)", exact=True)
@@ -45,6 +48,8 @@ def test_not_reached_call__becomes_a_call_back_task_on_heute(page, streamlit_app
     )
     page.get_by_text("heute fällig").first.wait_for()
     screenshot(page, "patient-calls-tab")
+    settled(page)
+    assert violations(page) == []  # with a call in the history and a task
     with Session(committed_db) as session:
         assert session.scalars(select(PatientCall.outcome)).all() == ["not_reached"]
         assert session.scalars(select(FollowUpTask.due_on)).all() == [clock.today()]
