@@ -50,6 +50,8 @@ def test_not_reached_call__becomes_a_call_back_task_on_heute(page, streamlit_app
     screenshot(page, "patient-calls-tab")
     settled(page)
     assert violations(page) == []  # with a call in the history and a task
+    page.get_by_role("heading", name="Neue Aufgabe").scroll_into_view_if_needed()
+    screenshot(page, "patient-calls-history")
     with Session(committed_db) as session:
         assert session.scalars(select(PatientCall.outcome)).all() == ["not_reached"]
         assert session.scalars(select(FollowUpTask.due_on)).all() == [clock.today()]
