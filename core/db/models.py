@@ -21,6 +21,7 @@ from core.geo.models import GeocacheEntry, Postcode
 from core.matching.models import Inquiry, InquiryItem, Placement
 from core.models_registry.models import MatchModelVersion
 from core.operations.models import JobRun
+from core.patients.call_models import FollowUpTask, PatientCall
 from core.patients.models import Consent, Patient, Search
 from core.reports.models import SavedReport
 from core.therapists.models import Practice, Therapist
@@ -34,6 +35,7 @@ __all__ = [
     "DomainEvent",
     "Email",
     "FailingAddress",
+    "FollowUpTask",
     "GeocacheEntry",
     "InboundMail",
     "Inquiry",
@@ -41,6 +43,7 @@ __all__ = [
     "JobRun",
     "MatchModelVersion",
     "Patient",
+    "PatientCall",
     "PhoneCall",
     "Placement",
     "Postcode",

@@ -26,6 +26,7 @@ from core.demo.geocache import geocache_rows
 from core.demo.history import History
 from core.demo.job_runs import job_run_rows
 from core.demo.journal import Journal
+from core.demo.patient_calls import patient_call_rows
 from core.demo.patients import generate_patients
 from core.demo.places import PostcodePicker
 from core.demo.present import review_this_morning, settle_placements, show_rare_search_states
@@ -48,6 +49,8 @@ INSERT_ORDER = (
     "practice",
     "therapist",
     "patient",
+    "patient_call",
+    "followup_task",
     "consent",
     "search",
     "inquiry",
@@ -116,6 +119,8 @@ def generate(
     records = _rng(seed, "records")
     emails = email_rows(history, records)
     calls = phone_call_rows(history, records)
+    patient_calls, tasks = patient_call_rows(drafts, rng=_rng(seed, "patient_calls"), today=today, now=now,
+                                             journal=journal)  # fmt: skip
     _record_status_changes(journal, therapist_rows, _rng(seed, "status"), now)
     journal.audit(
         now,
@@ -128,6 +133,8 @@ def generate(
         "practice": practices,
         "therapist": therapist_rows,
         "patient": [draft.row for draft in drafts],
+        "patient_call": patient_calls,
+        "followup_task": tasks,
         "consent": consent_rows(history, records),
         "search": search_rows(history),
         "inquiry": inquiry_rows(history),

@@ -20,7 +20,7 @@ from core.communication import calls
 from core.communication.models import CallStatus, Email, EmailStatus, PhoneCall
 from core.config import get_settings
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
-from core.patients import rules
+from core.patients import rules, tasks
 from core.patients.models import Consent, ConsentKind, Patient, PatientStatus, SettingWish
 from core.therapists.duplicates import display_name
 from core.therapists.models import Practice, Therapist, TherapistStatus
@@ -50,6 +50,13 @@ class BlockEnding:
 
 
 @dataclass(frozen=True)
+class TasksDue:
+    count: int  # open follow-up tasks due today (local) or earlier
+    overdue: int  # of those, due before today
+    rows: list[tasks.TaskRow] = field(default_factory=list)  # overdue first, then today's
+
+
+@dataclass(frozen=True)
 class WorkQueue:
     proposals: int
     calls_due: CallsDue
@@ -60,12 +67,13 @@ class WorkQueue:
     mail_replies: int = 0  # replies by mail not yet handled (fetch_mail files them on the inquiry's thread)
     blocked_searches: list[BlockedSearch] = field(default_factory=list)
     blocks_ending: list[BlockEnding] = field(default_factory=list)
+    tasks_due: TasksDue = field(default_factory=lambda: TasksDue(0, 0))
 
     @property
     def nothing_to_do(self) -> bool:
         return not any(
             (self.proposals, self.calls_due.count, self.answers_to_record, self.conflicts, self.bounced_mail,
-             self.mail_in_doubt, self.blocked_searches, self.blocks_ending)
+             self.mail_in_doubt, self.blocked_searches, self.blocks_ending, self.tasks_due.count)
         )  # fmt: skip
 
 
@@ -192,6 +200,12 @@ def blocks_ending(session: Session, *, today: date, days: int = BLOCK_ENDING_DAY
     return [BlockEnding(t.id, display_name(t.title, t.first_name, t.last_name), t.status_until) for t in rows]
 
 
+def tasks_due(session: Session, *, today: date) -> TasksDue:
+    """Follow-up tasks about patients due today or overdue (call backs, missing data, ...)."""
+    rows = tasks.due_tasks(session, today=today)
+    return TasksDue(count=len(rows), overdue=sum(1 for row in rows if row.overdue), rows=rows)
+
+
 def work_queue(session: Session, *, now: datetime) -> WorkQueue:
     """Gather every tile of "Heute" at ``now``."""
     today = clock.local_date(now)
@@ -205,4 +219,5 @@ def work_queue(session: Session, *, now: datetime) -> WorkQueue:
         mail_replies=open_replies(session),
         blocked_searches=blocked_searches(session, today=today),
         blocks_ending=blocks_ending(session, today=today),
+        tasks_due=tasks_due(session, today=today),
     )

@@ -95,6 +95,8 @@ class Patient(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    # the number a patient call found wrong (core.patients.calls); flagged while ``phone`` still equals it
+    wrong_phone: Mapped[str | None] = mapped_column(String(32))
     street: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str] = mapped_column(String(5))
     city: Mapped[str | None] = mapped_column(String(100))

@@ -40,6 +40,7 @@ from core.geo.models import GeocacheEntry, Postcode
 from core.matching import inquiries
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome, Placement
 from core.patients import residue
+from core.patients.call_models import FollowUpTask, PatientCall
 from core.patients.models import Consent, LocationPrecision, Patient, PatientStatus, Search, SearchStatus
 from core.patients.service import get, move_search, new_reference, set_status
 from core.therapists.duplicates import display_name
@@ -101,6 +102,12 @@ def export(session: Session, *, patient_id: int, actor: str, actor_id: int | Non
         "emails": [_row(e) for e in session.scalars(select(Email).where(Email.patient_id == patient.id))],
         "received_emails": [_row(m) for m in session.scalars(select(InboundMail).where(own_replies))],
         "phone_calls": [_row(c) for c in session.scalars(select(PhoneCall).where(PhoneCall.patient_id == patient.id))],
+        "patient_calls": [
+            _row(c) for c in session.scalars(select(PatientCall).where(PatientCall.patient_id == patient.id))
+        ],
+        "followup_tasks": [
+            _row(t) for t in session.scalars(select(FollowUpTask).where(FollowUpTask.patient_id == patient.id))
+        ],
         "audit": [
             _row(a)
             for a in session.scalars(
@@ -284,6 +291,12 @@ def _anonymise(session: Session, patient: Patient, *, now: datetime) -> None:
     patient.location_source = "erased"
     patient.erased_at = now
     session.execute(update(PhoneCall).where(PhoneCall.patient_id == patient.id).values(notes=None))
+    patient.wrong_phone = None
+    session.execute(update(PatientCall).where(PatientCall.patient_id == patient.id).values(note=None))
+    # nobody is to be called any more: open tasks end with the erasure, and their notes go with it
+    tasks = update(FollowUpTask).where(FollowUpTask.patient_id == patient.id)
+    session.execute(tasks.values(note=None), execution_options={"synchronize_session": False})
+    session.execute(tasks.where(FollowUpTask.done_at.is_(None)).values(done_at=now))
 
 
 def _handle_mail(session: Session, patient: Patient, identifiers: tuple[str, ...], report: ErasureReport, *,

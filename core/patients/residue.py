@@ -24,8 +24,8 @@ from sqlalchemy.exc import DBAPIError
 _log = logging.getLogger(__name__)
 REDACTED = "[redacted: erased patient]"
 # every table an erasure changes or whose rows may quote the patient (mail bodies, audit and event rows)
-ERASURE_TABLES = ("patient", "search", "consent", "inquiry_item", "inquiry", "email", "phone_call", "geocache",
-                  "audit_event", "domain_event")  # fmt: skip
+ERASURE_TABLES = ("patient", "search", "consent", "inquiry_item", "inquiry", "email", "phone_call", "patient_call",
+                  "followup_task", "geocache", "audit_event", "domain_event")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dashboards.texts import (
     matching_pages,
     models,
     operations,
+    patient_calls,
     patients,
     reports,
     selfservice,
@@ -24,5 +25,5 @@ from dashboards.texts import (
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports, models, today, selfservice,
+    analytics, reports, models, today, selfservice, patient_calls,
 ]  # fmt: skip

@@ -14,6 +14,7 @@ from dashboards.components import (
     availability_grid,
     communication_timeline,
     patient_actions,
+    patient_calls,
     patient_edit,
     patient_history,
     patient_nearby,
@@ -59,6 +60,8 @@ if flash:
     st.success(flash)
 if p["erased_at"]:
     st.warning(t("patient.erased", date=f"{clock.local(p['erased_at']):%d.%m.%Y}"))
+else:
+    patient_calls.show_phone_flag(patient_id=patient_id)
 
 tabs = st.tabs(
     [
@@ -69,7 +72,9 @@ tabs = st.tabs(
         t("patient.tab.communication"),
         t("patient.tab.audit"),
         t("patient.tab.edit"),
-    ]
+        t("pcalls.tab"),
+    ],
+    key=f"patient_tabs_{patient_id}",  # a key keeps the open tab across the rerun after an action
 )
 with tabs[0]:
     patient_actions.show(view=view, user=user, today=today)
@@ -86,3 +91,5 @@ with tabs[5]:
     patient_history.show_audit(view.audit)
 with tabs[6]:
     patient_edit.show(view=view, user=user, today=today)
+with tabs[7]:
+    patient_calls.show(patient_id=patient_id, user=user, today=today, erased=bool(p["erased_at"]))

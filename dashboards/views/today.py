@@ -8,6 +8,7 @@ from core import clock
 from core.db import session_scope
 from core.operations import today as heute
 from dashboards import data
+from dashboards.components import patient_calls
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import PAGES, page_path
@@ -61,6 +62,8 @@ tiles = [
 for start in range(0, len(tiles), 3):
     for column, spec in zip(st.columns(3), tiles[start : start + 3], strict=True):
         tile(column, **spec)
+
+patient_calls.show_due_tasks(queue.tasks_due, shown_rows=SHOWN_ROWS)
 
 st.subheader(t("today.blocked.title"))
 if not queue.blocked_searches:

@@ -181,6 +181,19 @@ class TestSeededDemo:
         calls = text("SELECT count(*) FROM phone_call WHERE status = 'scheduled' AND scheduled_for > :now")
         assert db.execute(calls, {"now": NOW}).scalar_one() > 0
 
+    def test_seed__patient_calls_leave_tasks_overdue_due_today_later_and_done(self, demo):
+        db, counts, _ = demo
+        assert counts["patient_call"] >= 8
+        open_tasks = "SELECT count(*) FROM followup_task WHERE done_at IS NULL AND due_on"
+        assert scalar(db, f"{open_tasks} < '{TODAY}'") >= 1  # overdue
+        assert scalar(db, f"{open_tasks} = '{TODAY}'") >= 1  # on Heute today
+        assert scalar(db, f"{open_tasks} > '{TODAY}'") >= 1
+        assert scalar(db, "SELECT count(*) FROM followup_task WHERE done_at IS NOT NULL") >= 1
+        assert scalar(db, "SELECT count(*) FROM followup_task WHERE call_id IS NOT NULL") >= 1
+        assert scalar(db, "SELECT count(*) FROM patient WHERE wrong_phone IS NOT NULL AND wrong_phone = phone") >= 1
+        later = text("SELECT count(*) FROM patient_call WHERE called_at > :now")
+        assert db.execute(later, {"now": NOW}).scalar_one() == 0  # nothing called after the demo's "now"
+
     def test_seed__records_are_consistent(self, demo):
         db, _, _ = demo
         for availability, hours in db.execute(select(Patient.availability, Patient.weekly_hours)):

@@ -155,3 +155,29 @@ def test_work_queue__gathers_every_count(session):
     queue = heute.work_queue(session, now=MONDAY_8)
     assert not queue.nothing_to_do
     assert (queue.proposals, queue.bounced_mail, len(queue.blocked_searches)) == (1, 1, 1)
+
+
+def test_tasks_due__counts_todays_and_overdue_follow_ups_and_puts_them_on_the_queue(session):
+    from core.patients import calls as patient_calls
+    from core.patients import tasks
+
+    friday = datetime(2026, 12, 11, 15, 0, tzinfo=UTC)  # the Friday before MONDAY_8
+    called = new_patient(session, "Rueckruf", phone="+4915510000009")
+    patient_calls.record_call(session, patient_id=called.id, purpose="status", outcome="not_reached",
+                              actor="anna@example.org", now=friday)  # fmt: skip
+    later = new_patient(session, "Spaeter")
+    tasks.create_task(session, patient_id=later.id, kind="check_status", due_on=date(2026, 12, 15),
+                      actor="anna@example.org", now=friday)  # fmt: skip
+    overdue = tasks.create_task(session, patient_id=later.id, kind="other", due_on=date(2026, 12, 11),
+                                actor="anna@example.org", now=friday)  # fmt: skip
+
+    due = heute.tasks_due(session, today=date(2026, 12, 14))
+
+    assert (due.count, due.overdue) == (2, 1)
+    assert [(row.reference, row.kind, row.overdue) for row in due.rows] == [
+        (later.reference, "other", True), (called.reference, "call_back", False)]  # fmt: skip
+    queue = heute.work_queue(session, now=MONDAY_8)
+    assert queue.tasks_due.count == 2
+    assert not queue.nothing_to_do
+    tasks.complete_task(session, task_id=overdue.id, actor="anna@example.org", now=MONDAY_8)
+    assert heute.tasks_due(session, today=date(2026, 12, 14)).count == 1
