@@ -34,7 +34,7 @@ from core.communication import calls, outbox
 from core.communication.inbound_failing import failing_addresses
 from core.communication.models import CallStatus, Email, PhoneCall
 from core.config import Settings, get_settings
-from core.matching import inquiries
+from core.matching import answers, inquiries
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.patients.models import Search
 from core.therapists.models import ContactChannel, Practice, Therapist
@@ -195,7 +195,7 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
         reminder: ReminderStep | None = None, limit: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Climb the ladder one step for every open inquiry that is due; return the counts per action."""
     settings = settings or get_settings()
-    rules, reminder = Rules.from_settings(settings), reminder or send_reminder
+    rules = Rules.from_settings(settings)
     claimed = _claim(session, limit=limit)
     states = load_states(session, claimed)
     # therapists and practices in the identity map: the steps below look them up by id without a query each
@@ -265,14 +265,9 @@ def _expire(session: Session, due: list[Inquiry], *, now: datetime) -> tuple[int
     # answers lock searches first, so never wait for one: an inquiry with a busy search waits for the next run
     got = set(session.scalars(select(Search.id).where(Search.id.in_(every)).order_by(Search.id)
                               .with_for_update(skip_locked=True)))  # fmt: skip
-    expired = busy = 0
-    for inquiry in due:
-        if not wanted.get(inquiry.id, set()) <= got:
-            busy += 1
-            continue
-        calls.expire_inquiry(session, inquiry=inquiry, actor=JOB_ACTOR, now=now)
-        expired += 1
-    return expired, busy
+    free = [inquiry for inquiry in due if wanted.get(inquiry.id, set()) <= got]
+    answers.record_no_answers(session, due=free, actor=JOB_ACTOR, now=now, source="phone")
+    return len(free), len(due) - len(free)
 
 
 def scheduled_run(session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:
