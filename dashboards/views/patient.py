@@ -69,7 +69,9 @@ tabs = st.tabs(
         t("patient.tab.communication"),
         t("patient.tab.audit"),
         t("patient.tab.edit"),
-    ]
+    ],
+    key="patient_tabs",
+    on_change="rerun",  # lazy: the map's nearby search and filter check run only while its tab is open
 )
 with tabs[0]:
     patient_actions.show(view=view, user=user, today=today)
@@ -77,7 +79,8 @@ with tabs[1]:
     patient_history.show_wishes(p)
     availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
 with tabs[2]:
-    patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
+    if tabs[2].open:
+        patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
 with tabs[3]:
     patient_history.show_timeline(view.timeline)
 with tabs[4]:
