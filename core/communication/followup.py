@@ -198,11 +198,6 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
     rules = Rules.from_settings(settings)
     claimed = _claim(session, limit=limit)
     states = load_states(session, claimed)
-    # therapists and practices in the identity map: the steps below look them up by id without a query each
-    therapist_ids = {inquiry.therapist_id for inquiry in claimed}
-    practice_ids = {inquiry.practice_id for inquiry in claimed if inquiry.practice_id}
-    _loaded = [*session.scalars(select(Therapist).where(Therapist.id.in_(therapist_ids))),
-              *session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))]  # fmt: skip
     counts: dict[str, Any] = {"claimed": len(claimed), "reminded": 0, "calls_scheduled": 0, "expired": 0,
                               "waiting": 0, "blocked": 0, "no_slot": 0, "busy": 0, "dry_run": dry_run}  # fmt: skip
     due: dict[Action, list[tuple[Inquiry, Decision]]] = {action: [] for action in Action}
@@ -210,6 +205,12 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
         decision = decide(states[inquiry.id], now=now, rules=rules, tz=settings.timezone)
         due[decision.action].append((inquiry, decision))
     counts["waiting"], counts["blocked"] = len(due[Action.WAIT]), len(due[Action.BLOCKED])
+    # therapists and practices of the mails and calls in the identity map: the steps look them up by id
+    acting = [inquiry for action in (Action.REMIND, Action.CALL) for inquiry, _d in due[action]]
+    therapist_ids = {inquiry.therapist_id for inquiry in acting}
+    practice_ids = {inquiry.practice_id for inquiry in acting if inquiry.practice_id}
+    _loaded = [*session.scalars(select(Therapist).where(Therapist.id.in_(therapist_ids))),
+              *session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))]  # fmt: skip
     counts["reminded"] = _remind(session, [inquiry for inquiry, _d in due[Action.REMIND]], now=now, rules=rules,
                                  settings=settings, reminder=reminder)  # fmt: skip
     counts["calls_scheduled"], counts["no_slot"] = _call(session, due[Action.CALL], now=now, settings=settings)
