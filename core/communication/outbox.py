@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -160,10 +161,16 @@ def availability_text(windows: list[dict[str, Any]] | None, *, weekly_hours: flo
         hours.setdefault(str(window["weekday"]), []).append([window["start"], window["end"]])
     text = format_phone_hours(hours, language=language)
     if weekly_hours:
-        hours_text = format_decimal(weekly_hours, format="0.#", locale="de_DE" if language == "de" else "en_GB")
+        hours_text = _hours_text(weekly_hours, language)
         total = f"{hours_text} h {'pro Woche' if language == 'de' else 'per week'}"  # "33,5 h pro Woche"
         text = f"{text} ({total})" if text else total
     return text
+
+
+@lru_cache(maxsize=1024)
+def _hours_text(weekly_hours: float, language: str) -> str:
+    # Babel's formatting costs about a millisecond; a reminder run formats the same few values thousands of times
+    return format_decimal(weekly_hours, format="0.#", locale="de_DE" if language == "de" else "en_GB")
 
 
 def therapist_address(therapist: Therapist, practice: Practice | None) -> str:
