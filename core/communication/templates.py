@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from functools import cache
@@ -134,6 +135,7 @@ _ATTRIBUTE_SLOT = re.compile(rf'="[^"]*{_SLOT_MARK}')
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=]+")  # what normalizeLink leaves as it is
 _current_slots: contextvars.ContextVar[_Slots] = contextvars.ContextVar("mail_slots")
 _SKELETON_ENV = _environment(lambda value: _current_slots.get()(value))
+_SKELETONS_LOCK = threading.Lock()
 _SKELETONS: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()  # skeleton Markdown -> its HTML
 SKELETON_CACHE_SIZE = 512  # shapes of mail (template, items, inlined values); a miss costs one Markdown render
 
@@ -196,16 +198,20 @@ def _html(template: str, language: str, values: Mapping[str, Any]) -> str:
     finally:
         _current_slots.reset(token)
     key = (template, language, skeleton)
-    if key in _SKELETONS:
-        _SKELETONS.move_to_end(key)
-        skeleton_html = _SKELETONS[key]
+    with _SKELETONS_LOCK:  # dashboards render mails from several threads
+        known = key in _SKELETONS
+        skeleton_html = _SKELETONS[key] if known else None
+        if known:
+            _SKELETONS.move_to_end(key)
+    if known:
         html = _fill(skeleton_html, slots.values) if skeleton_html is not None else None
         return html if html is not None else _html_reference(template, language, values)
     skeleton_html = _MARKDOWN.render(skeleton)
     html, reference = _fill(skeleton_html, slots.values), _html_reference(template, language, values)
-    _SKELETONS[key] = skeleton_html if html == reference else None
-    while len(_SKELETONS) > SKELETON_CACHE_SIZE:
-        _SKELETONS.popitem(last=False)
+    with _SKELETONS_LOCK:
+        _SKELETONS[key] = skeleton_html if html == reference else None
+        while len(_SKELETONS) > SKELETON_CACHE_SIZE:
+            _SKELETONS.popitem(last=False)
     return reference
 
 
