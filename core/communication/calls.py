@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -32,16 +33,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
+from core.audit.models import AuditEvent
 from core.communication.dispatch import notify_placement
 from core.communication.models import CallStatus, PhoneCall
 from core.config import Settings, get_settings
 from core.db.locking import ensure_unchanged
 from core.errors import NotFound, ValidationError
 from core.events import service as events
+from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching import service as matching
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
@@ -110,6 +113,35 @@ def next_free_slot(hours: Mapping[str, Any], *, taken: Collection[datetime], aft
     return None
 
 
+class SlotAllocator:
+    """Hand out free slots to many calls from one moment on, without double-booking: near-linear in the calls.
+
+    Each distinct set of phone hours gets one cursor over its slots (``iter_slots``) that only moves forward:
+    every slot it passed was taken, and taken slots stay taken within one allocation, so the next free slot
+    for those hours is never behind the cursor. ``next_free_slot`` instead starts over for every call.
+    """
+
+    def __init__(self, taken: Collection[datetime], *, after: datetime, tz: str,
+                 horizon_days: int = HORIZON_DAYS) -> None:  # fmt: skip
+        self.taken = {moment.astimezone(UTC) for moment in taken}
+        self._after, self._tz, self._horizon_days = after, tz, horizon_days
+        self._cursors: dict[str, Iterator[datetime]] = {}
+
+    def allocate(self, hours: Mapping[str, Any]) -> datetime | None:
+        """Return and take the first free slot (UTC) inside ``hours``; None when the horizon is full."""
+        hours = hours or DEFAULT_PHONE_HOURS
+        key = json.dumps(hours, sort_keys=True)
+        cursor = self._cursors.get(key)
+        if cursor is None:
+            cursor = iter_slots(hours, after=self._after, tz=self._tz, horizon_days=self._horizon_days)
+            self._cursors[key] = cursor
+        for slot in cursor:
+            if slot not in self.taken:
+                self.taken.add(slot)
+                return slot
+        return None
+
+
 def hours_for(therapist: Therapist | None, practice: Practice | None) -> dict[str, list[list[str]]]:
     """The phone hours to call in: the therapist's, else the practice's, else DEFAULT_PHONE_HOURS."""
     if therapist is not None and therapist.phone_hours:
@@ -158,6 +190,55 @@ def schedule_call(
     events.emit(session, "phone_call.scheduled", aggregate_type="inquiry", aggregate_id=inquiry.id,
                 payload={"call_id": call.id, "attempt": attempt, "scheduled_for": slot.isoformat()})  # fmt: skip
     return call
+
+
+def schedule_calls(
+    session: Session,
+    *,
+    calls: list[tuple[Inquiry, int]],
+    after: datetime,
+    actor: str,
+    settings: Settings | None = None,
+) -> dict[int, tuple[int, datetime] | None]:
+    """``schedule_call`` for many (inquiry, attempt) pairs in order: one lock, one slot search, bulk writes.
+
+    Returns per inquiry id the new call's (id, slot), or None when no slot is free; writes the rows
+    ``schedule_call`` writes one by one. Therapists and practices are read through the identity map.
+    """
+    settings = settings or get_settings()
+    if not calls:
+        return {}
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATION_LOCK})
+    allocator = SlotAllocator(taken_slots(session), after=after, tz=settings.timezone)
+    planned = []
+    for inquiry, attempt in calls:
+        therapist = session.get(Therapist, inquiry.therapist_id)
+        practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+        planned.append((inquiry, attempt, allocator.allocate(hours_for(therapist, practice))))
+    booked = [(inquiry, attempt, slot) for inquiry, attempt, slot in planned if slot is not None]
+    result: dict[int, tuple[int, datetime] | None] = {inquiry.id: None for inquiry, _attempt, _slot in planned}
+    if not booked:
+        return result
+    call_ids = list(session.scalars(
+        insert(PhoneCall).returning(PhoneCall.id, sort_by_parameter_order=True),
+        [{"inquiry_id": inquiry.id, "therapist_id": inquiry.therapist_id, "scheduled_for": slot,
+          "duration_minutes": SLOT_MINUTES, "attempt": attempt, "status": CallStatus.SCHEDULED}
+         for inquiry, attempt, slot in booked],
+    ))  # fmt: skip
+    session.execute(insert(AuditEvent), [
+        {"actor": actor, "actor_id": None, "action": "phone_call.scheduled", "entity_type": "phone_call",
+         "entity_id": str(call_id), "reason": None,
+         "details": {"inquiry_id": inquiry.id, "attempt": attempt, "scheduled_for": slot.isoformat()}}
+        for call_id, (inquiry, attempt, slot) in zip(call_ids, booked, strict=True)
+    ])  # fmt: skip
+    session.execute(insert(DomainEvent), [
+        {"event_type": "phone_call.scheduled", "aggregate_type": "inquiry", "aggregate_id": str(inquiry.id),
+         "payload": {"call_id": call_id, "attempt": attempt, "scheduled_for": slot.isoformat()}}
+        for call_id, (inquiry, attempt, slot) in zip(call_ids, booked, strict=True)
+    ])  # fmt: skip
+    for call_id, (inquiry, _attempt, slot) in zip(call_ids, booked, strict=True):
+        result[inquiry.id] = (call_id, slot)
+    return result
 
 
 def expire_inquiry(session: Session, *, inquiry: Inquiry, actor: str, now: datetime) -> list[int]:

@@ -34,7 +34,7 @@ from core.communication import calls, outbox
 from core.communication.inbound_failing import failing_addresses
 from core.communication.models import CallStatus, Email, PhoneCall
 from core.config import Settings, get_settings
-from core.matching import inquiries
+from core.matching import answers, inquiries
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.patients.models import Search
 from core.therapists.models import ContactChannel, Practice, Therapist
@@ -191,62 +191,84 @@ def _address(session: Session, inquiry: Inquiry) -> str | None:
     return (therapist.email if therapist else None) or (practice.email_normalized if practice else None)
 
 
-def _searches_free(session: Session, inquiry: Inquiry) -> bool:
-    """Lock the searches of the pending items without waiting (answers lock searches first): True if all got."""
-    ids = sorted({item.search_id for item in inquiry.items if item.outcome == ItemOutcome.PENDING})
-    got = session.scalars(select(Search.id).where(Search.id.in_(ids)).with_for_update(skip_locked=True)).all()
-    return len(got) == len(ids)
-
-
 def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Settings | None = None,
         reminder: ReminderStep | None = None, limit: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Climb the ladder one step for every open inquiry that is due; return the counts per action."""
     settings = settings or get_settings()
-    rules, reminder = Rules.from_settings(settings), reminder or send_reminder
+    rules = Rules.from_settings(settings)
     claimed = _claim(session, limit=limit)
     states = load_states(session, claimed)
-    # therapists and practices in the identity map: the steps below look them up by id without a query each
-    therapist_ids = {inquiry.therapist_id for inquiry in claimed}
-    practice_ids = {inquiry.practice_id for inquiry in claimed if inquiry.practice_id}
-    _loaded = [*session.scalars(select(Therapist).where(Therapist.id.in_(therapist_ids))),
-              *session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))]  # fmt: skip
     counts: dict[str, Any] = {"claimed": len(claimed), "reminded": 0, "calls_scheduled": 0, "expired": 0,
                               "waiting": 0, "blocked": 0, "no_slot": 0, "busy": 0, "dry_run": dry_run}  # fmt: skip
-    taken: set[datetime] | None = None
-    for inquiry in claimed:
+    due: dict[Action, list[tuple[Inquiry, Decision]]] = {action: [] for action in Action}
+    for inquiry in claimed:  # in id order: calls get their slots in this order
         decision = decide(states[inquiry.id], now=now, rules=rules, tz=settings.timezone)
-        if decision.action in (Action.NONE, Action.WAIT):
-            counts["waiting"] += decision.action == Action.WAIT
-            continue
-        if decision.action == Action.BLOCKED:
-            counts["blocked"] += 1
-        elif decision.action == Action.REMIND:
-            reminder(session, inquiry, _address(session, inquiry), now)
-            inquiries.move(session, inquiry, S.REMINDED, actor=JOB_ACTOR,
-                           details={"after_days": rules.reminder_days})  # fmt: skip
-            inquiry.reminded_at = now
-            counts["reminded"] += 1
-        elif decision.action == Action.CALL:
-            if taken is None:
-                taken = calls.taken_slots(session)
-            call = calls.schedule_call(session, inquiry=inquiry, after=now, attempt=decision.attempt, actor=JOB_ACTOR,
-                                       taken=taken, settings=settings)  # fmt: skip
-            if call is None:
-                counts["no_slot"] += 1
-                continue
-            if inquiry.status != S.CALL_SCHEDULED:
-                inquiries.move(session, inquiry, S.CALL_SCHEDULED, actor=JOB_ACTOR,
-                               details={"call_id": call.id})  # fmt: skip
-                inquiry.call_scheduled_at = now
-            counts["calls_scheduled"] += 1
-        elif decision.action == Action.EXPIRE:
-            if not _searches_free(session, inquiry):
-                counts["busy"] += 1
-                continue
-            calls.expire_inquiry(session, inquiry=inquiry, actor=JOB_ACTOR, now=now)
-            counts["expired"] += 1
+        due[decision.action].append((inquiry, decision))
+    counts["waiting"], counts["blocked"] = len(due[Action.WAIT]), len(due[Action.BLOCKED])
+    # therapists and practices of the mails and calls in the identity map: the steps look them up by id
+    acting = [inquiry for action in (Action.REMIND, Action.CALL) for inquiry, _d in due[action]]
+    therapist_ids = {inquiry.therapist_id for inquiry in acting}
+    practice_ids = {inquiry.practice_id for inquiry in acting if inquiry.practice_id}
+    _loaded = [*session.scalars(select(Therapist).where(Therapist.id.in_(therapist_ids))),
+              *session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))]  # fmt: skip
+    counts["reminded"] = _remind(session, [inquiry for inquiry, _d in due[Action.REMIND]], now=now, rules=rules,
+                                 settings=settings, reminder=reminder)  # fmt: skip
+    counts["calls_scheduled"], counts["no_slot"] = _call(session, due[Action.CALL], now=now, settings=settings)
+    counts["expired"], counts["busy"] = _expire(session, [inquiry for inquiry, _d in due[Action.EXPIRE]], now=now)
     session.flush()
     return counts
+
+
+def _remind(session: Session, due: list[Inquiry], *, now: datetime, rules: Rules, settings: Settings,
+            reminder: ReminderStep | None) -> int:  # fmt: skip
+    """Queue the reminder mails of ``due`` (rendered, one INSERT per table) and move them to 'reminded'."""
+    if reminder is not None:  # a step of the caller's: one by one
+        for inquiry in due:
+            reminder(session, inquiry, _address(session, inquiry), now)
+        inquiries.move_all(session, [(i, {"after_days": rules.reminder_days}) for i in due], S.REMINDED,
+                           actor=JOB_ACTOR, values={"reminded_at": now})  # fmt: skip
+        return len(due)
+    contexts = outbox.inquiry_contexts(session, inquiries=due, now=now, settings=settings)
+    due = [inquiry for inquiry in due if inquiry.id in contexts]  # decide() saw a pending item: all of them
+    mails = [(_address(session, inquiry), contexts[inquiry.id],
+              {"inquiry_id": inquiry.id, "therapist_id": inquiry.therapist_id}) for inquiry in due]  # fmt: skip
+    outbox.enqueue_all(session, template="reminder", language="de", mails=mails, now=now, actor=JOB_ACTOR,
+                       settings=settings)  # fmt: skip
+    inquiries.move_all(session, [(i, {"after_days": rules.reminder_days}) for i in due], S.REMINDED,
+                       actor=JOB_ACTOR, values={"reminded_at": now})  # fmt: skip
+    return len(due)
+
+
+def _call(session: Session, due: list[tuple[Inquiry, Decision]], *, now: datetime,
+          settings: Settings) -> tuple[int, int]:  # fmt: skip
+    """Schedule the calls of ``due`` in free slots; move those not yet 'call_scheduled'. Return (booked, no slot)."""
+    booked = calls.schedule_calls(session, calls=[(inquiry, d.attempt) for inquiry, d in due], after=now,
+                                  actor=JOB_ACTOR, settings=settings)  # fmt: skip
+    moves = [(inquiry, {"call_id": booked[inquiry.id][0]}) for inquiry, _d in due
+             if booked[inquiry.id] is not None and inquiry.status != S.CALL_SCHEDULED]  # fmt: skip
+    inquiries.move_all(session, moves, S.CALL_SCHEDULED, actor=JOB_ACTOR, values={"call_scheduled_at": now})
+    made = sum(call is not None for call in booked.values())
+    return made, len(due) - made
+
+
+def _expire(session: Session, due: list[Inquiry], *, now: datetime) -> tuple[int, int]:
+    """Expire ``due`` whose searches can be locked without waiting; return (expired, busy)."""
+    if not due:
+        return 0, 0
+    items = session.execute(
+        select(InquiryItem.inquiry_id, InquiryItem.search_id)
+        .where(InquiryItem.inquiry_id.in_([inquiry.id for inquiry in due]), InquiryItem.outcome == ItemOutcome.PENDING)
+    ).all()  # fmt: skip
+    wanted: dict[int, set[int]] = {}
+    for inquiry_id, search_id in items:
+        wanted.setdefault(inquiry_id, set()).add(search_id)
+    every = sorted(set().union(*wanted.values())) if wanted else []
+    # answers lock searches first, so never wait for one: an inquiry with a busy search waits for the next run
+    got = set(session.scalars(select(Search.id).where(Search.id.in_(every)).order_by(Search.id)
+                              .with_for_update(skip_locked=True)))  # fmt: skip
+    free = [inquiry for inquiry in due if wanted.get(inquiry.id, set()) <= got]
+    answers.record_no_answers(session, due=free, actor=JOB_ACTOR, now=now, source="phone")
+    return len(free), len(due) - len(free)
 
 
 def scheduled_run(session: Session, *, now: datetime, dry_run: bool = False) -> dict[str, Any]:

@@ -23,20 +23,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.audit import service as audit
+from core.audit.models import AuditEvent
 from core.communication import links, selfservice_links, templates
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.contact import display_phone, validate_email
 from core.errors import NotFound, ValidationError
 from core.events import service as events
+from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, ItemOutcome, Placement
 from core.matching.queries import therapist_name
@@ -103,6 +106,53 @@ def enqueue(
     return email
 
 
+def enqueue_all(
+    session: Session,
+    *,
+    template: str,
+    mails: list[tuple[str | None, Mapping[str, Any], dict[str, int | None]]],
+    language: str = "de",
+    now: datetime,
+    actor: str = ACTOR,
+    settings: Settings | None = None,
+) -> list[int]:
+    """``enqueue`` for many mails: ``mails`` holds (to_address, context, ids) with ids the keys inquiry_id,
+    patient_id, therapist_id; rendered first (any error before writing), then one INSERT per table.
+
+    Returns the new Email ids in the order of ``mails``; writes the rows ``enqueue`` writes one by one.
+    """
+    settings = settings or get_settings()
+    used = templates.template_language(template, language)
+    rows = []
+    for to_address, context, ids in mails:
+        address = validate_email(to_address, field="to_address")
+        if address is None:
+            raise ValidationError(
+                f"Mail '{template}' needs a recipient address, e.g. praxis@example.org", field="to_address"
+            )
+        mail = templates.render(template, language=language, context=context)
+        rows.append({"template": template, "language": used, "to_address": address, "subject": mail.subject[:300],
+                     "body_text": mail.text, "body_html": mail.html, "message_id": _message_id(settings),
+                     "status": EmailStatus.QUEUED, "attempts": 0, "next_attempt_at": now,
+                     "inquiry_id": ids.get("inquiry_id"), "patient_id": ids.get("patient_id"),
+                     "therapist_id": ids.get("therapist_id")})  # fmt: skip
+    if not rows:
+        return []
+    email_ids = list(session.scalars(insert(Email).returning(Email.id, sort_by_parameter_order=True), rows))
+    session.execute(insert(AuditEvent), [
+        {"actor": actor, "actor_id": None, "action": "email.queued", "entity_type": "email", "entity_id": str(email_id),
+         "reason": None, "details": {"template": template, "inquiry_id": row["inquiry_id"],
+                                     "patient_id": row["patient_id"], "therapist_id": row["therapist_id"]}}
+        for email_id, row in zip(email_ids, rows, strict=True)
+    ])  # fmt: skip
+    session.execute(insert(DomainEvent), [
+        {"event_type": "email.queued", "aggregate_type": "email", "aggregate_id": str(email_id),
+         "payload": {"template": template, "inquiry_id": row["inquiry_id"]}}
+        for email_id, row in zip(email_ids, rows, strict=True)
+    ])  # fmt: skip
+    return email_ids
+
+
 def availability_text(windows: list[dict[str, Any]] | None, *, weekly_hours: float | None = None,
                       language: str = "de") -> str:  # fmt: skip
     """Return a patient's weekly windows as text, e.g. 'Mo–Mi 08:00–12:00 (12 h pro Woche)'."""
@@ -111,10 +161,16 @@ def availability_text(windows: list[dict[str, Any]] | None, *, weekly_hours: flo
         hours.setdefault(str(window["weekday"]), []).append([window["start"], window["end"]])
     text = format_phone_hours(hours, language=language)
     if weekly_hours:
-        hours_text = format_decimal(weekly_hours, format="0.#", locale="de_DE" if language == "de" else "en_GB")
+        hours_text = _hours_text(weekly_hours, language)
         total = f"{hours_text} h {'pro Woche' if language == 'de' else 'per week'}"  # "33,5 h pro Woche"
         text = f"{text} ({total})" if text else total
     return text
+
+
+@lru_cache(maxsize=1024)
+def _hours_text(weekly_hours: float, language: str) -> str:
+    # Babel's formatting costs about a millisecond; a reminder run formats the same few values thousands of times
+    return format_decimal(weekly_hours, format="0.#", locale="de_DE" if language == "de" else "en_GB")
 
 
 def therapist_address(therapist: Therapist, practice: Practice | None) -> str:
@@ -160,19 +216,51 @@ def inquiry_context(
     """
     settings = settings or get_settings()
     inquiry, therapist, practice = _inquiry_rows(session, inquiry_id)
-    expires_at = now + timedelta(days=settings.answer_link_days)
-    secret = settings.resolved_secret_key()
-    asked_on = clock.local_date(inquiry.created_at, settings)
-    rows = session.execute(
-        select(InquiryItem, Search, Patient)
-        .join(Search, Search.id == InquiryItem.search_id)
-        .join(Patient, Patient.id == Search.patient_id)
-        .where(InquiryItem.inquiry_id == inquiry.id, InquiryItem.outcome == ItemOutcome.PENDING)
-        .order_by(InquiryItem.id)
-    ).all()
+    rows = _pending_rows(session, [inquiry.id]).get(inquiry.id)
     if not rows:
         raise ValidationError(f"Inquiry {inquiry.reference} has no patient left to ask; nothing to send",
                               field="inquiry_id")  # fmt: skip
+    return _inquiry_context(inquiry, therapist, practice, rows, now=now, settings=settings)
+
+
+def inquiry_contexts(
+    session: Session, *, inquiries: list[Inquiry], now: datetime, settings: Settings | None = None
+) -> dict[int, dict[str, Any]]:
+    """``inquiry_context`` for many inquiries with one query for their patients; those with none left are left out.
+
+    Their therapists and practices are read through the session's identity map (load them first).
+    """
+    settings = settings or get_settings()
+    rows = _pending_rows(session, [inquiry.id for inquiry in inquiries])
+    contexts = {}
+    for inquiry in inquiries:
+        if rows.get(inquiry.id):
+            therapist = session.get(Therapist, inquiry.therapist_id)
+            practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+            contexts[inquiry.id] = _inquiry_context(inquiry, therapist, practice, rows[inquiry.id], now=now,
+                                                    settings=settings)  # fmt: skip
+    return contexts
+
+
+def _pending_rows(session: Session, inquiry_ids: list[int]) -> dict[int, list[tuple[InquiryItem, Search, Patient]]]:
+    rows: dict[int, list[tuple[InquiryItem, Search, Patient]]] = {}
+    for item, search, patient in session.execute(
+        select(InquiryItem, Search, Patient)
+        .join(Search, Search.id == InquiryItem.search_id)
+        .join(Patient, Patient.id == Search.patient_id)
+        .where(InquiryItem.inquiry_id.in_(inquiry_ids), InquiryItem.outcome == ItemOutcome.PENDING)
+        .order_by(InquiryItem.inquiry_id, InquiryItem.id)
+    ):
+        rows.setdefault(item.inquiry_id, []).append((item, search, patient))
+    return rows
+
+
+def _inquiry_context(inquiry: Inquiry, therapist: Therapist, practice: Practice | None,
+                     rows: list[tuple[InquiryItem, Search, Patient]], *, now: datetime,
+                     settings: Settings) -> dict[str, Any]:  # fmt: skip
+    expires_at = now + timedelta(days=settings.answer_link_days)
+    secret = settings.resolved_secret_key()
+    asked_on = clock.local_date(inquiry.created_at, settings)
     items = []
     for item, search, patient in rows:
         token = links.make_token(item.id, secret=secret, expires_at=expires_at)

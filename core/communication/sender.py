@@ -3,9 +3,10 @@
 A sender run claims a small batch of due mails (``claimed_by`` = its run token) in one durable commit, then
 hands them over one by one. Just before each SMTP call the mail is marked 'sending' (attempts + 1, claim
 cleared) in its own commit, which also records the 'sent' of the mail before it (with its audit row and
-event, in one statement). So at any moment at most one mail of a sender is 'sending'. Those per-mail
-commits are visible to everyone at once but not flushed to disk one by one (synchronous_commit off): a
-killed sender loses nothing, and only a database crash could lose them, which ``recover`` detects.
+event, in one statement, autocommitted on a second connection: one round trip, no BEGIN and COMMIT). So at
+any moment at most one mail of a sender is 'sending'. Those per-mail commits are visible to everyone at
+once but not flushed to disk one by one (synchronous_commit off): a killed sender loses nothing, and only a
+database crash could lose them, which ``recover`` detects.
 
 When a sender dies, the next run (``recover``) re-queues the mails it had claimed but not started (audited
 "email.requeued") and flags the one mail in 'sending' ``needs_review``: the server may or may not have
@@ -493,8 +494,13 @@ def send_due(
         alive.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SENDER_LOCK_KEY})  # held till the end
         token = str(uuid.uuid4())
         try:
-            with Session(engine, expire_on_commit=False) as session:
-                run = _Run(session, report, token=token, settings=settings, transport=transport, clock=clock)
+            with (
+                Session(engine, expire_on_commit=False) as session,
+                engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lane,
+                Session(bind=lane, expire_on_commit=False) as fast,
+            ):
+                run = _Run(session, report, token=token, settings=settings, transport=transport, clock=clock,
+                           fast=fast)  # fmt: skip
                 try:
                     while limit is None or report.claimed < limit:
                         size = batch_size if limit is None else min(batch_size, limit - report.claimed)
@@ -529,8 +535,10 @@ class _Run:
         settings: Settings,
         transport: Transport,
         clock: Callable[[], datetime],
+        fast: Session,
     ) -> None:
         self.session, self.report, self.settings, self.token = session, report, settings, token
+        self.fast = fast  # autocommit: each statement is its own transaction, one round trip (no BEGIN, COMMIT)
         self.transport, self.clock = transport, clock
         self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
 
@@ -542,9 +550,14 @@ class _Run:
         self.accepted = None
         self.report.sent += 1
         if row.template == "inquiry" and row.inquiry_id is not None:  # its inquiry moves to 'sent' as well
-            _finish(self.session, row, "sent", now=sent_at, max_attempts=self.settings.send_max_attempts)
+            _finish(self.session, self._own(row), "sent", now=sent_at, max_attempts=self.settings.send_max_attempts)
+            _commit_lazily(self.session)  # before the next mail is marked 'sending'
             return None
         return row.id, sent_at
+
+    def _own(self, row: Email) -> Email:
+        """The row as started in the autocommit lane, in the transactional session (no query)."""
+        return self.session.merge(row, load=False)
 
     def _settle_accepted(self) -> None:
         if (sent := self._settled_with_next()) is not None:
@@ -552,17 +565,16 @@ class _Run:
 
     def _fail(self, row: Email, outcome: str, error: str) -> None:
         self.report.errors.append(f"email {row.id}: {error}")
-        result = _finish(
-            self.session, row, outcome, now=self.clock(), max_attempts=self.settings.send_max_attempts, error=error
-        )
+        result = _finish(self.session, self._own(row), outcome, now=self.clock(),
+                         max_attempts=self.settings.send_max_attempts, error=error)  # fmt: skip
         self._count(result)
 
     def send_batch(self, ids: list[int]) -> bool:
         """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
         try:
             for index, email_id in enumerate(ids):
-                row = _start(self.session, email_id, token=self.token, sent=self._settled_with_next())
-                self.session.commit()  # lazily (see _start_statement), before the mail reaches the server
+                # one autocommitted statement (lazy commit, see _start_statement) before the mail reaches the server
+                row = _start(self.fast, email_id, token=self.token, sent=self._settled_with_next())
                 if row is None:
                     continue  # no longer ours or due (e.g. erased meanwhile)
                 self.report.claimed += 1

@@ -15,7 +15,10 @@ exist in German and English.
 
 from __future__ import annotations
 
+import contextvars
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -23,6 +26,7 @@ from typing import Any
 
 import jinja2
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 from core.communication.rendering import RenderedMail, plain_markup
 from core.errors import ValidationError
@@ -92,6 +96,50 @@ _HTML_ENV = _environment(escape_markdown)
 _TEXT_ENV = _environment(_plain)
 
 
+class _Slots:
+    """Collect the values of one HTML render and stand a placeholder in for each value that is safe to swap."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+
+    def __call__(self, value: Any) -> str:
+        text = _plain(value)
+        if not _swappable(text):
+            return escape_markdown(value)  # in the skeleton as it is: exact, part of the cache key
+        self.values.append(text)
+        return f"{_SLOT_MARK}{len(self.values) - 1}{_SLOT_MARK[::-1]}"
+
+
+def _swappable(text: str) -> bool:
+    """True if Markdown shows ``text`` (escaped) as exactly its HTML-escaped self wherever a placeholder would be.
+
+    Letters or digits at both ends keep emphasis and block rules as they are for the placeholder (which starts
+    and ends with a letter); digits only could start an ordered list, blanks and control characters could
+    change line structure, so such values stay in the skeleton.
+    """
+    return (
+        bool(text)
+        and text[0].isalnum()
+        and text[-1].isalnum()
+        and not text.isdigit()
+        and text.isprintable()
+        and "  " not in text
+        and _SLOT_MARK not in text.lower()
+    )
+
+
+_SLOT_MARK = "zqxslot"
+_SLOT = re.compile(rf"{_SLOT_MARK}(\d+){_SLOT_MARK[::-1]}")
+_HREF_SLOT = re.compile(rf'href="{_SLOT_MARK}(\d+){_SLOT_MARK[::-1]}"')
+_ATTRIBUTE_SLOT = re.compile(rf'="[^"]*{_SLOT_MARK}')
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=]+")  # what normalizeLink leaves as it is
+_current_slots: contextvars.ContextVar[_Slots] = contextvars.ContextVar("mail_slots")
+_SKELETON_ENV = _environment(lambda value: _current_slots.get()(value))
+_SKELETONS_LOCK = threading.Lock()
+_SKELETONS: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()  # skeleton Markdown -> its HTML
+SKELETON_CACHE_SIZE = 512  # shapes of mail (template, items, inlined values); a miss costs one Markdown render
+
+
 def template_language(template: str, language: str) -> str:
     """Return the language a template is rendered in: ``language`` if it exists, else German."""
     if template not in TEMPLATES:
@@ -116,15 +164,70 @@ def _compiled(template: str, language: str) -> tuple[jinja2.Template, jinja2.Tem
     return _TEXT_ENV.from_string(subject), _TEXT_ENV.from_string(text_source), _HTML_ENV.from_string(match["body"])
 
 
+@cache
+def _compiled_skeleton(template: str, language: str) -> jinja2.Template:
+    _compiled(template, language)  # validates the front matter
+    source = (TEMPLATE_DIR / f"{template}.{language}.md").read_text(encoding="utf-8")
+    return _SKELETON_ENV.from_string(_FRONT.match(source)["body"])
+
+
+def _fill(skeleton_html: str, values: list[str]) -> str | None:
+    """Put the values into the rendered skeleton; None if a placeholder sits where swapping is not exact."""
+    found = [int(n) for n in _SLOT.findall(skeleton_html)]
+    if sorted(found) != list(range(len(values))) or "<code" in skeleton_html or "<pre" in skeleton_html:
+        return None
+    hrefs = {int(n) for n in _HREF_SLOT.findall(skeleton_html)}
+    if any(not _URL.fullmatch(values[n]) for n in hrefs):
+        return None
+    if len(_ATTRIBUTE_SLOT.findall(skeleton_html)) != len(hrefs):
+        return None
+    html = _HREF_SLOT.sub(lambda m: f'href="{escapeHtml(_MARKDOWN.normalizeLink(values[int(m[1])]))}"', skeleton_html)
+    return _SLOT.sub(lambda m: escapeHtml(values[int(m[1])]), html)
+
+
+def _html(template: str, language: str, values: Mapping[str, Any]) -> str:
+    """Render the HTML part: Markdown runs once per mail shape, the values are put into its cached result.
+
+    Byte for byte what ``_MARKDOWN.render(html_template.render(values))`` gives (``_html_reference``): the
+    first mail of every shape is rendered both ways and the shape falls back to the full render if they differ.
+    """
+    slots = _Slots()
+    token = _current_slots.set(slots)
+    try:
+        skeleton = _compiled_skeleton(template, language).render(values)
+    finally:
+        _current_slots.reset(token)
+    key = (template, language, skeleton)
+    with _SKELETONS_LOCK:  # dashboards render mails from several threads
+        known = key in _SKELETONS
+        skeleton_html = _SKELETONS[key] if known else None
+        if known:
+            _SKELETONS.move_to_end(key)
+    if known:
+        html = _fill(skeleton_html, slots.values) if skeleton_html is not None else None
+        return html if html is not None else _html_reference(template, language, values)
+    skeleton_html = _MARKDOWN.render(skeleton)
+    html, reference = _fill(skeleton_html, slots.values), _html_reference(template, language, values)
+    with _SKELETONS_LOCK:
+        _SKELETONS[key] = skeleton_html if html == reference else None
+        while len(_SKELETONS) > SKELETON_CACHE_SIZE:
+            _SKELETONS.popitem(last=False)
+    return reference
+
+
+def _html_reference(template: str, language: str, values: Mapping[str, Any]) -> str:
+    return _MARKDOWN.render(_compiled(template, language)[2].render(values))
+
+
 def render(template: str, *, language: str, context: Mapping[str, Any]) -> RenderedMail:
     """Render ``template`` in ``language`` with ``context``; raise ValidationError for a missing variable."""
     used = template_language(template, language)
-    subject_t, text_t, html_t = _compiled(template, used)
+    subject_t, text_t, _html_t = _compiled(template, used)
     values = {**context, "lang": used, "label": lambda value: label(value, used)}
     try:
         subject = " ".join(subject_t.render(values).split())  # one line: no header injection
         text = text_t.render(values)
-        html = _MARKDOWN.render(html_t.render(values))
+        html = _html(template, used, values)
     except jinja2.UndefinedError as exc:
         raise ValidationError(f"Mail template '{template}' ({used}) needs a value: {exc.message}",
                               field="context") from None  # fmt: skip

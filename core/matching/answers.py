@@ -27,13 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
+from core.audit.models import AuditEvent
 from core.config import Settings, get_settings
 from core.errors import IllegalTransition, ValidationError
 from core.events import service as events
+from core.events.models import DomainEvent
 from core.matching import inquiries, transitions
 from core.matching.limits import local_today
 from core.matching.models import (
@@ -199,6 +201,63 @@ def _start_cooldown(session: Session, inquiry: Inquiry, *, today: date, settings
     if practice.cooldown_until is None or practice.cooldown_until < until:
         practice.cooldown_until = until
     return practice.cooldown_until
+
+
+def record_no_answers(session: Session, *, due: list[Inquiry], actor: str, now: datetime,
+                      source: str | AnswerSource = "phone") -> list[int]:  # fmt: skip
+    """``record_answer(outcome="no_answer")`` for every pending item of ``due`` at once; return the item ids.
+
+    For the follow-up job's expiry: one UPDATE, bulk audit rows and events, then each inquiry settles (it
+    expires, or is answered if the practice answered another item). The rows are those ``record_answer``
+    writes item by item. The caller holds the locks of the inquiries and of their items' searches.
+    """
+    answer_source = parse_source(source)
+    inquiry_ids = [inquiry.id for inquiry in due]
+    pending = session.execute(
+        select(InquiryItem.id, InquiryItem.inquiry_id, InquiryItem.search_id, InquiryItem.is_conflict)
+        .where(InquiryItem.inquiry_id.in_(inquiry_ids), InquiryItem.outcome == Out.PENDING)
+        .order_by(InquiryItem.id)
+        .with_for_update()
+    ).all()
+    if not pending:
+        return []
+    transitions.check_outcome(Out.PENDING, Out.NO_ANSWER, label=f"{len(pending)} pending items")
+    session.execute(
+        update(InquiryItem)
+        .where(InquiryItem.id.in_([row.id for row in pending]))
+        .values(outcome=Out.NO_ANSWER, answered_at=now, answer_source=answer_source, answer_message=None)
+    )
+    therapist = {inquiry.id: inquiry.therapist_id for inquiry in due}
+    session.execute(insert(AuditEvent), [
+        {"actor": actor, "actor_id": None, "action": "inquiry_item.answered", "entity_type": "inquiry_item",
+         "entity_id": str(row.id), "reason": None,
+         "details": {"from": Out.PENDING.value, "to": Out.NO_ANSWER.value, "source": answer_source.value,
+                     "inquiry_id": row.inquiry_id, "is_conflict": row.is_conflict, "message": False}}
+        for row in pending
+    ])  # fmt: skip
+    session.execute(insert(DomainEvent), [
+        {"event_type": "inquiry_item.answered", "aggregate_type": "inquiry", "aggregate_id": str(row.inquiry_id),
+         "payload": {"item_id": row.id, "search_id": row.search_id, "therapist_id": therapist[row.inquiry_id],
+                     "outcome": Out.NO_ANSWER.value, "is_conflict": row.is_conflict}}
+        for row in pending
+    ])  # fmt: skip
+    outcomes: dict[int, list[ItemOutcome]] = {}
+    for inquiry_id, outcome in session.execute(
+        select(InquiryItem.inquiry_id, InquiryItem.outcome).where(InquiryItem.inquiry_id.in_(inquiry_ids))
+    ):
+        outcomes.setdefault(inquiry_id, []).append(outcome)
+    closing: dict[InquiryStatus, list[Inquiry]] = {}
+    for inquiry in due:
+        if inquiry.status in transitions.OPEN_STATUSES:
+            target = transitions.closing_status(outcomes.get(inquiry.id, []))
+            if target is not None:
+                closing.setdefault(target, []).append(inquiry)
+        elif inquiry.status in (InquiryStatus.PROPOSED, InquiryStatus.APPROVED):  # not on the job's path
+            inquiries.settle(session, inquiry, actor=actor, now=now)
+    for target, group in closing.items():
+        values = {"closed_at": now} if target == InquiryStatus.EXPIRED else {}
+        inquiries.move_all(session, [(inquiry, {}) for inquiry in group], target, actor=actor, values=values)
+    return [row.id for row in pending]
 
 
 def record_answer(

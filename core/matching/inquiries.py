@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
+from core.audit.models import AuditEvent
 from core.errors import IllegalTransition, NotFound
 from core.events import service as events
+from core.events.models import DomainEvent
 from core.matching import transitions
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.patients.models import Patient, Search
@@ -91,6 +93,44 @@ def move(
         aggregate_id=inquiry.id,
         payload={"reference": inquiry.reference, "therapist_id": inquiry.therapist_id, "from": previous.value},
     )
+
+
+def move_all(
+    session: Session,
+    moves: list[tuple[Inquiry, dict[str, Any]]],
+    target: InquiryStatus,
+    *,
+    actor: str,
+    values: dict[str, Any] | None = None,
+) -> None:
+    """``move`` for many locked inquiries at once: one UPDATE (also setting ``values``), bulk audit rows and events.
+
+    ``moves`` pairs each inquiry with its audit details; the rows written are those of ``move``, one by one.
+    The inquiries must be locked by the caller (FOR UPDATE), as the version check is skipped.
+    """
+    if not moves:
+        return
+    for inquiry, _details in moves:
+        transitions.check_inquiry(inquiry.status, target, label=inquiry.reference)
+    previous = {inquiry.id: inquiry.status for inquiry, _details in moves}
+    session.execute(
+        update(Inquiry)
+        .where(Inquiry.id.in_(list(previous)))
+        .values(status=target, version=Inquiry.version + 1, **(values or {}))
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(insert(AuditEvent), [
+        {"actor": actor, "actor_id": None, "action": f"inquiry.{target.value}", "entity_type": "inquiry",
+         "entity_id": str(inquiry.id), "reason": None,
+         "details": {"from": previous[inquiry.id].value, "to": target.value, **details}}
+        for inquiry, details in moves
+    ])  # fmt: skip
+    session.execute(insert(DomainEvent), [
+        {"event_type": f"inquiry.{target.value}", "aggregate_type": "inquiry", "aggregate_id": str(inquiry.id),
+         "payload": {"reference": inquiry.reference, "therapist_id": inquiry.therapist_id,
+                     "from": previous[inquiry.id].value}}
+        for inquiry, _details in moves
+    ])  # fmt: skip
 
 
 def settle(session: Session, inquiry: Inquiry, *, actor: str, now: datetime, actor_id: int | None = None) -> None:

@@ -75,6 +75,7 @@ tabs = st.tabs(
         t("pcalls.tab"),
     ],
     key=f"patient_tabs_{patient_id}",  # a key keeps the open tab across the rerun after an action
+    on_change="rerun",  # lazy: the map's nearby search and filter check run only while its tab is open
 )
 with tabs[0]:
     patient_actions.show(view=view, user=user, today=today)
@@ -82,7 +83,8 @@ with tabs[1]:
     patient_history.show_wishes(p)
     availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
 with tabs[2]:
-    patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
+    if tabs[2].open:
+        patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
 with tabs[3]:
     patient_history.show_timeline(view.timeline)
 with tabs[4]:

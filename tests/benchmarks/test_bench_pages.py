@@ -1,8 +1,11 @@
 """Benchmark: server-side script time of the patient list and detail pages with 10,000 patients.
 
-Run with `make bench`. Prints the median of several runs of each page, a baseline measured in the same
-run (a page that only renders a title: Streamlit's own per-run cost), and the ratio; the target of
-DESIGN section 9 is under 300 ms per page. Nothing here asserts a time: machines are shared and noisy.
+Run with `make bench`. Prints the median of several runs of each page and two baselines measured in the
+same run: a page that only renders a title (Streamlit's own per-run cost) and the app shell (navigation and
+the login gate, with a page that stops at once: the detail page without an id), and the ratios; the target
+of DESIGN section 9 is under 300 ms per page, issue #13 asks for the detail page under 120 ms over the app
+shell. The detail page opens on its first tab; the map tab runs only when opened (measured separately).
+Nothing here asserts a time: machines are shared and noisy.
 """
 
 import statistics
@@ -53,16 +56,23 @@ def test_bench__patient_pages_with_10000_patients(committed_db, repo_root):
     baseline_ms = timed_runs(baseline)
     results = {}
     for name, file, query in [
+        ("app shell", "patient.py", None),  # navigation + login gate; the page stops at "no patient chosen"
         ("patients list", "patients.py", None),
         ("patient detail", "patient.py", {"id": str(patient_id)}),
+        ("detail, map tab", "patient.py", {"id": str(patient_id)}),
     ]:
         at = open_page(repo_root, file, user_id=user_id, email="bench@example.org", role="staff", query=query)
         assert not at.exception, at.exception
+        if name == "detail, map tab":
+            at.session_state[f"patient_tabs_{patient_id}"] = "Karte"  # the user opened the map tab
         at.run()
         results[name] = timed_runs(at)
+    shell_ms = results.pop("app shell")
     print(f"baseline (title-only page): {baseline_ms:7.1f} ms")
+    print(f"baseline (app shell)      : {shell_ms:7.1f} ms")
     for name, ms in results.items():
         verdict = "meets" if ms < TARGET_MS else "MISSES"
-        ratio = ms / baseline_ms
-        print(f"{name:<16}: {ms:7.1f} ms  ratio to baseline {ratio:5.1f}x  ({verdict} the {TARGET_MS} ms target)")
+        print(f"{name:<16}: {ms:7.1f} ms  ratio to title-only {ms / baseline_ms:5.1f}x, to app shell "
+              f"{ms / shell_ms:4.1f}x, {ms - shell_ms:6.1f} ms over the shell  "
+              f"({verdict} the {TARGET_MS} ms target)")  # fmt: skip
     assert counts["patient"] == 10_000

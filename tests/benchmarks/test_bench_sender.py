@@ -1,9 +1,9 @@
 """Benchmark: sender throughput to the local SMTP catcher (mails per second), against raw smtplib.
 
-The sender (a durable claim commit per batch; per mail one lazy commit whose one statement marks it 'sending'
-and writes the previous mail's 'sent' with its audit row and event; SMTP over one connection) delivers
-MAILS queued mails to the in-process aiosmtpd catcher; the baseline sends the very same messages over
-one smtplib connection without any database, in the same run. Run with ``make bench``; prints both rates and
+The sender (a durable claim commit per batch; per mail one autocommitted statement with a lazy commit that
+marks it 'sending' and writes the previous mail's 'sent' with its audit row and event; SMTP over one connection)
+delivers MAILS queued mails to the in-process aiosmtpd catcher; the baseline sends the very same messages
+over one smtplib connection without any database, in the same run. Run with ``make bench``; prints both rates and
 the ratio. Correctness is asserted (every mail arrives once), times are not.
 """
 
@@ -82,5 +82,5 @@ def test_bench__sender_throughput_against_raw_smtplib(committed_db, tmp_path):
         f"  raw smtplib (no database)  {MAILS / baseline:8.0f} mails/s  ({baseline:.2f} s)\n"
         f"  jobs.send_emails sender    {MAILS / elapsed:8.0f} mails/s  ({elapsed:.2f} s)\n"
         f"  ratio                      {elapsed / baseline:8.2f} x the raw time "
-        f"(a durable claim per batch; per mail one statement and a lazy commit)"
+        f"(a durable claim per batch; per mail one autocommitted statement, committed lazily)"
     )

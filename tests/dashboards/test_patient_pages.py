@@ -190,6 +190,9 @@ def test_detail__map_tab_lists_the_nearest_active_therapists(repo_root, staff, c
             )
     pid = make_patient(committed_db, max_distance_km=15)
     at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    assert "Therapeut/innen im Umkreis" not in texts(at)  # the map runs only once its tab is opened
+    at.session_state[f"patient_tabs_{pid}"] = "Karte"  # the user opens the map tab
+    at.run()
     assert "2 aktive Therapeut/innen im Umkreis von 15 km" in texts(at)  # 200 km away and inactive are left out
 
 

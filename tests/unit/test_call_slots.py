@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.communication.calls import DEFAULT_PHONE_HOURS, is_working_day, iter_slots, next_free_slot
+from core.communication import calls
+from core.communication.calls import (
+    DEFAULT_PHONE_HOURS,
+    SlotAllocator,
+    is_working_day,
+    iter_slots,
+    next_free_slot,
+)
 
 TZ = "Europe/Berlin"
 BERLIN = ZoneInfo(TZ)
@@ -130,3 +137,41 @@ def test_iter_slots__yields_in_order_without_repeats():
     assert slots == sorted(set(slots))
     # 21 Dec to 4 Jan: 21-24, 28-31 Dec and 4 Jan are working days (25, 26 Dec and 1 Jan are holidays)
     assert len(slots) == 12 * 9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    practices=st.lists(hours_strategy, min_size=1, max_size=6),
+    calls=st.lists(st.integers(0, 5), min_size=1, max_size=60),
+    start_minutes=st.integers(0, 60 * 24 * 14),
+    booked=st.lists(st.integers(0, 12 * 24 * 10), max_size=30),
+)
+def test_slot_allocator__hands_out_the_slots_next_free_slot_would(practices, calls, start_minutes, booked):
+    """The job's allocator (one forward cursor per set of hours) picks, call by call, the very slots of
+    next_free_slot, including around calls booked before the run and when the horizon is full."""
+    after = local("2026-12-14 00:00") + timedelta(minutes=start_minutes)
+    before = {(local("2026-12-14 00:00") + timedelta(minutes=5 * n)).astimezone(UTC) for n in booked}
+    allocator = SlotAllocator(before, after=after, tz=TZ, horizon_days=20)
+    taken = set(before)
+    for index in calls:
+        hours = practices[index % len(practices)]
+        expected = next_free_slot(hours, taken=taken, after=after, tz=TZ, horizon_days=20)
+        assert allocator.allocate(hours) == expected
+        if expected is not None:
+            taken.add(expected)
+
+
+def test_slot_allocator__looks_at_each_slot_once_for_many_calls(monkeypatch):
+    """1,500 calls in the same hours look at 1,500 slots (next_free_slot one by one: about 1.1 million)."""
+    looked = []
+
+    def counting(*args, **kwargs):
+        for slot in iter_slots(*args, **kwargs):
+            looked.append(slot)
+            yield slot
+
+    monkeypatch.setattr(calls, "iter_slots", counting)
+    allocator = SlotAllocator(set(), after=local("2026-12-14 08:00"), tz=TZ)
+    slots = [allocator.allocate(MON_FRI_9_10) for _ in range(1_500)]
+    assert len(set(slots)) == 1_500
+    assert len(looked) == 1_500
