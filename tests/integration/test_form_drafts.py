@@ -4,12 +4,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from core.auth import accounts, sessions
 from core.auth import service as auth
 from core.drafts import service as drafts
 from core.drafts.models import FormDraft
 from core.errors import AuthenticationError, ValidationError
+from core.patients import retention
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TIMEOUT = timedelta(minutes=30)
@@ -137,3 +139,15 @@ def test_save__a_bad_form_key_is_refused_by_name(session, anna):
     with pytest.raises(ValidationError, match="Form key 'Patient New!' is not valid"):
         keep(session, anna, login_id, form_key="Patient New!")
     assert session.scalar(select(FormDraft.id)) is None
+
+
+def test_retention_job__purges_stale_drafts(committed_db):
+    with Session(committed_db) as session:
+        anna = auth.create_user(session, email="anna@example.org", role="staff", password=PASSWORD)
+        login_id, _ = login(session, anna, now=NOW - timedelta(days=3))
+        keep(session, anna, login_id, now=NOW - timedelta(days=3))
+        session.commit()
+    report = retention.run(committed_db, now=NOW)
+    assert report.drafts_purged == 1
+    with Session(committed_db) as session:
+        assert session.scalar(select(FormDraft.id)) is None
