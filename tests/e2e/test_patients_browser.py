@@ -207,18 +207,18 @@ def kept_draft(committed_db) -> dict:
 def test_new__typed_input_survives_a_reload_and_is_gone_after_the_save(page, streamlit_app, committed_db):
     staff_user(committed_db)
     login(page, f"{streamlit_app}/patient_new", "sam@example.org", PASSWORD)
-    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
     fill(page, "Vorname *", "Mira")
     fill(page, "Nachname *", "Entwurf")
     page.get_by_role("spinbutton", name="day, Geburtsdatum *").click()
     page.keyboard.type("14021988")
     fill(page, "PLZ *", "10115")
     # each change is kept on the server as it is typed: wait for the last one, then reload
-    wait_for(lambda: kept_draft(committed_db).get("postcode") == "10115", timeout=30, what="the draft with the PLZ")
+    wait_for(lambda: kept_draft(committed_db).get("postcode") == "10115", timeout=60, what="the draft with the PLZ")
     assert "Entwurf" not in str(session_rows(committed_db))  # sealed at rest
 
     page.reload()
-    page.get_by_text("Entwurf wiederhergestellt vom").wait_for(timeout=30_000)
+    page.get_by_text("Entwurf wiederhergestellt vom").wait_for(timeout=60_000)
     assert page.get_by_label("Vorname *").input_value() == "Mira"
     assert page.get_by_label("Nachname *").input_value() == "Entwurf"
     assert page.get_by_label("PLZ *").input_value() == "10115"
@@ -227,13 +227,13 @@ def test_new__typed_input_survives_a_reload_and_is_gone_after_the_save(page, str
     screenshot(page, "patient-new-draft-restored")
 
     page.get_by_role("button", name="Speichern").click()
-    page.get_by_text("wurde angelegt").wait_for(timeout=30_000)
+    page.get_by_text("wurde angelegt").wait_for(timeout=60_000)
     assert kept_draft(committed_db) == {}  # the save ended the draft
     page.goto(f"{streamlit_app}/patient_new")
-    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
     page.reload()
-    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=30_000)
-    page.get_by_label("Vorname *").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
+    page.get_by_label("Vorname *").wait_for(timeout=60_000)
     assert page.get_by_label("Vorname *").input_value() == ""
     assert page.get_by_text("Entwurf wiederhergestellt").count() == 0
     with Session(committed_db) as session:
