@@ -219,6 +219,8 @@ def test_new__typed_input_survives_a_reload_and_is_gone_after_the_save(page, str
 
     page.reload()
     page.get_by_text("Entwurf wiederhergestellt vom").wait_for(timeout=60_000)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=60_000)
+    screenshot(page, "patient-new-draft-restored")
     assert page.get_by_label("Vorname *").input_value() == "Mira"
     assert page.get_by_label("Nachname *").input_value() == "Entwurf"
     assert page.get_by_label("PLZ *").input_value() == "10115"
