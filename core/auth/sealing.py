@@ -1,4 +1,4 @@
-"""Encrypt small secrets (TOTP seeds) with a key derived from SECRET_KEY, so a database dump alone reveals nothing.
+"""Encrypt small secrets (TOTP seeds, unsaved form input) with a key derived from SECRET_KEY: a dump reveals nothing.
 
 Example:
     sealed = seal("JBSWY3DPEHPK3PXP", secret_key=settings.resolved_secret_key())
@@ -21,20 +21,20 @@ from core.errors import AuthenticationError
 PURPOSE = b"placement-workbench totp secret v1"  # a different purpose would derive a different key
 
 
-def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE).derive(secret_key.encode())
+def _fernet(secret_key: str, purpose: bytes) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def seal(plaintext: str, *, secret_key: str) -> str:
-    """Return ``plaintext`` encrypted and authenticated, as text for a database column."""
-    return _fernet(secret_key).encrypt(plaintext.encode()).decode()
+def seal(plaintext: str, *, secret_key: str, purpose: bytes = PURPOSE) -> str:
+    """Return ``plaintext`` encrypted and authenticated, as text for a database column (``purpose`` picks the key)."""
+    return _fernet(secret_key, purpose).encrypt(plaintext.encode()).decode()
 
 
-def unseal(sealed: str, *, secret_key: str) -> str:
+def unseal(sealed: str, *, secret_key: str, purpose: bytes = PURPOSE) -> str:
     """Return the plaintext of ``sealed``; raise AuthenticationError if SECRET_KEY changed or it was tampered with."""
     try:
-        return _fernet(secret_key).decrypt(sealed.encode()).decode()
+        return _fernet(secret_key, purpose).decrypt(sealed.encode()).decode()
     except InvalidToken:
         raise AuthenticationError(
             "The stored two-factor secret cannot be read (SECRET_KEY changed?); an admin must reset two-factor login",

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from core.auth.models import LoginSession, StaffUser
 from core.auth.service import record_logout
+from core.drafts import service as drafts
 from core.errors import AuthenticationError
 
 END_REASONS = ("logout", "timeout", "deactivated", "role_changed", "password_reset")
@@ -46,6 +47,7 @@ class SessionUser:
     role: str
     language: str
     must_change_password: bool
+    login_id: str = ""  # the login_session row: unsaved form input is kept per login (core.drafts)
 
 
 def _digest(token: str) -> str:
@@ -117,11 +119,13 @@ def check(
         reason = "timeout"
     if reason is not None:
         login.ended_at, login.end_reason = now, reason
+        drafts.discard_login(session, login_ids=[login.id])
         record_logout(session, user_id=user.id, email=user.email, reason=reason)
         raise AuthenticationError(f"This login session has ended ({reason})", code=reason)
     login.last_seen_at = now
     return SessionUser(id=user.id, email=user.email, name=user.display_name, role=user.role.value,
-                       language=user.language, must_change_password=user.must_change_password)  # fmt: skip
+                       language=user.language, must_change_password=user.must_change_password,
+                       login_id=login.id)  # fmt: skip
 
 
 def end(
@@ -132,12 +136,15 @@ def end(
     if login is None or login.ended_at is not None:
         return
     login.ended_at, login.end_reason = now, reason
+    drafts.discard_login(session, login_ids=[login.id])
     user = session.get(StaffUser, login.user_id)
     record_logout(session, user_id=user.id, email=user.email, reason=reason)
 
 
 def end_all(session: Session, *, user_id: int, now: datetime, reason: str) -> int:
     """End every open session of a user (deactivation, role change, password reset); return how many."""
+    open_ids = select(LoginSession.id).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+    drafts.discard_login(session, login_ids=list(session.scalars(open_ids)))
     result = session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))

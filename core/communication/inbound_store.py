@@ -111,25 +111,26 @@ def mark_failing(session: Session, *, address: str, reason: str, now: datetime, 
     return row
 
 
-def _to_phone_step(session: Session, inquiry_id: int | None, *, now: datetime, settings: Settings) -> int | None:
+def _to_phone_step(session: Session, inquiry_id: int | None, *, now: datetime, settings: Settings,
+                   actor: str = ACTOR) -> int | None:  # fmt: skip
     """Move the inquiry of a bounced mail to its phone call; return the call id (None if not on that step)."""
     if inquiry_id is None:
         return None
     inquiry = inquiries.get(session, inquiry_id=inquiry_id, for_update=True)
     if inquiry.status not in PHONE_STEP_FROM:
         return None
-    call = calls.schedule_call(session, inquiry=inquiry, after=now, attempt=1, actor=ACTOR, settings=settings)
+    call = calls.schedule_call(session, inquiry=inquiry, after=now, attempt=1, actor=actor, settings=settings)
     if call is None:  # no slot in the horizon: the ladder tries again, the bounce stays open on "Heute"
         return None
-    inquiries.move(session, inquiry, InquiryStatus.CALL_SCHEDULED, actor=ACTOR, reason="mail bounced",
+    inquiries.move(session, inquiry, InquiryStatus.CALL_SCHEDULED, actor=actor, reason="mail bounced",
                    details={"call_id": call.id})  # fmt: skip
     inquiry.call_scheduled_at = now
     return call.id
 
 
 def file_mail(session: Session, *, parsed: inbound.ParsedMail, now: datetime,
-              settings: Settings | None = None) -> Filed:  # fmt: skip
-    """Store ``parsed`` once and act on it (see the module docstring)."""
+              settings: Settings | None = None, actor: str = ACTOR) -> Filed:  # fmt: skip
+    """Store ``parsed`` once and act on it (see the module docstring); ``actor`` is who the audit names."""
     settings = settings or get_settings()
     if session.scalar(select(InboundMail.id).where(InboundMail.message_id == parsed.message_id)) is not None:
         return Filed(inbound_id=None, kind=None)
@@ -158,9 +159,9 @@ def file_mail(session: Session, *, parsed: inbound.ParsedMail, now: datetime,
     call_id = None
     if kind == InboundKind.BOUNCE and row.failed_address:
         mark_failing(session, address=row.failed_address, reason=parsed.diagnostic or "delivery failed", now=now,
-                     inbound_id=row.id, failed=failed_mail)  # fmt: skip
-        call_id = _to_phone_step(session, inquiry_id, now=now, settings=settings)
-    audit.record(session, actor=ACTOR, action=f"inbound_mail.{kind.value}", entity_type="inbound_mail",
+                     inbound_id=row.id, failed=failed_mail, actor=actor)  # fmt: skip
+        call_id = _to_phone_step(session, inquiry_id, now=now, settings=settings, actor=actor)
+    audit.record(session, actor=actor, action=f"inbound_mail.{kind.value}", entity_type="inbound_mail",
                  entity_id=row.id, details={"inquiry_id": inquiry_id, "matched_by": matched_by,
                                             "call_id": call_id})  # fmt: skip
     events.emit(session, f"inbound_mail.{kind.value}", aggregate_type="inbound_mail", aggregate_id=row.id,

@@ -16,6 +16,7 @@ from core.communication.inbound_models import FailingAddress, InboundMail
 from core.communication.models import Email, PhoneCall
 from core.communication.selfservice_models import CapacityReport
 from core.db.base import Base
+from core.drafts.models import FormDraft
 from core.events.models import DomainEvent
 from core.geo.models import GeocacheEntry, Postcode
 from core.matching.models import Inquiry, InquiryItem, Placement
@@ -36,6 +37,7 @@ __all__ = [
     "Email",
     "FailingAddress",
     "FollowUpTask",
+    "FormDraft",
     "GeocacheEntry",
     "InboundMail",
     "Inquiry",

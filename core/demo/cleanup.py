@@ -12,7 +12,9 @@ from core.db.models import (
     Consent,
     DomainEvent,
     Email,
+    FailingAddress,
     GeocacheEntry,
+    InboundMail,
     Inquiry,
     InquiryItem,
     JobRun,
@@ -23,7 +25,13 @@ from core.db.models import (
     Search,
     Therapist,
 )
-from core.demo.markers import DEMO_ACTOR, DEMO_EXTERNAL_ID_PREFIX, DEMO_GEOCACHE_SOURCE, DEMO_NOTE
+from core.demo.markers import (
+    DEMO_ACTOR,
+    DEMO_EXTERNAL_ID_PREFIX,
+    DEMO_GEOCACHE_SOURCE,
+    DEMO_MESSAGE_ID_PREFIX,
+    DEMO_NOTE,
+)
 
 _DEMO_PATIENT = Patient.notes.startswith(DEMO_NOTE, autoescape=True)
 _DEMO_THERAPIST = Therapist.external_id.startswith(DEMO_EXTERNAL_ID_PREFIX, autoescape=True)
@@ -76,6 +84,7 @@ def delete_demo_rows(session: Session) -> None:
         )
     ).all()
     practice_ids = session.scalars(select(Therapist.practice_id).distinct().where(_DEMO_THERAPIST)).all()
+    _delete_inbound_mail(session, inquiry_ids=inquiry_ids, patients=patients, therapists=therapists)
     for model in (Email, PhoneCall):
         linked = or_(
             model.inquiry_id.in_(inquiry_ids), model.patient_id.in_(patients), model.therapist_id.in_(therapists)
@@ -102,6 +111,36 @@ def delete_demo_rows(session: Session) -> None:
         delete(DomainEvent).where(DomainEvent.payload["origin"].astext == DEMO_ACTOR), execution_options=_NO_SYNC
     )
     delete_demo_geocache(session)
+
+
+def _delete_inbound_mail(session: Session, *, inquiry_ids, patients, therapists) -> None:
+    """Delete the demo's received mail, the addresses its bounces marked and the events they caused."""
+    emails = select(Email.id).where(
+        or_(Email.inquiry_id.in_(inquiry_ids), Email.patient_id.in_(patients), Email.therapist_id.in_(therapists))
+    )
+    inbound_ids = session.scalars(
+        select(InboundMail.id).where(
+            or_(
+                InboundMail.inquiry_id.in_(inquiry_ids),
+                InboundMail.email_id.in_(emails),
+                InboundMail.message_id.startswith(DEMO_MESSAGE_ID_PREFIX, autoescape=True),
+            )
+        )
+    ).all()
+    session.execute(
+        delete(FailingAddress).where(
+            or_(FailingAddress.inbound_mail_id.in_(inbound_ids), FailingAddress.therapist_id.in_(therapists))
+        ),
+        execution_options=_NO_SYNC,
+    )
+    session.execute(delete(InboundMail).where(InboundMail.id.in_(inbound_ids)), execution_options=_NO_SYNC)
+    for aggregate, ids in (("inbound_mail", inbound_ids), ("inquiry", inquiry_ids)):
+        session.execute(
+            delete(DomainEvent).where(
+                DomainEvent.aggregate_type == aggregate, DomainEvent.aggregate_id.in_([str(i) for i in ids])
+            ),
+            execution_options=_NO_SYNC,
+        )
 
 
 def delete_demo_geocache(session: Session) -> None:

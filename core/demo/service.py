@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db.models import GeocacheEntry, Postcode
+from core.db.models import GeocacheEntry, Postcode, metadata
 from core.demo.cleanup import count_existing, delete_demo_geocache, delete_demo_rows
-from core.demo.generate import generate
+from core.demo.generate import demo_now, generate
+from core.demo.inbound import file_demo_mail
 from core.demo.write import write_rows
 from core.errors import ValidationError
 from core.geo.postcodes import ensure_postcodes, german_places
@@ -77,4 +78,14 @@ def seed(
     queries = [row["query"] for row in data["geocache"]]
     cached = set(session.scalars(select(GeocacheEntry.query).where(GeocacheEntry.query.in_(queries))))
     data["geocache"] = [row for row in data["geocache"] if row["query"] not in cached]  # real lookups win
-    return write_rows(session, data)
+    counts = write_rows(session, data)
+    touched = ("phone_call", "audit_event", "domain_event")  # filing mail audits it; a bounce schedules a call
+    before = {table: _count(session, table) for table in touched}
+    counts["inbound_mail"] = len(file_demo_mail(session, now=demo_now(today)))
+    for table in touched:
+        counts[table] += _count(session, table) - before[table]
+    return counts
+
+
+def _count(session: Session, table: str) -> int:
+    return session.scalar(select(func.count()).select_from(metadata.tables[table])) or 0

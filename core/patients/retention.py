@@ -4,7 +4,8 @@ A case is closed when the patient has no active or paused search; it is due when
 (or, without any search, the record was created) at least RETENTION_MONTHS (default 24) before today.
 Due cases are anonymised exactly like an Art. 17 erasure (``core.patients.privacy.erase``), each in its own
 transaction so that one failing case does not stop the others; afterwards local mail copies and log lines
-are purged and the database is compacted once. The registered job ``retention`` runs it nightly. Example:
+are purged and the database is compacted once; form drafts older than a day (core.drafts) are deleted.
+The registered job ``retention`` runs it nightly. Example:
 
     report = run(engine, now=now, dry_run=True)   # who would be anonymised, nothing changes
     report.due, report.anonymised, report.failed
@@ -24,6 +25,7 @@ from core import clock
 from core.audit import service as audit
 from core.config import Settings, get_settings
 from core.db import session_scope
+from core.drafts import service as drafts
 from core.errors import WorkbenchError
 from core.patients import privacy, residue
 from core.patients.models import Patient, Search, SearchStatus
@@ -48,6 +50,7 @@ class RetentionReport:
     anonymised: list[int] = field(default_factory=list)  # patient ids
     failed: dict[int, str] = field(default_factory=dict)  # patient id -> why
     storage: list[str] = field(default_factory=list)
+    drafts_purged: int = 0  # unsaved form input older than a day or of ended logins (core.drafts)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -59,7 +62,8 @@ class RetentionReport:
     def counts(self) -> dict[str, Any]:
         """The job's counts (scalars, as job_run keeps them)."""
         return {"months": self.months, "cutoff": self.cutoff.isoformat(), "due": len(self.due),
-                "anonymised": len(self.anonymised), "failed": len(self.failed), "dry_run": self.dry_run}  # fmt: skip
+                "anonymised": len(self.anonymised), "failed": len(self.failed), "dry_run": self.dry_run,
+                "drafts_purged": self.drafts_purged}  # fmt: skip
 
 
 def months_before(day: date, months: int) -> date:
@@ -101,6 +105,8 @@ def run(engine: Engine, *, now: datetime, dry_run: bool = False, settings: Setti
     report = RetentionReport(months=months, cutoff=months_before(clock.local_date(now), months), dry_run=dry_run)
     with session_scope(engine) as session:
         report.due = due_cases(session, today=clock.local_date(now), months=months)
+        if not dry_run:  # stale form drafts hold health data nobody saved: they go every night
+            report.drafts_purged = drafts.purge(session, now=now)
     if dry_run or not report.due:
         return report
     identifiers: list[str] = []

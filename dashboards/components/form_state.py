@@ -9,7 +9,9 @@ its own key and refills every widget that lost its state:
     form_state.reset(key)                          # after a successful save, or to drop the input
 
 The input of a failed save (``{key}__draft``) wins over the record until it is saved or dropped, so it comes
-back after a visit to another page; otherwise the widgets show the record as it is now.
+back after a visit to another page; so does input typed but not yet saved (``{key}__unsaved``, kept by
+dashboards/components/form_drafts.py, which also brings it back after a reload). Otherwise the widgets show
+the record as it is now.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ def seed(key: str, values: Mapping[str, Any]) -> bool:
     missing = [name for name in values if f"{key}_{name}" not in state]
     if not missing:
         return False
-    draft = state.get(f"{key}__draft")
-    source = values if draft is None else {**values, **draft}
+    draft, unsaved = state.get(f"{key}__draft"), state.get(f"{key}__unsaved")
+    source = {**values, **(unsaved or {}), **(draft or {})}
     for name in missing:
         state[f"{key}_{name}"] = source[name]
-    return draft is None and len(missing) == len(values)
+    return draft is None and unsaved is None and len(missing) == len(values)
 
 
 def keep_draft(key: str, names: Iterable[str]) -> None:

@@ -44,6 +44,7 @@ class CurrentUser:
     email: str
     name: str
     role: str
+    login_id: str | None = None  # the login_session row; unsaved form input is kept per login (form_drafts)
 
 
 def _now() -> datetime:
@@ -102,7 +103,7 @@ def current_user() -> CurrentUser | None:
             st.session_state["login_notice"] = t(f"login.ended.{ended}")
         _clear_cookie_if_asked()
         return None
-    user = CurrentUser(id=found.id, email=found.email, name=found.name, role=found.role)
+    user = CurrentUser(id=found.id, email=found.email, name=found.name, role=found.role, login_id=found.login_id)
     st.session_state["user"] = user
     handoff = st.session_state.pop(HANDOFF, None)
     if handoff is not None:

@@ -128,7 +128,9 @@ def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[st
         if "_form" in errors:
             st.error(say(errors["_form"]))
     options = _options()
-    with st.form(f"{key}_form", clear_on_submit=False, enter_to_submit=False):
+    # no st.form: its widgets reach the server only on submit, and typed input is kept as it is typed
+    # (dashboards/components/form_drafts.py), so that a reload does not lose it
+    with st.container(border=True, key=f"{key}_form"):
         st.subheader(t("form.section.person"))
         c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
         with c1:
@@ -251,8 +253,13 @@ def show(*, key: str, initial: dict[str, Any] | None, on_save: Callable[[dict[st
                 key=f"{key}_contact_language",
             )
         st.text_area(t("form.notes"), key=f"{key}_notes", height=80)
-        st.form_submit_button(
-            t("form.save"), type="primary", on_click=_submit, args=(key, on_save), icon=":material/save:"
+        st.button(
+            t("form.save"),
+            key=f"{key}_save",
+            type="primary",
+            on_click=_submit,
+            args=(key, on_save),
+            icon=":material/save:",
         )
 
 

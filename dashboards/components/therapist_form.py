@@ -150,7 +150,9 @@ def show(
     """Render the form; on submit call ``on_save`` with the collected values."""
     seed(key, initial or {})
     errors = st.session_state.get(f"{key}_errors") or {}
-    with st.form(f"{key}_form", clear_on_submit=False):  # Enter in a field saves (keyboard-friendly)
+    # no st.form: its widgets reach the server only on submit, and typed input is kept as it is typed
+    # (dashboards/components/form_drafts.py), so that a reload does not lose it
+    with st.container(border=True, key=f"{key}_form"):
         st.subheader(t("therapists.form.section.person"))
         c1, c2, c3, c4 = st.columns([1.5, 3, 3, 2])
         with c1:
@@ -248,9 +250,10 @@ def show(
             )
             _error(key, "last_verified_on")
         st.text_area(t("therapists.form.notes"), key=f"{key}_notes", height=80)
-        st.form_submit_button(
-            submit_label, type="primary", on_click=submit, args=(key, on_save), icon=":material/save:"
-        )
+        st.button(
+            submit_label, key=f"{key}_save", type="primary", on_click=submit, args=(key, on_save),
+            icon=":material/save:",
+        )  # fmt: skip
         if errors:  # next to the button the user just pressed; the fields themselves say what is wrong
             st.error(t("therapists.form.errors"))
             if "_form" in errors:

@@ -8,12 +8,13 @@ from core import clock
 from core.db import session_scope
 from core.patients import service as patients
 from dashboards import data
-from dashboards.components import patient_form
+from dashboards.components import form_drafts, patient_form
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
 
 KEY = "new_patient"
+FORM = "patient_new"  # the draft's key on the server (core.drafts)
 user = require_user()
 st.title(t("patient.new_title"))
 
@@ -29,12 +30,15 @@ def save(values: dict) -> None:
         patient = patients.create(
             session, data=values, actor=user.email, actor_id=user.id, today=clock.today(), allow_duplicate=allow
         )
+        form_drafts.discard(session, form_key=FORM, user=user)
         created = (patient.id, patient.reference)
     patient_form.reset(KEY)
     data.clear_patients()
     st.session_state["patient_created"] = created
 
 
+form_drafts.restore(key=KEY, form_key=FORM, user=user, names=patient_form.WIDGETS)
+form_drafts.notice(key=KEY, form_key=FORM, user=user)
 problem = patient_form.problem(KEY)
 if isinstance(problem, patients.PossibleDuplicate):
     st.warning(t("form.duplicate"))
@@ -51,6 +55,8 @@ if isinstance(problem, patients.PossibleDuplicate):
 
 # the input of a failed save stays (across pages too) until it is saved or dropped here
 if patient_form.has_draft(KEY) and st.button(t("form.discard"), key="new_patient__discard", icon=":material/delete:"):
-    patient_form.reset(KEY)
+    form_drafts.drop(key=KEY, form_key=FORM, user=user)
     st.rerun()
 patient_form.show(key=KEY, initial=None, on_save=save, today=clock.today())
+UNTOUCHED = patient_form.widget_values({})
+form_drafts.remember(key=KEY, form_key=FORM, user=user, names=patient_form.WIDGETS, empty=UNTOUCHED)

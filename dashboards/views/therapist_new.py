@@ -9,12 +9,13 @@ from core.db import session_scope
 from core.therapists import service as therapists
 from core.therapists.duplicates import PossibleDuplicate
 from dashboards import data
-from dashboards.components import therapist_form
+from dashboards.components import form_drafts, therapist_form
 from dashboards.components.login import require_user
 from dashboards.i18n import t
 from dashboards.navigation import page_path
 
 KEY = "new_therapist"
+FORM = "therapist_new"  # the draft's key on the server (core.drafts)
 CONFIRM = f"{KEY}__confirm_duplicate"  # outside the form's key space, so reset() keeps the page tidy
 user = require_user()
 st.title(t("therapists.new"))
@@ -38,6 +39,7 @@ def save(values: dict) -> None:
             today=clock.today(),
             allow_duplicate=bool(st.session_state.get(CONFIRM)),
         )
+        form_drafts.discard(session, form_key=FORM, user=user)
         created = (therapist.id, f"{therapist.first_name} {therapist.last_name}")
     therapist_form.reset(KEY)
     st.session_state.pop(CONFIRM, None)
@@ -45,7 +47,11 @@ def save(values: dict) -> None:
     st.session_state["therapist_created"] = created
 
 
+form_drafts.restore(key=KEY, form_key=FORM, user=user, names=therapist_form.DEFAULTS)
+form_drafts.notice(key=KEY, form_key=FORM, user=user)
 therapist_form.show(key=KEY, initial=None, on_save=save, submit_label=t("therapists.form.create"))
+form_drafts.remember(key=KEY, form_key=FORM, user=user, names=therapist_form.DEFAULTS,
+                     empty=therapist_form.widget_values({}))  # fmt: skip
 
 # below the form: the user just pressed its button here
 problem = therapist_form.problem(KEY)

@@ -17,7 +17,7 @@ TODAY = date.today()
 
 def save(at):
     """Press the form's submit button (after a failed save an "Eingaben verwerfen" button stands before it)."""
-    next(b for b in at.button if b.key.startswith("FormSubmitter:")).click().run()
+    next(b for b in at.button if b.label == "Speichern").click().run()
 
 
 def as_staff(repo_root, staff, file, **query):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,7 +20,9 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.auth import accounts
 from core.auth import service as auth
+from core.communication import inbound, inbound_store
 from core.communication.outbox import inquiry_context
+from core.config import get_settings
 from core.patients.models import Patient, PatientStatus
 from core.therapists.models import TherapistStatus
 from dashboards.navigation import PAGES
@@ -52,8 +55,14 @@ def stack(engine, repo_root, tmp_path_factory) -> Iterator[dict]:
                             insurance_type="statutory", weekly_hours=25))  # fmt: skip
         therapist(session, "Urlaub", status=TherapistStatus.BLOCKED, status_reason="Urlaub",
                   status_until=clock.today() + timedelta(days=3))  # fmt: skip
+        reply = EmailMessage()
+        reply["From"], reply["To"] = "praxis.kraus@example.org", get_settings().mail_from
+        reply["Subject"], reply["Message-ID"] = f"AW: Anfrage {inquiry.reference}", "<a11y-reply@example.org>"
+        reply.set_content("Wir melden uns nächste Woche.")
+        inbound_store.file_mail(session, parsed=inbound.parse(bytes(reply)), now=now)
         answer_url = inquiry_context(session, inquiry_id=inquiry.id, now=now)["items"][0]["answer_url"]
         reset_token = accounts.issue_password_reset(session, user_id=admin.id, actor="test", actor_id=None, now=now)
+        thread = {"inquiry_id": inquiry.id, "practice_id": inquiry.practice_id}
         session.commit()
     port = free_port()
     log_path = tmp_path_factory.mktemp("a11y") / "streamlit.log"
@@ -67,7 +76,7 @@ def stack(engine, repo_root, tmp_path_factory) -> Iterator[dict]:
         try:
             wait_for(lambda: healthy(url) or proc.poll() is not None, timeout=60, what="streamlit to start")
             assert proc.poll() is None, log_path.read_text()
-            yield {"url": url, "answer_token": answer_url.split("token=")[1], "reset_token": reset_token}
+            yield {"url": url, "answer_token": answer_url.split("token=")[1], "reset_token": reset_token, **thread}
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -127,6 +136,25 @@ def test_axe__every_page_for_an_admin_has_no_serious_violations(page, stack):
     page.wait_for_url("**/therapist?id=*")
     settled(page)
     found += violations(page)
+    assert found == [], "\n".join(found)
+
+
+def test_axe__inquiry_thread_and_practice_pages_have_no_serious_violations(page, browser, stack):
+    login(page, f"{stack['url']}/inquiry_thread?id={stack['inquiry_id']}", "ada@example.org", PASSWORD)
+    page.get_by_text("Angemeldet als").wait_for(timeout=60_000)
+    page.get_by_text("Wir melden uns nächste Woche.").wait_for(timeout=60_000)  # the practice's reply
+    settled(page)
+    found = violations(page)
+    screenshot(page, "a11y-inquiry-thread")
+    # a deep link in a second browser (this module's server has no login cookie route: dashboards/app.py)
+    context = browser.new_context()
+    other = context.new_page()
+    login(other, f"{stack['url']}/practice?id={stack['practice_id']}", "sam@example.org", PASSWORD)
+    other.get_by_role("heading", name="Praxis Kraus").wait_for(timeout=60_000)
+    settled(other)
+    found += violations(other)
+    screenshot(other, "a11y-practice")
+    context.close()
     assert found == [], "\n".join(found)
 
 

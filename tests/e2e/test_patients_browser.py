@@ -1,12 +1,17 @@
 """A staff member registers a patient in Chromium, corrects two mistakes, finds the record and starts the search."""
 
+import json
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.auth import service as auth
+from core.auth.sealing import unseal
+from core.config import get_settings
+from core.drafts import service as drafts
+from core.drafts.models import FormDraft
 from core.patients import service as patients
 from core.patients.models import Consent, Patient, Search, SearchStatus
 from tests.e2e.conftest import login, screenshot
@@ -135,6 +140,8 @@ def test_edit__second_visit_via_quick_search_shows_the_record_and_saving_wipes_n
     quick_open(page, "Anders", f"Anders, Ben · {b_reference}", "Ben Anders")
     quick_open(page, "Beispiel", f"Beispiel, Lea · {a_reference}", "Lea Beispiel")
     page.get_by_role("tab", name="Bearbeiten").click()
+    # read the form once the page's run is over: the fields send every change, so runs follow each other
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=30_000)
     shown = {
         label: page.get_by_label(label, exact=True).input_value()
         for label in ("Vorname *", "Nachname *", "PLZ *", "Telefon")
@@ -185,6 +192,60 @@ def test_new__failed_save_survives_a_visit_to_the_list_and_no_date_is_filled_in(
         saved = session.scalars(select(Patient)).one()
         assert (saved.first_name, saved.birth_date, saved.previous_therapy_end) == ("Mira", date(1988, 2, 14), None)
     assert page.outside_requests == []
+
+
+def kept_draft(committed_db) -> dict:
+    """The widget values of the one form draft on the server ({} while there is none)."""
+    with Session(committed_db) as session:
+        sealed = session.scalars(select(FormDraft.sealed_values)).all()
+    if not sealed:
+        return {}
+    text = unseal(sealed[0], secret_key=get_settings().resolved_secret_key(), purpose=drafts.PURPOSE)
+    return json.loads(text)["widgets"]
+
+
+def test_new__typed_input_survives_a_reload_and_is_gone_after_the_save(page, streamlit_app, committed_db):
+    staff_user(committed_db)
+    login(page, f"{streamlit_app}/patient_new", "sam@example.org", PASSWORD)
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
+    fill(page, "Vorname *", "Mira")
+    fill(page, "Nachname *", "Entwurf")
+    page.get_by_role("spinbutton", name="day, Geburtsdatum *").click()
+    page.keyboard.type("14021988")
+    fill(page, "PLZ *", "10115")
+    # each change is kept on the server as it is typed: wait for the last one, then reload
+    wait_for(lambda: kept_draft(committed_db).get("postcode") == "10115", timeout=60, what="the draft with the PLZ")
+    assert "Entwurf" not in str(session_rows(committed_db))  # sealed at rest
+
+    page.reload()
+    page.get_by_text("Entwurf wiederhergestellt vom").wait_for(timeout=60_000)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=60_000)
+    screenshot(page, "patient-new-draft-restored")
+    assert page.get_by_label("Vorname *").input_value() == "Mira"
+    assert page.get_by_label("Nachname *").input_value() == "Entwurf"
+    assert page.get_by_label("PLZ *").input_value() == "10115"
+    assert date_shown(page, "Geburtsdatum *") == "14.02.1988"
+    assert date_shown(page, "Ende der letzten Psychotherapie") == EMPTY_DATE  # an optional date stays empty
+    screenshot(page, "patient-new-draft-restored")
+
+    page.get_by_role("button", name="Speichern").click()
+    page.get_by_text("wurde angelegt").wait_for(timeout=60_000)
+    assert kept_draft(committed_db) == {}  # the save ended the draft
+    page.goto(f"{streamlit_app}/patient_new")
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
+    page.reload()
+    page.get_by_role("heading", name="Neue/n Patient/in erfassen").wait_for(timeout=60_000)
+    page.get_by_label("Vorname *").wait_for(timeout=60_000)
+    assert page.get_by_label("Vorname *").input_value() == ""
+    assert page.get_by_text("Entwurf wiederhergestellt").count() == 0
+    with Session(committed_db) as session:
+        assert session.scalars(select(Patient.last_name)).all() == ["Entwurf"]
+    assert page.outside_requests == []
+
+
+def session_rows(committed_db) -> list:
+    with Session(committed_db) as session:
+        return session.execute(text("SELECT * FROM form_draft")).all()
 
 
 def test_quick_search__finds_a_patient_by_a_one_character_surname(page, streamlit_app, committed_db):

@@ -29,10 +29,7 @@ TODAY = date(2026, 3, 2)  # a Monday, fixed so that every run sees the same hist
 NOW = demo_now(TODAY)
 # Staff accounts are people: `make run` creates the first admin only while staff_user is empty, so the
 # demo must leave that table alone.
-NOT_SEEDED = {
-    ("staff_user", "role"), ("login_session", "role"),  # accounts and logins are not demo data
-    ("inbound_mail", "kind"),  # the demo has no received mail yet: replies come from jobs.fetch_mail (open work)
-}  # fmt: skip
+NOT_SEEDED = {("staff_user", "role"), ("login_session", "role")}  # accounts and logins are not demo data
 ACCEPTED = "('accepted', 'no_show', 'in_sessions')"
 
 
@@ -194,6 +191,31 @@ class TestSeededDemo:
         later = text("SELECT count(*) FROM patient_call WHERE called_at > :now")
         assert db.execute(later, {"now": NOW}).scalar_one() == 0  # nothing called after the demo's "now"
 
+    def test_seed__replies_and_a_bounce_sit_in_their_inquiries_threads(self, demo):
+        db, counts, _ = demo
+        rows = db.execute(
+            text(
+                "SELECT m.kind, m.inquiry_id, m.email_id, m.handled_at, m.received_at, e.inquiry_id AS mail_inquiry"
+                " FROM inbound_mail m LEFT JOIN email e ON e.id = m.email_id ORDER BY m.id"
+            )
+        ).all()
+        assert counts["inbound_mail"] == len(rows)
+        kinds = [row.kind for row in rows]
+        assert kinds.count("reply") >= 3
+        assert kinds.count("bounce") == 1
+        assert kinds.count("other") == 1  # a practice's mail that answers none of ours
+        threaded = [row for row in rows if row.kind != "other"]
+        assert all(row.inquiry_id is not None and row.inquiry_id == row.mail_inquiry for row in threaded)
+        assert all(row.received_at <= NOW for row in rows)
+        assert any(row.handled_at is None for row in rows if row.kind == "reply")  # open work on "Heute"
+        assert any(row.handled_at is not None for row in rows if row.kind == "reply")
+        [bounce] = [row for row in rows if row.kind == "bounce"]
+        # the bounce did what a fetched one does: the address is failing, the inquiry went to the phone
+        failing = scalar(db, "SELECT count(*) FROM failing_address WHERE cleared_at IS NULL")
+        assert failing >= 1
+        status = db.execute(text("SELECT status FROM inquiry WHERE id = :id"), {"id": bounce.inquiry_id}).scalar_one()
+        assert status == "call_scheduled"
+
     def test_seed__records_are_consistent(self, demo):
         db, _, _ = demo
         for availability, hours in db.execute(select(Patient.availability, Patient.weekly_hours)):
@@ -272,6 +294,7 @@ def test_seed__refuses_a_database_with_patients_unless_replace(session):
     counts = seed(session, therapists=30, patients=10, seed=2, today=TODAY, replace=True)
 
     assert counts["therapist"] == 30
+    assert counts["inbound_mail"] == scalar(session, "SELECT count(*) FROM inbound_mail")  # the first demo's are gone
     assert table_counts(session)["therapist"] == 30
     assert table_counts(session)["patient"] == 10
     assert scalar(session, "SELECT count(*) FROM audit_event WHERE action = 'demo.seed'") == 1
