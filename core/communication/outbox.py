@@ -40,6 +40,7 @@ from core.events import service as events
 from core.matching import inquiries
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, ItemOutcome, Placement
 from core.matching.queries import therapist_name
+from core.messages import Message, missing
 from core.patients.models import Patient, Search
 from core.patients.rules import age_on
 from core.therapists.models import ContactChannel, Practice, Therapist
@@ -75,7 +76,12 @@ def enqueue(
     address = validate_email(to_address, field="to_address")
     if address is None:
         raise ValidationError(
-            f"Mail '{template}' needs a recipient address, e.g. praxis@example.org", field="to_address"
+            Message(
+                "mail.recipient_missing",
+                "Mail '{template}' needs a recipient address, e.g. praxis@example.org",
+                template=template,
+            ),
+            field="to_address",
         )
     mail = templates.render(template, language=language, context=context)
     email = Email(
@@ -171,8 +177,14 @@ def inquiry_context(
         .order_by(InquiryItem.id)
     ).all()
     if not rows:
-        raise ValidationError(f"Inquiry {inquiry.reference} has no patient left to ask; nothing to send",
-                              field="inquiry_id")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "mail.nothing_to_send",
+                "Inquiry {inquiry} has no patient left to ask; nothing to send",
+                inquiry=inquiry.reference,
+            ),
+            field="inquiry_id",
+        )
     items = []
     for item, search, patient in rows:
         token = links.make_token(item.id, secret=secret, expires_at=expires_at)
@@ -213,7 +225,7 @@ def patient_context(session: Session, *, patient_id: int, now: datetime) -> dict
     """Return the context of "search_started" and "status_update" for a patient's latest search."""
     patient = session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound(f"Patient {patient_id} does not exist; pick one from the patient list")
+        raise NotFound(missing("patient", patient_id))
     search = session.scalar(select(Search).where(Search.patient_id == patient.id).order_by(Search.started_on.desc()))
     started_on = search.started_on if search else clock.local_date(now)
     asked = opened = 0

@@ -16,7 +16,7 @@ from core.communication import selfservice_patient as mein_stand
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
-from dashboards.i18n import current_language, language_switch, t
+from dashboards.i18n import current_language, language_switch, say, t
 from dashboards.plain_text import literal
 
 st.title(t("selfservice.status.title"))
@@ -36,7 +36,7 @@ def act(action, **values) -> None:
         st.error(t(f"selfservice.{exc.reason}"))
         st.stop()
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         return
     st.session_state["mein_stand_flash"] = "saved" if view.changed else "unchanged"
     st.rerun()
