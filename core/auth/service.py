@@ -30,7 +30,9 @@ from core.messages import Message, term, words
 
 MIN_PASSWORD_LENGTH = 12  # BSI recommends long passphrases over complexity rules
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-GENERIC_LOGIN_ERROR = Message("auth.login_invalid", "E-mail or password is wrong.")  # never say which of the two was wrong
+GENERIC_LOGIN_ERROR = Message(
+    "auth.login_invalid", "E-mail or password is wrong."
+)  # never say which of the two was wrong
 
 _hasher = PasswordHasher()
 

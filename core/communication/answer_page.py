@@ -104,9 +104,7 @@ def _view(session: Session, item_id: int, *, just_recorded: bool = False) -> Ans
         select(Search, Patient).join(Patient, Patient.id == Search.patient_id).where(Search.id == item.search_id)
     ).one()
     if patient.erased_at is not None:  # Art. 17: the link must show nothing about the patient any more
-        raise links.LinkError(
-            Message("link.answer_invalid", "This answer link is no longer valid"), reason="invalid"
-        )
+        raise links.LinkError(Message("link.answer_invalid", "This answer link is no longer valid"), reason="invalid")
     therapist = session.get(Therapist, inquiry.therapist_id)
     return AnswerView(
         item_id=item.id,

@@ -74,7 +74,12 @@ current = outbox.availability_text(view.availability, weekly_hours=view.weekly_h
 st.caption(t("selfservice.status.current_availability", windows=current) if current
            else t("selfservice.status.no_availability"))  # fmt: skip
 with st.form("mein_stand_availability"):
-    days = st.multiselect(t("selfservice.status.days"), list(range(7)), format_func=lambda d: t(f"weekday.{d}"))
+    days = st.multiselect(
+        t("selfservice.status.days"),
+        list(range(7)),
+        format_func=lambda d: t(f"weekday.{d}"),
+        placeholder=t("select.placeholder"),
+    )  # not Streamlit's English "Choose options"
     start = st.time_input(t("selfservice.status.from"), value=time(8, 0), step=1800)
     end = st.time_input(t("selfservice.status.to"), value=time(18, 0), step=1800)
     if st.form_submit_button(t("selfservice.status.save_availability")):

@@ -181,3 +181,37 @@ def test_sql_box__a_write_and_two_statements_are_refused_in_german():
     assert write == "Hier ist nur SELECT erlaubt, nicht DELETE; das Warehouse ist schreibgeschützt."
     two = german(lambda: sql_box.check_query("select 1; select 2", allowed=["mart_funnel"], con=con))
     assert two == "Bitte genau eine Anweisung schreiben; diese Abfrage hat 2."
+
+
+def test_therapist_status__a_block_date_in_the_past_is_refused_in_german():
+    from core.therapists import status as therapist_status
+
+    with pytest.raises(WorkbenchError) as caught:
+        therapist_status.check_block_until(TODAY - timedelta(days=1), today=TODAY)
+    example = TODAY + timedelta(days=28)
+    assert say(caught.value, "de") == (
+        f"„Gesperrt bis“ {TODAY - timedelta(days=1):%d.%m.%Y} liegt nicht in der Zukunft; "
+        f"bitte ein späteres Datum wählen, z. B. {example:%d.%m.%Y}, oder leer lassen."
+    )
+
+
+def test_therapist_status__a_missing_reason_names_the_action_in_german():
+    from core.therapists import status as therapist_status
+
+    with pytest.raises(WorkbenchError) as caught:
+        therapist_status.check_reason("block", "  ")
+    assert (
+        say(caught.value, "de") == "Bitte einen Grund angeben („Sperren“), z. B. „Bittet um eine Pause bei Anfragen“."
+    )
+
+
+def test_availability__an_overlap_names_the_german_weekday():
+    from core.patients import rules
+
+    windows = [{"weekday": 1, "start": "08:00", "end": "12:00"}, {"weekday": 1, "start": "11:00", "end": "13:00"}]
+    with pytest.raises(WorkbenchError) as caught:
+        rules.normalise_availability(windows)
+    assert say(caught.value, "de") == (
+        "Die Zeitfenster am Di überschneiden sich (08:00–12:00 und ab 11:00); bitte zu einem Fenster zusammenfassen."
+    )
+    assert say(caught.value, "en").startswith("Windows on Tue overlap")
