@@ -68,7 +68,12 @@ class PossibleDuplicate(ValidationError):
     def __init__(self, candidates: list[DuplicateCandidate]) -> None:
         refs = ", ".join(c.reference for c in candidates)
         super().__init__(
-            f"This patient may already exist ({refs}); check before saving a second record", field="duplicate"
+            Message(
+                "duplicate.patient",
+                "This patient may already exist ({refs}); check before saving a second record",
+                refs=refs,
+            ),
+            field="duplicate",
         )
         self.candidates = candidates
 

@@ -215,3 +215,18 @@ def test_availability__an_overlap_names_the_german_weekday():
         "Die Zeitfenster am Di überschneiden sich (08:00–12:00 und ab 11:00); bitte zu einem Fenster zusammenfassen."
     )
     assert say(caught.value, "en").startswith("Windows on Tue overlap")
+
+
+def test_contact_limits__a_cooling_practice_is_named_in_german():
+    from datetime import date
+
+    from core.matching import limits
+
+    [violation] = limits.practice_rules(
+        open_references=[], cooldown_until=date(2026, 12, 6), recent_count=0, monthly_cap=2, today=date(2026, 12, 1)
+    )
+    error = limits.ContactLimitExceeded("A-2026-000001", [violation])
+    assert say(error, "de").startswith(
+        "Anfrage A-2026-000001 verletzt die Kontaktregeln: die Praxis pausiert bis 06.12.2026."
+    )
+    assert "override" not in say(error, "de")
