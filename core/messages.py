@@ -67,3 +67,15 @@ def words(items: list[Any], joiner: str = ",") -> Message:
     message = Message(f"join.{'list' if joiner == ',' else joiner}", english.replace("{", "{{").replace("}", "}}"))
     message.params = {"items": list(items)}
     return message
+
+
+def missing(entity: str, key: Any) -> Message:
+    """Return "<entity> <key> does not exist" as a message, e.g. missing("therapist", 12) -> not_found.therapist."""
+    english = f"{entity.replace('_', ' ').capitalize()} {{key}} does not exist"
+    return Message(f"not_found.{entity}", english, key=str(key))  # an id is a name, not a number: no "1.234"
+
+
+def status(kind: str, value: Any) -> Message:
+    """Return a state as a translatable word, e.g. status("search", SearchStatus.PAUSED) -> search.status.paused."""
+    value = getattr(value, "value", value)
+    return term(f"{kind}.status.{value}", str(value))

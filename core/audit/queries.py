@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.audit.models import AuditEvent
 from core.audit.service import READ_PREFIX
 from core.errors import ValidationError
+from core.messages import Message
 from core.patients.models import Patient, Search
 
 READ_ACTIONS = READ_PREFIX  # the action filter's "every read" choice: a prefix
@@ -37,8 +38,12 @@ def search(session: Session, *, filters: AuditFilters, page: int = 1, page_size:
     """Return one page of audit rows (newest first) matching ``filters``, with the total and the page count."""
     if filters.since and filters.until and filters.since > filters.until:
         raise ValidationError(
-            f"The date range starts ({filters.since:%d.%m.%Y}) after it ends ({filters.until:%d.%m.%Y}); "
-            "swap the dates",
+            Message(
+                "filter.range_reversed",
+                "The date range starts ({since:%d.%m.%Y}) after it ends ({until:%d.%m.%Y}); swap the dates",
+                since=filters.since,
+                until=filters.until,
+            ),
             field="since",
         )
     conditions = _conditions(session, filters)

@@ -23,6 +23,7 @@ from core.auth import sessions
 from core.auth.models import PasswordReset, Role, StaffUser
 from core.auth.service import check_password, clear_failures, hash_password, parse_role, password_matches
 from core.errors import AuthenticationError, NotFound, ValidationError
+from core.messages import Message
 
 RESET_LINK_VALIDITY = timedelta(hours=48)  # long enough to reach a colleague over a weekend, short for a leak
 
@@ -35,7 +36,11 @@ def get_all(session: Session) -> list[StaffUser]:
 def get(session: Session, *, user_id: int) -> StaffUser:
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise NotFound(f"Staff user {user_id} does not exist; pick one from the user list")
+        raise NotFound(
+            Message(
+                "auth.user_not_found", "Staff user {key} does not exist; pick one from the user list", key=str(user_id)
+            )
+        )
     return user
 
 
@@ -45,10 +50,19 @@ def _other_active_admins(session: Session, *, user_id: int) -> int:
     )
 
 
+LAST_ADMIN = {"role": "given another role", "deactivated": "deactivated"}  # what the last admin cannot be
+
+
 def _keep_an_admin(session: Session, user: StaffUser, what: str) -> None:
     if user.role == Role.ADMIN and user.is_active and _other_active_admins(session, user_id=user.id) == 0:
         raise ValidationError(
-            f"{user.email} is the last active admin and cannot be {what}; make another user admin first",
+            Message(
+                f"auth.last_admin.{what}",
+                "{email} is the last active admin and cannot be "
+                + LAST_ADMIN[what]
+                + "; make another user admin first",
+                email=user.email,
+            ),
             field="role",
         )
 
@@ -60,7 +74,7 @@ def change_role(session: Session, *, user_id: int, role: str, actor: str, actor_
     if new_role == user.role:
         return
     if new_role != Role.ADMIN:
-        _keep_an_admin(session, user, "given another role")
+        _keep_an_admin(session, user, "role")
     old_role = user.role
     user.role = new_role
     session.flush()
@@ -74,7 +88,9 @@ def deactivate(session: Session, *, user_id: int, actor: str, actor_id: int | No
     """Deactivate a user: no more logins, and their open sessions end at once."""
     user = get(session, user_id=user_id)
     if user.id == actor_id:
-        raise ValidationError("You cannot deactivate your own account; ask another admin", field="user")
+        raise ValidationError(
+            Message("auth.deactivate_self", "You cannot deactivate your own account; ask another admin"), field="user"
+        )
     if not user.is_active:
         return
     _keep_an_admin(session, user, "deactivated")
@@ -128,7 +144,10 @@ def reset_password(session: Session, *, token: str, password: str, now: datetime
     reset = session.scalar(select(PasswordReset).where(PasswordReset.id == _digest(token)).with_for_update())
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         raise AuthenticationError(
-            "This password link is unknown, used or expired; ask an admin for a new one", code="link_invalid"
+            Message(
+                "auth.reset_link_invalid", "This password link is unknown, used or expired; ask an admin for a new one"
+            ),
+            code="link_invalid",
         )
     check_password(password)
     user = get(session, user_id=reset.user_id)
@@ -147,10 +166,16 @@ def change_password(session: Session, *, user_id: int, password: str, repeat: st
     """Set a user's own new password (the forced change after an admin created the account)."""
     user = get(session, user_id=user_id)
     if password != repeat:
-        raise ValidationError("The two passwords differ; type the same new password twice", field="repeat")
+        raise ValidationError(
+            Message("auth.passwords_differ", "The two passwords differ; type the same new password twice"),
+            field="repeat",
+        )
     check_password(password)
     if password_matches(user.password_hash, password):
-        raise ValidationError("The new password is the one you were given; choose a new one", field="password")
+        raise ValidationError(
+            Message("auth.password_unchanged", "The new password is the one you were given; choose a new one"),
+            field="password",
+        )
     user.password_hash = hash_password(password)
     user.must_change_password = False
     session.flush()

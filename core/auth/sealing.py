@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.errors import AuthenticationError
+from core.messages import Message
 
 PURPOSE = b"placement-workbench totp secret v1"  # a different purpose would derive a different key
 
@@ -37,6 +38,10 @@ def unseal(sealed: str, *, secret_key: str, purpose: bytes = PURPOSE) -> str:
         return _fernet(secret_key, purpose).decrypt(sealed.encode()).decode()
     except InvalidToken:
         raise AuthenticationError(
-            "The stored two-factor secret cannot be read (SECRET_KEY changed?); an admin must reset two-factor login",
+            Message(
+                "auth.totp_unreadable",
+                "The stored two-factor secret cannot be read (SECRET_KEY changed?); "
+                "an admin must reset two-factor login",
+            ),
             code="totp_unreadable",
         ) from None

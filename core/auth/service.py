@@ -26,10 +26,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.audit import service as audit
 from core.auth.models import LoginThrottle, Role, StaffUser
 from core.errors import AuthenticationError, ValidationError
+from core.messages import Message, term, words
 
 MIN_PASSWORD_LENGTH = 12  # BSI recommends long passphrases over complexity rules
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-GENERIC_LOGIN_ERROR = "E-mail or password is wrong."  # never say which of the two was wrong
+GENERIC_LOGIN_ERROR = Message(
+    "auth.login_invalid", "E-mail or password is wrong."
+)  # never say which of the two was wrong
 
 _hasher = PasswordHasher()
 
@@ -58,15 +61,25 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value.strip().lower())
     except ValueError:
-        valid = ", ".join(r.value for r in Role)
-        raise ValidationError(f"Role '{value}' does not exist; use one of: {valid}", field="role") from None
+        valid = words([term(f"role.{r.value}", r.value) for r in Role])
+        raise ValidationError(
+            Message(
+                "auth.role_unknown", "Role '{value}' does not exist; use one of: {valid}", value=value, valid=valid
+            ),
+            field="role",
+        ) from None
 
 
 def check_password(password: str) -> None:
     """Raise ValidationError if ``password`` is too short to be a password."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"Password has {len(password)} characters; use at least {MIN_PASSWORD_LENGTH}, e.g. four random words",
+            Message(
+                "auth.password_short",
+                "Password has {count} characters; use at least {minimum}, e.g. four random words",
+                count=len(password),
+                minimum=MIN_PASSWORD_LENGTH,
+            ),
             field="password",
         )
 
@@ -86,13 +99,25 @@ def create_user(
     """Validate and add a staff user; raise ValidationError before writing anything."""
     email = email.strip()
     if not EMAIL_PATTERN.match(email):
-        raise ValidationError(f"E-mail '{email}' is not a valid address, e.g. anna.schmidt@example.org", field="email")
+        raise ValidationError(
+            Message(
+                "auth.email_invalid",
+                "E-mail '{email}' is not a valid address, e.g. anna.schmidt@example.org",
+                email=email,
+            ),
+            field="email",
+        )
     parsed_role = parse_role(role)
     check_password(password)
     if language not in {"de", "en"}:
-        raise ValidationError(f"Language '{language}' is not available; use de or en", field="language")
+        raise ValidationError(
+            Message("auth.language_unknown", "Language '{language}' is not available; use de or en", language=language),
+            field="language",
+        )
     if get_by_email(session, email=email) is not None:
-        raise ValidationError(f"A user with e-mail '{email}' already exists", field="email")
+        raise ValidationError(
+            Message("auth.email_taken", "A user with e-mail '{email}' already exists", email=email), field="email"
+        )
     user = StaffUser(
         email=email,
         display_name=(display_name or "").strip() or email.split("@")[0],
@@ -133,7 +158,9 @@ def locked_minutes(session: Session, *, email: str, now: datetime) -> int | None
 
 def _locked_error(minutes: int) -> AuthenticationError:
     return AuthenticationError(
-        f"Too many failed attempts: the account is locked for {minutes} more minute(s).",
+        Message(
+            "auth.locked", "Too many failed attempts: the account is locked for {count} more minute(s).", count=minutes
+        ),
         code="locked",
         minutes=minutes,
     )

@@ -23,6 +23,7 @@ from core.auth import sealing
 from core.auth.models import Role, StaffUser
 from core.auth.service import clear_failures, locked_minutes, record_failure
 from core.errors import AuthenticationError, ValidationError
+from core.messages import Message
 
 ISSUER = "Vermittlungs-Werkbank"
 STEP_SECONDS = 30  # what every authenticator app uses
@@ -65,8 +66,12 @@ def enrol(session: Session, *, user: StaffUser, secret: str, code: str, now: dat
     step = _matching_step(secret, code, now)
     if step is None:
         raise ValidationError(
-            f"Code '{code.strip()}' does not match; enter the current 6-digit code of your authenticator app "
-            "(and check that your phone's clock is right)",
+            Message(
+                "auth.totp_enrol_wrong",
+                "Code '{code}' does not match; enter the current 6-digit code of your authenticator app "
+                "(and check that your phone's clock is right)",
+                code=code.strip(),
+            ),
             field="code",
         )
     user.totp_secret_sealed = sealing.seal(secret, secret_key=secret_key)
@@ -89,10 +94,15 @@ def verify(
     """Accept ``code`` for ``user`` once, or count a failed login and raise AuthenticationError."""
     minutes = locked_minutes(session, email=user.email, now=now)
     if minutes is not None:
-        raise AuthenticationError(f"The account is locked for {minutes} more minute(s).", code="locked",
-                                  minutes=minutes)  # fmt: skip
+        raise AuthenticationError(
+            Message("auth.locked", "The account is locked for {count} more minute(s).", count=minutes),
+            code="locked",
+            minutes=minutes,
+        )
     if user.totp_secret_sealed is None:
-        raise AuthenticationError("Two-factor login is not set up for this account", code="totp_missing")
+        raise AuthenticationError(
+            Message("auth.totp_missing", "Two-factor login is not set up for this account"), code="totp_missing"
+        )
     step = _matching_step(sealing.unseal(user.totp_secret_sealed, secret_key=secret_key), code, now)
     accepted = 0
     if step is not None:
@@ -108,14 +118,19 @@ def verify(
                                why="wrong_totp")  # fmt: skip
         if error.code == "locked":
             raise error
-        raise AuthenticationError("The code is wrong or was already used; enter the current one", code="totp_wrong")
+        raise AuthenticationError(
+            Message("auth.totp_wrong", "The code is wrong or was already used; enter the current one"),
+            code="totp_wrong",
+        )
     clear_failures(session, email=user.email)
 
 
 def reset(session: Session, *, user: StaffUser, actor: str, actor_id: int | None) -> None:
     """Forget ``user``'s authenticator (lost phone; or the user turns it off): admins enrol again at next login."""
     if actor_id == user.id and required(user):
-        raise ValidationError("Admins must use two-factor login; another admin can reset it", field="totp")
+        raise ValidationError(
+            Message("auth.totp_required", "Admins must use two-factor login; another admin can reset it"), field="totp"
+        )
     user.totp_secret_sealed = None
     user.totp_last_step = None
     session.flush()

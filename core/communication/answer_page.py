@@ -96,12 +96,15 @@ def _view(session: Session, item_id: int, *, just_recorded: bool = False) -> Ans
     item = inquiries.get_item(session, item_id=item_id)
     inquiry = inquiries.get(session, inquiry_id=item.inquiry_id)
     if inquiry.status in NOT_SENT:  # a signed link for an inquiry that never went out
-        raise links.LinkError("This answer link is not valid; the inquiry was never sent", reason="invalid")
+        raise links.LinkError(
+            Message("link.answer_invalid", "This answer link is not valid; the inquiry was never sent"),
+            reason="invalid",
+        )
     search, patient = session.execute(
         select(Search, Patient).join(Patient, Patient.id == Search.patient_id).where(Search.id == item.search_id)
     ).one()
     if patient.erased_at is not None:  # Art. 17: the link must show nothing about the patient any more
-        raise links.LinkError("This answer link is no longer valid", reason="invalid")
+        raise links.LinkError(Message("link.answer_invalid", "This answer link is no longer valid"), reason="invalid")
     therapist = session.get(Therapist, inquiry.therapist_id)
     return AnswerView(
         item_id=item.id,

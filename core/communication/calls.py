@@ -49,6 +49,7 @@ from core.matching import inquiries
 from core.matching import service as matching
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.matching.queries import therapist_name
+from core.messages import Message, missing, status
 from core.patients.models import Patient, Search
 from core.therapists.models import Practice, Therapist
 from core.therapists.phone_hours import format_phone_hours
@@ -254,7 +255,7 @@ def _get_call(session: Session, call_id: int) -> PhoneCall:
         select(PhoneCall).where(PhoneCall.id == call_id).with_for_update().execution_options(populate_existing=True)
     )
     if call is None:
-        raise NotFound(f"Phone call {call_id} does not exist; pick a call from today's call list")
+        raise NotFound(missing("phone_call", call_id))
     return call
 
 
@@ -286,14 +287,24 @@ def record_outcome(
         result = CallOutcome(outcome)
     except ValueError:
         raise ValidationError(
-            f"Call outcome '{outcome}' is unknown; use one of reached, not_reached, wrong_number", field="outcome"
+            Message(
+                "call.outcome_unknown",
+                "Call outcome '{outcome}' is unknown; use one of reached, not_reached, wrong_number",
+                outcome=outcome,
+            ),
+            field="outcome",
         ) from None
     call = _get_call(session, call_id)
     if expected_version is not None:
         ensure_unchanged(call, version=expected_version, original={"status": CallStatus.SCHEDULED})
     if call.status != CallStatus.SCHEDULED:
         raise ValidationError(
-            f"Phone call {call.id} is already '{call.status.value}'; only scheduled calls take an outcome",
+            Message(
+                "call.not_scheduled",
+                "Phone call {call} is already '{status}'; only scheduled calls take an outcome",
+                call=str(call.id),
+                status=status("call", call.status),
+            ),
             field="outcome",
         )
     inquiry = inquiries.get(session, inquiry_id=call.inquiry_id) if call.inquiry_id else None
@@ -302,11 +313,23 @@ def record_outcome(
         given = {int(k): v for k, v in (answers or {}).items() if v}
         unknown = set(given) - {item.id for item in inquiry.items}
         if unknown:
-            raise ValidationError(f"Items {sorted(unknown)} are not part of inquiry {inquiry.reference}",
-                                  field="answers")  # fmt: skip
+            raise ValidationError(
+                Message(
+                    "call.items_unknown",
+                    "Items {items} are not part of inquiry {inquiry}",
+                    items=", ".join(map(str, sorted(unknown))),
+                    inquiry=inquiry.reference,
+                ),
+                field="answers",
+            )
         if pending and not given:
-            raise ValidationError("A reached call needs at least one answer, e.g. accepted or declined_capacity",
-                                  field="answers")  # fmt: skip
+            raise ValidationError(
+                Message(
+                    "call.answer_required",
+                    "A reached call needs at least one answer, e.g. accepted or declined_capacity",
+                ),
+                field="answers",
+            )
     follow: dict[str, Any] = {"call_id": call.id, "outcome": result.value, "next_call_id": None, "expired": False,
                               "conflict_item_ids": []}  # fmt: skip
     call.outcome, call.done_at, call.staff_user_id = result.value, now, actor_id

@@ -102,7 +102,7 @@ def approve_many_and_queue(
             )
         except WorkbenchError as exc:
             savepoint.rollback()
-            reports.append(ApprovalReport(inquiry_id=inquiry_id, reference=None, approved=False, message=str(exc)))
+            reports.append(ApprovalReport(inquiry_id=inquiry_id, reference=None, approved=False, message=exc.message))
             continue
         savepoint.commit()
         reports.append(ApprovalReport(inquiry_id=inquiry_id, reference=None, approved=True, message="approved"))

@@ -35,6 +35,7 @@ from core.errors import NotFound
 from core.events import service as events
 from core.matching import inquiries
 from core.matching.models import Inquiry, InquiryStatus
+from core.messages import missing
 from core.therapists.models import Practice, Therapist
 
 ACTOR = "job:fetch_mail"
@@ -173,7 +174,7 @@ def mark_handled(session: Session, *, inbound_id: int, actor: str, now: datetime
     """Take an inbound mail off the open list (staff read it and acted); a second call changes nothing."""
     row = session.get(InboundMail, inbound_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"Inbound mail {inbound_id} does not exist; pick one from the inquiry's thread")
+        raise NotFound(missing("inbound_mail", inbound_id))
     if row.handled_at is None:
         row.handled_at, row.handled_by = now, actor
         audit.record(session, actor=actor, action="inbound_mail.handled", entity_type="inbound_mail", entity_id=row.id)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from core.errors import ValidationError
+from core.messages import Message
 
 PURPOSE = b"answer-link:v1"
 # ASCII digits only: int() also reads "٧" (Arabic-Indic) or "７" (fullwidth) as 7, so a changed token would
@@ -48,11 +49,16 @@ def make_token(item_id: int, *, secret: str, expires_at: datetime, purpose: byte
     """
     if not secret:
         raise ValidationError(
-            "An answer link needs a secret key, e.g. SECRET_KEY=<48 random characters>", field="secret"
+            Message("link.secret_missing", "An answer link needs a secret key, e.g. SECRET_KEY=<48 random characters>"),
+            field="secret",
         )
     if expires_at.tzinfo is None:
         raise ValidationError(
-            "expires_at must carry a timezone, e.g. datetime(2026, 12, 1, tzinfo=UTC)", field="expires_at"
+            Message(
+                "link.expiry_without_timezone",
+                "expires_at must carry a timezone, e.g. datetime(2026, 12, 1, tzinfo=UTC)",
+            ),
+            field="expires_at",
         )
     expires = int(expires_at.timestamp())
     return f"{int(item_id)}.{expires}.{_signature(secret, int(item_id), expires, purpose)}"
@@ -63,19 +69,29 @@ def read_token(token: str | None, *, secret: str, now: datetime, purpose: bytes 
     match = SHAPE.fullmatch((token or "").strip())
     if match is None:
         raise LinkError(
-            "This answer link is incomplete or was changed; open the link exactly as it came in the e-mail",
+            Message(
+                "link.answer_invalid",
+                "This answer link is incomplete or was changed; open the link exactly as it came in the e-mail",
+            ),
             reason="invalid",
         )
     item_id, expires, signature = int(match[1]), int(match[2]), match[3]
     if not hmac.compare_digest(signature, _signature(secret, item_id, expires, purpose)):
         raise LinkError(
-            "This answer link is incomplete or was changed; open the link exactly as it came in the e-mail",
+            Message(
+                "link.answer_invalid",
+                "This answer link is incomplete or was changed; open the link exactly as it came in the e-mail",
+            ),
             reason="invalid",
         )
     expired_at = datetime.fromtimestamp(expires, UTC)
     if now >= expired_at:
         raise LinkError(
-            f"This answer link expired on {expired_at:%d.%m.%Y}; please answer by phone or reply to the e-mail",
+            Message(
+                "link.answer_expired",
+                "This answer link expired on {day:%d.%m.%Y}; please answer by phone or reply to the e-mail",
+                day=expired_at,
+            ),
             reason="expired",
         )
     return item_id

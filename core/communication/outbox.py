@@ -43,6 +43,7 @@ from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, ItemOutcome, Placement
 from core.matching.queries import therapist_name
+from core.messages import Message, missing
 from core.patients.models import Patient, Search
 from core.patients.rules import age_on
 from core.therapists.models import ContactChannel, Practice, Therapist
@@ -78,7 +79,12 @@ def enqueue(
     address = validate_email(to_address, field="to_address")
     if address is None:
         raise ValidationError(
-            f"Mail '{template}' needs a recipient address, e.g. praxis@example.org", field="to_address"
+            Message(
+                "mail.recipient_missing",
+                "Mail '{template}' needs a recipient address, e.g. praxis@example.org",
+                template=template,
+            ),
+            field="to_address",
         )
     mail = templates.render(template, language=language, context=context)
     email = Email(
@@ -218,8 +224,14 @@ def inquiry_context(
     inquiry, therapist, practice = _inquiry_rows(session, inquiry_id)
     rows = _pending_rows(session, [inquiry.id]).get(inquiry.id)
     if not rows:
-        raise ValidationError(f"Inquiry {inquiry.reference} has no patient left to ask; nothing to send",
-                              field="inquiry_id")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "mail.nothing_to_send",
+                "Inquiry {inquiry} has no patient left to ask; nothing to send",
+                inquiry=inquiry.reference,
+            ),
+            field="inquiry_id",
+        )
     return _inquiry_context(inquiry, therapist, practice, rows, now=now, settings=settings)
 
 
@@ -301,7 +313,7 @@ def patient_context(session: Session, *, patient_id: int, now: datetime) -> dict
     """Return the context of "search_started" and "status_update" for a patient's latest search."""
     patient = session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound(f"Patient {patient_id} does not exist; pick one from the patient list")
+        raise NotFound(missing("patient", patient_id))
     search = session.scalar(select(Search).where(Search.patient_id == patient.id).order_by(Search.started_on.desc()))
     started_on = search.started_on if search else clock.local_date(now)
     asked = opened = 0

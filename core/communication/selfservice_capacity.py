@@ -26,6 +26,7 @@ from core.config import Settings, get_settings
 from core.errors import ValidationError
 from core.events import service as events
 from core.matching.queries import therapist_name
+from core.messages import Message
 from core.patients.models import GenderWish
 from core.therapists.models import Therapist, TherapistStatus
 
@@ -51,7 +52,7 @@ def _therapist(session: Session, token: str | None, now: datetime, settings: Set
     therapist_id = selfservice_links.read_therapist(token, now=now, settings=settings)
     therapist = session.get(Therapist, therapist_id, with_for_update=lock)
     if therapist is None or therapist.status == TherapistStatus.INACTIVE:
-        raise links.LinkError("This link is no longer valid", reason="invalid")
+        raise links.LinkError(Message("link.invalid", "This link is no longer valid"), reason="invalid")
     return therapist
 
 
@@ -81,22 +82,53 @@ def _clean(*, accepting: object, available_from: date | None, hours_per_week: in
            pref_age_max: int | None, pref_patient_gender: str | None, note: str | None,
            today: date) -> dict[str, Any]:  # fmt: skip
     if not isinstance(accepting, bool):
-        raise ValidationError(f"Say yes or no to new patients (got '{accepting}')", field="accepting")
+        raise ValidationError(
+            Message("capacity.accepting_yes_no", "Say yes or no to new patients (got '{value}')", value=str(accepting)),
+            field="accepting",
+        )
     if available_from is not None and available_from < today:
-        raise ValidationError(f"The date {available_from:%d.%m.%Y} lies in the past; pick today or later",
-                              field="available_from")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "capacity.date_past",
+                "The date {day:%d.%m.%Y} lies in the past; pick today or later",
+                day=available_from,
+            ),
+            field="available_from",
+        )
     if hours_per_week is not None and not 0 <= hours_per_week <= MAX_HOURS_PER_WEEK:
-        raise ValidationError(f"Hours per week {hours_per_week} must be between 0 and {MAX_HOURS_PER_WEEK}",
-                              field="hours_per_week")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "capacity.hours_range",
+                "Hours per week {hours} must be between 0 and {maximum}",
+                hours=hours_per_week,
+                maximum=MAX_HOURS_PER_WEEK,
+            ),
+            field="hours_per_week",
+        )
     for name, age in (("pref_age_min", pref_age_min), ("pref_age_max", pref_age_max)):
         if age is not None and not 0 <= age <= 120:
-            raise ValidationError(f"Age {age} must be between 0 and 120", field=name)
+            raise ValidationError(
+                Message("capacity.age_range", "Age {age} must be between 0 and 120", age=age), field=name
+            )
     if pref_age_min is not None and pref_age_max is not None and pref_age_min > pref_age_max:
-        raise ValidationError(f"The youngest age {pref_age_min} is above the oldest {pref_age_max}; swap them",
-                              field="pref_age_min")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "capacity.ages_reversed",
+                "The youngest age {youngest} is above the oldest {oldest}; swap them",
+                youngest=pref_age_min,
+                oldest=pref_age_max,
+            ),
+            field="pref_age_min",
+        )
     if pref_patient_gender is not None and pref_patient_gender not in {g.value for g in GenderWish}:
-        raise ValidationError(f"Patient gender '{pref_patient_gender}' is unknown; use female, male or any",
-                              field="pref_patient_gender")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "capacity.gender_unknown",
+                "Patient gender '{value}' is unknown; use female, male or any",
+                value=pref_patient_gender,
+            ),
+            field="pref_patient_gender",
+        )
     return {"accepting": accepting, "available_from": available_from, "hours_per_week": hours_per_week,
             "pref_age_min": pref_age_min, "pref_age_max": pref_age_max, "pref_patient_gender": pref_patient_gender,
             "note": (note or "").strip()[:2000] or None}  # fmt: skip

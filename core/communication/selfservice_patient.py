@@ -27,6 +27,7 @@ from core.audit import service as audit
 from core.communication import links, outbox, selfservice_links
 from core.config import Settings, get_settings
 from core.errors import ValidationError
+from core.messages import Message, field_name, term, words
 from core.patients import service as patients
 from core.patients.models import Patient, Search, SearchStatus
 
@@ -71,7 +72,7 @@ def _patient(session: Session, token: str | None, now: datetime, settings: Setti
     patient_id = selfservice_links.read_patient(token, now=now, settings=settings)
     patient = session.get(Patient, patient_id)
     if patient is None or patient.erased_at is not None:  # Art. 17: the link shows nothing any more
-        raise links.LinkError("This link is no longer valid", reason="invalid")
+        raise links.LinkError(Message("link.invalid", "This link is no longer valid"), reason="invalid")
     return patient
 
 
@@ -109,7 +110,14 @@ def update_contact(session: Session, *, token: str | None, now: datetime, change
     patient = _patient(session, token, now, settings)
     unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
-        raise ValidationError(f"{', '.join(unknown)} cannot be changed here; please call us", field=unknown[0])
+        raise ValidationError(
+            Message(
+                "selfservice.not_changeable",
+                "{fields} cannot be changed here; please call us",
+                fields=words([field_name(name) for name in unknown]),
+            ),
+            field=unknown[0],
+        )
     view = _view(session, patient, now=now)
     if not view.can_change:  # the search ended: the link shows the end and changes nothing
         return view
@@ -165,7 +173,15 @@ def end_search(session: Session, *, token: str | None, now: datetime, reason: st
     """End the search (reason: one of END_REASONS); an ended search stays ended, a second call writes nothing."""
     settings = settings or get_settings()
     if reason not in END_REASONS:
-        raise ValidationError(f"Reason '{reason}' is unknown; use one of {', '.join(END_REASONS)}", field="reason")
+        raise ValidationError(
+            Message(
+                "selfservice.end_reason_unknown",
+                "Reason '{reason}' is unknown; use one of {valid}",
+                reason=reason,
+                valid=words([term(f"selfservice.status.reason.{name}", name) for name in END_REASONS]),
+            ),
+            field="reason",
+        )
     patient = _patient(session, token, now, settings)
     search = _latest_search(session, patient)
     if search is None or search.status not in OPEN_SEARCH:

@@ -59,6 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core import messages
 from core.audit import service as audit
 from core.audit.models import AuditEvent
 from core.communication import window as send_window
@@ -178,10 +179,14 @@ def classify(exc: BaseException) -> Outcome:
     return "unknown"  # the connection broke while the mail was being handed over
 
 
+def _at_least_one(name: str, value: int) -> messages.Message:
+    return messages.Message("value.at_least_one", "{name} must be at least 1, got {value}", name=name, value=value)
+
+
 def backoff_delay(attempts: int, *, base: timedelta = BACKOFF_BASE, cap: timedelta = BACKOFF_CAP) -> timedelta:
     """Wait before the next attempt after ``attempts`` failed ones: 1, 2, 4, 8 ... minutes, capped at ``cap``."""
     if attempts < 1:
-        raise ValidationError(f"attempts must be at least 1, got {attempts}; e.g. attempts=1", field="attempts")
+        raise ValidationError(_at_least_one("attempts", attempts), field="attempts")
     return min(base * 2 ** min(attempts - 1, 30), cap)
 
 
@@ -473,9 +478,9 @@ def send_due(
     """
     settings = settings or get_settings()
     if limit is not None and limit < 1:
-        raise ValidationError(f"limit must be at least 1, got {limit}; e.g. --limit 100", field="limit")
+        raise ValidationError(_at_least_one("limit", limit), field="limit")
     if batch_size < 1:
-        raise ValidationError(f"batch size must be at least 1, got {batch_size}; e.g. 20", field="batch_size")
+        raise ValidationError(_at_least_one("batch size", batch_size), field="batch_size")
     report = SendReport(dry_run=dry_run)
     win = send_window.state(send_window.parse_window(settings.send_window), now, timezone=settings.timezone)
     report.window_open, report.window_reason, report.opens_at = win.open, win.reason, win.opens_at
@@ -640,9 +645,16 @@ def resolve_review(
     if row is None:
         from core.errors import NotFound
 
-        raise NotFound(f"Email {email_id} does not exist; pick one from the review list, e.g. email_id=12")
+        raise NotFound(messages.missing("email", email_id))
     if not row.needs_review or row.status != EmailStatus.SENDING:
-        raise IllegalTransition(f"Email {email_id} does not await review (status {row.status.value})")
+        raise IllegalTransition(
+            messages.Message(
+                "mail.not_in_review",
+                "Email {email} does not await review (status {status})",
+                email=str(email_id),
+                status=messages.status("mail", row.status),
+            )
+        )
     row.needs_review = False
     if delivered:
         row.status, row.sent_at = EmailStatus.SENT, now
@@ -711,7 +723,7 @@ def content(session: Session, *, email_id: int) -> dict[str, Any]:
     """
     row = session.get(Email, email_id)
     if row is None:
-        raise NotFound(f"Mail {email_id} does not exist; pick one from the outbox list")
+        raise NotFound(messages.missing("email", email_id))
     return {"id": row.id, "status": row.status.value, "to": row.to_address, "subject": row.subject,
             "text": row.body_text, "html": row.body_html, "created_at": row.created_at,
             "sent_at": row.sent_at, "due_at": row.next_attempt_at}  # fmt: skip

@@ -30,6 +30,7 @@ from markdown_it.common.utils import escapeHtml
 
 from core.communication.rendering import RenderedMail, plain_markup
 from core.errors import ValidationError
+from core.messages import Message
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 THERAPIST_TEMPLATES = ("inquiry", "reminder", "answer_ack")
@@ -144,11 +145,24 @@ def template_language(template: str, language: str) -> str:
     """Return the language a template is rendered in: ``language`` if it exists, else German."""
     if template not in TEMPLATES:
         raise ValidationError(
-            f"Unknown mail template '{template}'; use one of {', '.join(TEMPLATES)}", field="template"
+            Message(
+                "mail.template_unknown",
+                "Unknown mail template '{template}'; use one of {valid}",
+                template=template,
+                valid=", ".join(TEMPLATES),
+            ),
+            field="template",
         )
     if language not in LANGUAGES:
-        raise ValidationError(f"Unknown mail language '{language}'; use one of {', '.join(LANGUAGES)}, e.g. de",
-                              field="language")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "mail.language_unknown",
+                "Unknown mail language '{language}'; use one of {valid}, e.g. de",
+                language=language,
+                valid=", ".join(LANGUAGES),
+            ),
+            field="language",
+        )
     return language if (TEMPLATE_DIR / f"{template}.{language}.md").exists() else "de"
 
 
@@ -157,8 +171,14 @@ def _compiled(template: str, language: str) -> tuple[jinja2.Template, jinja2.Tem
     source = (TEMPLATE_DIR / f"{template}.{language}.md").read_text(encoding="utf-8")
     match = _FRONT.match(source)
     if match is None or not match["head"].startswith("subject:"):
-        raise ValidationError(f"Template {template}.{language}.md needs a front matter '---\\nsubject: ...\\n---'",
-                              field="template")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "mail.template_front_matter",
+                "Template {file} needs a front matter with its subject",
+                file=f"{template}.{language}.md",
+            ),
+            field="template",
+        )
     subject = match["head"].removeprefix("subject:").strip()
     text_source = plain_markup(match["body"])  # template markup only, never values
     return _TEXT_ENV.from_string(subject), _TEXT_ENV.from_string(text_source), _HTML_ENV.from_string(match["body"])
@@ -229,8 +249,16 @@ def render(template: str, *, language: str, context: Mapping[str, Any]) -> Rende
         text = text_t.render(values)
         html = _html(template, used, values)
     except jinja2.UndefinedError as exc:
-        raise ValidationError(f"Mail template '{template}' ({used}) needs a value: {exc.message}",
-                              field="context") from None  # fmt: skip
+        raise ValidationError(
+            Message(
+                "mail.template_value_missing",
+                "Mail template '{template}' ({language}) needs a value: {detail}",
+                template=template,
+                language=used,
+                detail=str(exc.message),
+            ),
+            field="context",
+        ) from None
     return RenderedMail(subject=subject, text=text.strip() + "\n", html=html)
 
 

@@ -21,6 +21,7 @@ from core.communication.inbound_models import InboundKind, InboundMail
 from core.communication.models import Email, PhoneCall
 from core.errors import ValidationError
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome
+from core.messages import Message
 from core.patients.models import Patient, Search
 
 
@@ -76,8 +77,12 @@ def entries(session: Session, *, patient_id: int | None = None, therapist_id: in
             inquiry_id: int | None = None, limit: int = 200) -> list[TimelineEntry]:  # fmt: skip
     """Return the newest ``limit`` entries for exactly one of patient, therapist or inquiry."""
     if sum(value is not None for value in (patient_id, therapist_id, inquiry_id)) != 1:
-        raise ValidationError("Give exactly one of patient_id, therapist_id or inquiry_id, e.g. patient_id=12",
-                              field="patient_id")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "timeline.one_subject", "Give exactly one of patient_id, therapist_id or inquiry_id, e.g. patient_id=12"
+            ),
+            field="patient_id",
+        )
     ids = _inquiry_ids(session, patient_id=patient_id, therapist_id=therapist_id, inquiry_id=inquiry_id)
     references = dict(session.execute(select(Inquiry.id, Inquiry.reference).where(Inquiry.id.in_(ids))).all())
     own_mail = Email.patient_id == patient_id if patient_id is not None else Email.therapist_id == therapist_id

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.errors import ValidationError
 from core.geo.models import Postcode
 from core.geo.outline import regions_geojson
+from core.messages import Message, field_name
 from core.patients.models import Patient, Search, SearchStatus
 from core.therapists.duplicates import display_name
 from core.therapists.models import AgeGroup, Procedure, Setting, Therapist, TherapistStatus
@@ -57,7 +58,17 @@ class TherapistMapFilter:
 
 def _check_choice(value: str | None, allowed: list[str], *, field: str, example: str) -> None:
     if value is not None and value not in allowed:
-        raise ValidationError(f"{field} '{value}' is not one of {', '.join(allowed)}, e.g. {example}", field=field)
+        raise ValidationError(
+            Message(
+                "filter.not_one_of_example",
+                "{field} '{value}' is not one of {valid}, e.g. {example}",
+                field=field_name(field),
+                value=value,
+                valid=", ".join(allowed),
+                example=example,
+            ),
+            field=field,
+        )
 
 
 def validate_filter(filters: TherapistMapFilter) -> None:
@@ -68,10 +79,20 @@ def validate_filter(filters: TherapistMapFilter) -> None:
     _check_choice(filters.status, [s.value for s in TherapistStatus], field="status", example="active")
     _check_choice(filters.accepting, list(ACCEPTING), field="accepting", example="yes")
     if filters.language is not None and not re.fullmatch(r"[a-z]{2}", filters.language):
-        raise ValidationError(f"language '{filters.language}' must be a two-letter code, e.g. en", field="language")
+        raise ValidationError(
+            Message(
+                "filter.language_code", "language '{code}' must be a two-letter code, e.g. en", code=filters.language
+            ),
+            field="language",
+        )
     if filters.plz_prefix is not None and not PLZ_PREFIX.match(filters.plz_prefix):
         raise ValidationError(
-            f"PLZ prefix '{filters.plz_prefix}' must be 1 to 5 digits, e.g. 10 for Berlin", field="plz_prefix"
+            Message(
+                "filter.plz_prefix",
+                "PLZ prefix '{prefix}' must be 1 to 5 digits, e.g. 10 for Berlin",
+                prefix=filters.plz_prefix,
+            ),
+            field="plz_prefix",
         )
 
 

@@ -47,12 +47,14 @@ from core.matching.models import (
     Placement,
     ReplyType,
 )
+from core.messages import Message, status, term, words
 from core.patients import service as patients
 from core.patients.models import PatientStatus, Search, SearchStatus
 from core.therapists.models import Practice, Therapist
 
 Out = ItemOutcome
-OUTCOME_EXAMPLE = "e.g. accepted, declined_capacity, declined_unsuitable, declined_other, no_answer"
+ANSWERS = ("accepted", "declined_capacity", "declined_unsuitable", "declined_other", "no_answer")
+OUTCOME_EXAMPLE = words([term(f"outcome.{name}", name) for name in ANSWERS])
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,22 @@ def parse_outcome(value: str | ItemOutcome) -> ItemOutcome:
     try:
         outcome = ItemOutcome(value)
     except ValueError:
-        raise ValidationError(f"Outcome '{value}' is unknown; {OUTCOME_EXAMPLE}", field="outcome") from None
+        raise ValidationError(
+            Message(
+                "answer.outcome_invalid",
+                "Outcome '{value}' is unknown; e.g. {example}",
+                value=value,
+                example=OUTCOME_EXAMPLE,
+            ),
+            field="outcome",
+        ) from None
     if outcome == Out.PENDING:
-        raise ValidationError(f"'pending' is not an answer; {OUTCOME_EXAMPLE}", field="outcome")
+        raise ValidationError(
+            Message(
+                "answer.pending_is_no_answer", "'pending' is not an answer; e.g. {example}", example=OUTCOME_EXAMPLE
+            ),
+            field="outcome",
+        )
     return outcome
 
 
@@ -85,8 +100,16 @@ def parse_source(value: str | AnswerSource) -> AnswerSource:
     try:
         return AnswerSource(value)
     except ValueError:
-        valid = ", ".join(s.value for s in AnswerSource)
-        raise ValidationError(f"Answer source '{value}' is unknown; use one of {valid}", field="source") from None
+        valid = words([term(f"answer.source.{s.value}", s.value) for s in AnswerSource])
+        raise ValidationError(
+            Message(
+                "answer.source_invalid",
+                "Answer source '{value}' is unknown; use one of {valid}",
+                value=value,
+                valid=valid,
+            ),
+            field="source",
+        ) from None
 
 
 def _lock_search(session: Session, search_id: int) -> Search:
@@ -175,12 +198,22 @@ def _no_show(session: Session, item: InquiryItem, inquiry: Inquiry, search: Sear
     placement = session.scalar(select(Placement).where(Placement.inquiry_item_id == item.id))
     if placement is None:
         raise ValidationError(
-            f"{label} is a conflicting acceptance without a placement; resolve the conflict instead", field="outcome"
+            Message(
+                "answer.conflict_without_placement",
+                "{item} is a conflicting acceptance without a placement; resolve the conflict instead",
+                item=label,
+            ),
+            field="outcome",
         )
     patient = patients.get(session, patient_id=search.patient_id)
     if patient.status != PatientStatus.IN_THERAPY:
         raise ValidationError(
-            f"{label}: patient is '{patient.status.value}', not in_therapy; a no-show cannot be recorded now",
+            Message(
+                "answer.no_show_not_in_therapy",
+                "{item}: patient is '{status}', not in_therapy; a no-show cannot be recorded now",
+                item=label,
+                status=status("patient", patient.status),
+            ),
             field="outcome",
         )
     audit.record(session, actor=actor, actor_id=actor_id, action="placement.removed", entity_type="placement",
@@ -283,16 +316,25 @@ def record_answer(
     practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
     if inquiry.status in (InquiryStatus.PROPOSED, InquiryStatus.DISCARDED):
         raise IllegalTransition(
-            f"Inquiry {inquiry.reference} is '{inquiry.status.value}': it was never sent, so it has no answers; "
-            "approve it first"
+            Message(
+                "answer.never_sent",
+                "Inquiry {inquiry} is '{status}': it was never sent, so it has no answers; approve it first",
+                inquiry=inquiry.reference,
+                status=status("inquiry", inquiry.status),
+            )
         )
     if item.outcome == target:  # the same answer again (a second click on the answer link)
         return _result(item, inquiry, _placement(session, search.id), changed=False,
                        cooldown=practice.cooldown_until if practice else None)  # fmt: skip
     if item.outcome == Out.WITHDRAWN and target != Out.ACCEPTED:
         raise IllegalTransition(
-            f"{label} was withdrawn: the patient was placed through another inquiry meanwhile, so this "
-            f"'{target.value}' needs no recording; leave it out (an offer would be recorded as a conflict)"
+            Message(
+                "answer.withdrawn",
+                "{item} was withdrawn: the patient was placed through another inquiry meanwhile, so this "
+                "'{outcome}' needs no recording; leave it out (an offer would be recorded as a conflict)",
+                item=label,
+                outcome=term(f"outcome.{target.value}", target.value),
+            )
         )
     transitions.check_outcome(item.outcome, target, label=label)
     today = local_today(now, settings)
@@ -315,7 +357,11 @@ def record_answer(
         placement = session.scalar(select(Placement).where(Placement.inquiry_item_id == item.id))
         if placement is None:
             raise ValidationError(
-                f"{label} is a conflicting acceptance without a placement; resolve the conflict instead",
+                Message(
+                    "answer.conflict_without_placement",
+                    "{item} is a conflicting acceptance without a placement; resolve the conflict instead",
+                    item=label,
+                ),
                 field="outcome",
             )
         placement.first_session_confirmed_at = now

@@ -25,6 +25,7 @@ from core.geo.travel import estimate_minutes
 from core.matching import inquiries, limits, references
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome, Placement
 from core.matching.transitions import OPEN_STATUSES
+from core.messages import Message, missing, status
 from core.patients.models import Patient, Search, SearchStatus
 from core.patients.rules import age_on
 from core.therapists.duplicates import display_name
@@ -106,7 +107,7 @@ def suggest_waiting_patients(
     today = today or session.scalar(select(func.current_date()))
     therapist = session.get(Therapist, therapist_id)
     if therapist is None:
-        raise NotFound(f"Therapist {therapist_id} does not exist")
+        raise NotFound(missing("therapist", therapist_id))
     if therapist.latitude is None or therapist.longitude is None:
         return []
     already_asked = (
@@ -192,12 +193,18 @@ def resolve_conflict(
     """
     settings = settings or get_settings()
     if action not in ACTIONS:
-        raise ValidationError(f"Action '{action}' is unknown; use offer or close", field="action")
+        raise ValidationError(
+            Message("conflict.action_unknown", "Action '{action}' is unknown; use offer or close", action=action),
+            field="action",
+        )
     item = inquiries.get_item(session, item_id=item_id, for_update=True)
     label = inquiries.item_label(session, item)
     if not item.is_conflict or item.conflict_resolved_at is not None:
-        state = "already resolved" if item.is_conflict else "not a conflict"
-        raise ValidationError(f"{label} is {state}; nothing to resolve", field="item_id")
+        if item.is_conflict:
+            message = Message("conflict.already_resolved", "{item} is already resolved; nothing to resolve", item=label)
+        else:
+            message = Message("conflict.not_a_conflict", "{item} is not a conflict; nothing to resolve", item=label)
+        raise ValidationError(message, field="item_id")
     source = item.inquiry
     created = None
     if action == "offer":
@@ -217,19 +224,30 @@ def resolve_conflict(
 def _offer(session: Session, source: Inquiry, other_search_id: int | None, *, actor: str, actor_id: int | None,
            now: datetime, settings: Settings) -> Inquiry:  # fmt: skip
     if other_search_id is None:
-        raise ValidationError("Choose the waiting patient to offer, e.g. other_search_id=42", field="other_search_id")
+        raise ValidationError(
+            Message("conflict.choose_patient", "Choose the waiting patient to offer, e.g. other_search_id=42"),
+            field="other_search_id",
+        )
     search = session.get(Search, other_search_id)
     if search is None:
-        raise NotFound(f"Search {other_search_id} does not exist")
+        raise NotFound(missing("search", other_search_id))
     patient = session.get(Patient, search.patient_id)
     therapist = session.get(Therapist, source.therapist_id)
     if search.status != SearchStatus.ACTIVE:
         raise ValidationError(
-            f"The search of patient {patient.reference} is {search.status.value}; choose an active one",
+            Message(
+                "conflict.search_not_active",
+                "The search of patient {patient} is {status}; choose an active one",
+                patient=patient.reference,
+                status=status("search", search.status),
+            ),
             field="other_search_id",
         )
     if therapist.id in (search.excluded_therapist_ids or []) + (patient.excluded_therapist_ids or []):
-        raise ValidationError(f"Patient {patient.reference} excludes this therapist", field="other_search_id")
+        raise ValidationError(
+            Message("edit.patient_excludes", "Patient {patient} excludes this therapist", patient=patient.reference),
+            field="other_search_id",
+        )
     violations = limits.check(session, therapist_id=therapist.id, practice_id=source.practice_id, search_ids=[],
                               exclude_inquiry_id=None, today=limits.local_today(now, settings), now=now,
                               settings=settings)  # fmt: skip

@@ -22,6 +22,7 @@ from core.events import service as events
 from core.geo.distance import haversine_km
 from core.matching import inquiries, limits
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome
+from core.messages import Message, missing, status
 from core.patients.models import Patient, Search, SearchStatus
 from core.therapists.models import Therapist, TherapistStatus
 
@@ -46,7 +47,7 @@ def _edited(session: Session, inquiry: Inquiry, change: str, *, actor: str, acto
 def _therapist(session: Session, therapist_id: int) -> Therapist:
     therapist = session.get(Therapist, therapist_id)
     if therapist is None:
-        raise NotFound(f"Therapist {therapist_id} does not exist")
+        raise NotFound(missing("therapist", therapist_id))
     return therapist
 
 
@@ -66,25 +67,45 @@ def add_search(
     inquiries.require_proposal(inquiry)
     search = session.get(Search, search_id)
     if search is None:
-        raise NotFound(f"Search {search_id} does not exist")
+        raise NotFound(missing("search", search_id))
     patient = session.get(Patient, search.patient_id)
     size, limit = len(inquiry.items), settings.match_inquiry_max_size
     if size >= limit:
         raise ValidationError(
-            f"Inquiry {inquiry.reference} already has {size} patients (at most {limit}); remove one first",
+            Message(
+                "edit.inquiry_full",
+                "Inquiry {inquiry} already has {count} patients (at most {limit}); remove one first",
+                inquiry=inquiry.reference,
+                count=size,
+                limit=limit,
+            ),
             field="search_id",
         )
     if any(item.search_id == search_id for item in inquiry.items):
         raise ValidationError(
-            f"Patient {patient.reference} is already in inquiry {inquiry.reference}", field="search_id"
+            Message(
+                "edit.patient_already_in",
+                "Patient {patient} is already in inquiry {inquiry}",
+                patient=patient.reference,
+                inquiry=inquiry.reference,
+            ),
+            field="search_id",
         )
     if search.status != SearchStatus.ACTIVE:
         raise ValidationError(
-            f"The search of patient {patient.reference} is {search.status.value}; only active searches can be added",
+            Message(
+                "edit.search_not_active",
+                "The search of patient {patient} is {status}; only active searches can be added",
+                patient=patient.reference,
+                status=status("search", search.status),
+            ),
             field="search_id",
         )
     if inquiry.therapist_id in (search.excluded_therapist_ids or []) + (patient.excluded_therapist_ids or []):
-        raise ValidationError(f"Patient {patient.reference} excludes this therapist", field="search_id")
+        raise ValidationError(
+            Message("edit.patient_excludes", "Patient {patient} excludes this therapist", patient=patient.reference),
+            field="search_id",
+        )
     therapist = _therapist(session, inquiry.therapist_id)
     item = InquiryItem(inquiry_id=inquiry.id, search_id=search.id, outcome=ItemOutcome.PENDING, score=None,
                        factors=_factor("added_by_staff", "added by staff (no score)"),
@@ -103,7 +124,12 @@ def remove_item(session: Session, *, item_id: int, actor: str, now: datetime, ac
     inquiries.require_proposal(inquiry)
     if len(inquiry.items) <= 1:
         raise ValidationError(
-            f"Inquiry {inquiry.reference} needs at least one patient; discard the inquiry instead", field="item_id"
+            Message(
+                "edit.last_patient",
+                "Inquiry {inquiry} needs at least one patient; discard the inquiry instead",
+                inquiry=inquiry.reference,
+            ),
+            field="item_id",
         )
     search_id = item.search_id
     inquiry.items.remove(item)
@@ -134,10 +160,20 @@ def swap_therapist(
     inquiries.require_proposal(inquiry)
     therapist = _therapist(session, therapist_id)
     if therapist.id == inquiry.therapist_id:
-        raise ValidationError(f"Inquiry {inquiry.reference} already goes to this therapist", field="therapist_id")
+        raise ValidationError(
+            Message(
+                "edit.same_therapist", "Inquiry {inquiry} already goes to this therapist", inquiry=inquiry.reference
+            ),
+            field="therapist_id",
+        )
     if therapist.status != TherapistStatus.ACTIVE:
         raise ValidationError(
-            f"Therapist {therapist.first_name} {therapist.last_name} is {therapist.status.value}; choose an active one",
+            Message(
+                "edit.therapist_not_active",
+                "Therapist {name} is {status}; choose an active one",
+                name=f"{therapist.first_name} {therapist.last_name}",
+                status=status("therapists", therapist.status),
+            ),
             field="therapist_id",
         )
     rows = session.execute(
@@ -149,7 +185,12 @@ def swap_therapist(
     for _item, patient, search in rows:
         if therapist.id in (search.excluded_therapist_ids or []) + (patient.excluded_therapist_ids or []):
             raise ValidationError(
-                f"Patient {patient.reference} excludes this therapist; remove the patient first", field="therapist_id"
+                Message(
+                    "edit.patient_excludes_swap",
+                    "Patient {patient} excludes this therapist; remove the patient first",
+                    patient=patient.reference,
+                ),
+                field="therapist_id",
             )
     violations = limits.check(
         session,

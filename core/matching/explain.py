@@ -26,6 +26,7 @@ from core.matching.pipeline import PipelineSettings, service_today
 from core.matching.proposals import Factor
 from core.matching.score import MatchModel, PriorModel, build_features
 from core.matching.snapshot import Relaxation, load_snapshot
+from core.messages import missing
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ def why_not(
         session, now=now, today=service_today(now, settings), search_ids=[search_id], therapist_ids=[therapist_id]
     )
     if snapshot.search_row(search_id) < 0:
-        raise NotFound(f"Search {search_id} does not exist; pick a patient's search from the patient list")
+        raise NotFound(missing("search", search_id))
     if snapshot.therapist_row(therapist_id) < 0:
-        raise NotFound(f"Therapist {therapist_id} does not exist; pick a therapist from the therapist list")
+        raise NotFound(missing("therapist", therapist_id))
     search = snapshot.searches.iloc[0]
     therapist = snapshot.therapists.iloc[0]
     km = float(haversine_km(search["latitude"], search["longitude"], therapist["latitude"], therapist["longitude"]))

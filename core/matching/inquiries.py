@@ -21,6 +21,7 @@ from core.events import service as events
 from core.events.models import DomainEvent
 from core.matching import transitions
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
+from core.messages import Message, status
 from core.patients.models import Patient, Search
 
 
@@ -31,7 +32,13 @@ def get(session: Session, *, inquiry_id: int, for_update: bool = False) -> Inqui
         query = query.with_for_update().execution_options(populate_existing=True)
     inquiry = session.scalar(query)
     if inquiry is None:
-        raise NotFound(f"Inquiry {inquiry_id} does not exist (it may have been replaced by a newer matching run)")
+        raise NotFound(
+            Message(
+                "not_found.inquiry_replaced",
+                "Inquiry {key} does not exist (it may have been replaced by a newer matching run)",
+                key=str(inquiry_id),
+            )
+        )
     return inquiry
 
 
@@ -42,23 +49,36 @@ def get_item(session: Session, *, item_id: int, for_update: bool = False) -> Inq
         query = query.with_for_update().execution_options(populate_existing=True)
     item = session.scalar(query)
     if item is None:
-        raise NotFound(f"Inquiry item {item_id} does not exist (it may have been replaced by a newer matching run)")
+        raise NotFound(
+            Message(
+                "not_found.inquiry_item_replaced",
+                "Inquiry item {key} does not exist (it may have been replaced by a newer matching run)",
+                key=str(item_id),
+            )
+        )
     return item
 
 
-def item_label(session: Session, item: InquiryItem) -> str:
+def item_label(session: Session, item: InquiryItem) -> Message:
     """Return e.g. 'Patient P-7K3F9Q in inquiry A-2026-000123' for messages."""
     reference = session.scalar(
         select(Patient.reference).join(Search, Search.patient_id == Patient.id).where(Search.id == item.search_id)
     )
-    return f"Patient {reference} in inquiry {item.inquiry.reference}"
+    return Message(
+        "label.item", "Patient {patient} in inquiry {inquiry}", patient=reference, inquiry=item.inquiry.reference
+    )
 
 
 def require_proposal(inquiry: Inquiry) -> None:
     """Raise IllegalTransition unless the inquiry is still an unreviewed proposal (the only editable state)."""
     if inquiry.status != InquiryStatus.PROPOSED:
         raise IllegalTransition(
-            f"Inquiry {inquiry.reference} is '{inquiry.status.value}'; only proposals (state 'proposed') can be edited"
+            Message(
+                "edit.not_a_proposal",
+                "Inquiry {inquiry} is '{status}'; only proposals (state 'proposed') can be edited",
+                inquiry=inquiry.reference,
+                status=status("inquiry", inquiry.status),
+            )
         )
 
 

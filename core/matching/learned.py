@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits
 from core.errors import ValidationError
 from core.matching.proposals import Factor
 from core.matching.score import FACTOR_CODES, FEATURE_COLUMNS, explain_rows
+from core.messages import Message
 
 MODEL_KIND = "learned-hgb"
 # which feature columns each factor (score.FACTOR_CODES) stands for; ablating a factor resets them together
@@ -66,8 +67,11 @@ def feature_matrix(features: pd.DataFrame) -> np.ndarray:
     missing = [column for column in FEATURE_COLUMNS if column not in features.columns]
     if missing:
         raise ValidationError(
-            f"The feature frame lacks the column(s) {', '.join(missing)}; build it with "
-            "core.matching.score.build_features",
+            Message(
+                "model.columns_missing",
+                "The feature frame lacks the column(s) {columns}; build it with core.matching.score.build_features",
+                columns=", ".join(missing),
+            ),
             field="features",
         )
     return features.loc[:, list(FEATURE_COLUMNS)].to_numpy(dtype=float)
@@ -165,13 +169,25 @@ def fit_learned_model(
     y = np.asarray(labels).astype(int)
     if len(y) != len(features):
         raise ValidationError(
-            f"{len(features)} feature rows but {len(y)} labels; pass one label per row", field="labels"
+            Message(
+                "model.labels_mismatch",
+                "{rows} feature rows but {labels} labels; pass one label per row",
+                rows=len(features),
+                labels=len(y),
+            ),
+            field="labels",
         )
     positives = int(y.sum())
     if len(y) < MIN_ROWS or positives == 0 or positives == len(y):
         raise ValidationError(
-            f"Cannot train on {len(y)} rows with {positives} offers; need at least {MIN_ROWS} rows with both "
-            "offers and non-offers. Keep the prior until more answers arrive.",
+            Message(
+                "model.too_few_rows",
+                "Cannot train on {rows} rows with {offers} offers; need at least {minimum} rows with both "
+                "offers and non-offers. Keep the prior until more answers arrive.",
+                rows=len(y),
+                offers=positives,
+                minimum=MIN_ROWS,
+            ),
             field="labels",
         )
     x = feature_matrix(features)

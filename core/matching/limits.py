@@ -22,6 +22,7 @@ from core.config import Settings
 from core.errors import ValidationError
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.matching.transitions import OPEN_STATUSES
+from core.messages import Message, words
 from core.patients.models import Patient, Search
 from core.therapists.models import Practice
 
@@ -40,11 +41,12 @@ class ContactLimitExceeded(ValidationError):
 
     def __init__(self, label: str, violations: list[Violation]) -> None:
         super().__init__(
-            f"Inquiry {label} breaks the contact limits: "
-            + "; ".join(v.message for v in violations)
-            + f". To send it anyway give an override reason, e.g. '{OVERRIDE_EXAMPLE}'",
+            Message("limits.exceeded",
+                    "Inquiry {inquiry} breaks the contact limits: {violations}. "
+                    "To send it anyway give an override reason, e.g. '" + OVERRIDE_EXAMPLE + "'",
+                    inquiry=label, violations=words([v.message for v in violations])),
             field="override_reason",
-        )
+        )  # fmt: skip
         self.violations = violations
 
 
@@ -64,12 +66,24 @@ def practice_rules(
     """Return the practice-level violations (pure). ``recent_count`` = other inquiries in the last 30 days."""
     found = []
     if open_references:
-        found.append(Violation("open_inquiry", f"the practice already has the open inquiry {open_references[0]}"))
+        message = Message(
+            "limits.open_inquiry", "the practice already has the open inquiry {inquiry}", inquiry=open_references[0]
+        )
+        found.append(Violation("open_inquiry", message))
     if cooldown_until is not None and cooldown_until > today:
-        found.append(Violation("cooldown", f"the practice cools down until {cooldown_until:%d.%m.%Y}"))
+        found.append(Violation("cooldown", Message("limits.cooldown", "the practice cools down until {until:%d.%m.%Y}",
+                                                   until=cooldown_until)))  # fmt: skip
     if recent_count >= monthly_cap:
         found.append(
-            Violation("monthly_cap", f"the practice had {recent_count} inquiries in 30 days (limit {monthly_cap})")
+            Violation(
+                "monthly_cap",
+                Message(
+                    "limits.monthly_cap",
+                    "the practice had {count} inquiries in 30 days (limit {limit})",
+                    count=recent_count,
+                    limit=monthly_cap,
+                ),
+            )
         )
     return found
 
@@ -78,7 +92,14 @@ def search_rule(*, reference: str, open_count: int, limit: int) -> Violation | N
     """Return a violation if a search already has ``limit`` open inquiries (pure)."""
     if open_count >= limit:
         return Violation(
-            "parallel_per_search", f"patient {reference} already waits for {open_count} inquiries (limit {limit})"
+            "parallel_per_search",
+            Message(
+                "limits.parallel_per_search",
+                "patient {patient} already waits for {count} inquiries (limit {limit})",
+                patient=reference,
+                count=open_count,
+                limit=limit,
+            ),
         )
     return None
 

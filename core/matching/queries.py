@@ -19,6 +19,7 @@ from core.audit import service as audit
 from core.errors import NotFound, ValidationError
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome, Placement, reply_type
 from core.matching.transitions import INQUIRY_TRANSITIONS, OPEN_STATUSES
+from core.messages import Message
 from core.patients.models import Patient, Search
 from core.patients.rules import age_on
 from core.therapists.duplicates import display_name
@@ -125,7 +126,13 @@ def inquiry_detail(session: Session, *, inquiry_id: int) -> dict[str, Any]:
     """Return one inquiry with its items, the states it may move to next, and its audit trail."""
     rows = _grouped(session, Inquiry.id == inquiry_id)
     if not rows:
-        raise NotFound(f"Inquiry {inquiry_id} does not exist (it may have been replaced by a newer matching run)")
+        raise NotFound(
+            Message(
+                "not_found.inquiry_replaced",
+                "Inquiry {key} does not exist (it may have been replaced by a newer matching run)",
+                key=str(inquiry_id),
+            )
+        )
     row = rows[0]
     row["allowed_transitions"] = sorted(s.value for s in INQUIRY_TRANSITIONS[row["status"]])
     row["audit"] = [
@@ -151,7 +158,10 @@ def match_history(
 ) -> list[dict[str, Any]]:
     """Return one row per inquiry item for a patient or a therapist, newest first (proposals included)."""
     if patient_id is None and therapist_id is None:
-        raise ValidationError("Give a patient_id or a therapist_id, e.g. patient_id=12", field="patient_id")
+        raise ValidationError(
+            Message("timeline.one_subject", "Give a patient_id or a therapist_id, e.g. patient_id=12"),
+            field="patient_id",
+        )
     query = (
         select(InquiryItem, Inquiry, Therapist, Practice, Search, Patient, Placement.id)
         .join(Inquiry, Inquiry.id == InquiryItem.inquiry_id)

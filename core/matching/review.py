@@ -21,6 +21,7 @@ from core.config import Settings, get_settings
 from core.errors import ConcurrentEdit, ValidationError, WorkbenchError
 from core.matching import inquiries, limits, transitions
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
+from core.messages import Message, status
 from core.patients.models import Patient, Search, SearchStatus
 from core.therapists.models import Practice, Therapist, TherapistStatus
 
@@ -32,7 +33,7 @@ class ApprovalReport:
     inquiry_id: int
     reference: str | None
     approved: bool
-    message: str  # "approved", or the error that kept it back
+    message: str  # "approved", or the error that kept it back (a core.messages.Message: say it)
     violated_rules: tuple[str, ...] = ()  # contact limits broken (overridden when approved)
 
 
@@ -41,8 +42,13 @@ def ensure_sendable(session: Session, inquiry: Inquiry, items: list[InquiryItem]
     therapist = session.get(Therapist, inquiry.therapist_id)
     if therapist.status != TherapistStatus.ACTIVE:
         raise ValidationError(
-            f"Inquiry {inquiry.reference}: the therapist is {therapist.status.value} "
-            f"({therapist.status_reason}); swap the therapist or discard the inquiry",
+            Message(
+                "review.therapist_not_active",
+                "Inquiry {inquiry}: the therapist is {status} ({reason}); swap the therapist or discard the inquiry",
+                inquiry=inquiry.reference,
+                status=status("therapists", therapist.status),
+                reason=therapist.status_reason or "—",
+            ),
             field="therapist_id",
         )
     rows = session.execute(
@@ -51,17 +57,28 @@ def ensure_sendable(session: Session, inquiry: Inquiry, items: list[InquiryItem]
         .join(Patient, Patient.id == Search.patient_id)
         .where(Search.id.in_([item.search_id for item in items]))
     )  # fmt: skip
-    for _search_id, status, excluded, reference, patient_excluded in rows:
-        if status != SearchStatus.ACTIVE:
+    for _search_id, search_status, excluded, reference, patient_excluded in rows:
+        if search_status != SearchStatus.ACTIVE:
             raise ValidationError(
-                f"Inquiry {inquiry.reference}: the search of patient {reference} is {status.value}; "
-                "remove the patient from the inquiry first",
+                Message(
+                    "review.search_not_active",
+                    "Inquiry {inquiry}: the search of patient {patient} is {status}; "
+                    "remove the patient from the inquiry first",
+                    inquiry=inquiry.reference,
+                    patient=reference,
+                    status=status("search", search_status),
+                ),
                 field="items",
             )
         if inquiry.therapist_id in (excluded or []) or inquiry.therapist_id in (patient_excluded or []):
             raise ValidationError(
-                f"Inquiry {inquiry.reference}: patient {reference} excludes this therapist; "
-                "remove the patient from the inquiry or swap the therapist",
+                Message(
+                    "review.patient_excludes",
+                    "Inquiry {inquiry}: patient {patient} excludes this therapist; "
+                    "remove the patient from the inquiry or swap the therapist",
+                    inquiry=inquiry.reference,
+                    patient=reference,
+                ),
                 field="items",
             )
 
@@ -101,14 +118,25 @@ def _approve(
     inquiry = inquiries.get(session, inquiry_id=inquiry_id, for_update=True)
     if version is not None and inquiry.version != version:
         raise ConcurrentEdit(
-            f"Inquiry {inquiry.reference} was changed by someone else while you reviewed it "
-            f"(version {version} -> {inquiry.version}); reload it and review it again"
+            Message(
+                "review.changed_meanwhile",
+                "Inquiry {inquiry} was changed by someone else while you reviewed it "
+                "(version {version} -> {current}); reload it and review it again",
+                inquiry=inquiry.reference,
+                version=version,
+                current=inquiry.version,
+            )
         )
     transitions.check_inquiry(inquiry.status, InquiryStatus.APPROVED, label=inquiry.reference)
     pending = [item for item in inquiry.items if item.outcome == ItemOutcome.PENDING]
     if not pending:
         raise ValidationError(
-            f"Inquiry {inquiry.reference} has no patient left to ask; discard it instead", field="items"
+            Message(
+                "review.no_patient_left",
+                "Inquiry {inquiry} has no patient left to ask; discard it instead",
+                inquiry=inquiry.reference,
+            ),
+            field="items",
         )
     ensure_sendable(session, inquiry, pending)
     violations = limits.check(
@@ -170,9 +198,9 @@ def approve_many(
             reports.append(ApprovalReport(inquiry_id, reference, True, "approved", rules))
         except limits.ContactLimitExceeded as exc:
             rules = tuple(v.rule for v in exc.violations)
-            reports.append(ApprovalReport(inquiry_id, reference, False, str(exc), rules))
+            reports.append(ApprovalReport(inquiry_id, reference, False, exc.message, rules))
         except WorkbenchError as exc:
-            reports.append(ApprovalReport(inquiry_id, reference, False, str(exc)))
+            reports.append(ApprovalReport(inquiry_id, reference, False, exc.message))
     return reports
 
 
@@ -183,7 +211,10 @@ def discard(
     text = (reason or "").strip()
     if not text:
         raise ValidationError(
-            "A reason is required to discard an inquiry, e.g. 'therapist is retiring'", field="reason"
+            Message(
+                "review.discard_reason", "A reason is required to discard an inquiry, e.g. 'therapist is retiring'"
+            ),
+            field="reason",
         )
     inquiry = inquiries.get(session, inquiry_id=inquiry_id, for_update=True)
     withdrawn = [item for item in inquiry.items if item.outcome == ItemOutcome.PENDING]

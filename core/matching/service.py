@@ -43,6 +43,7 @@ from core.matching.relaxations import RULES as RELAXATION_RULES
 from core.matching.relaxations import relax, remove_relaxation
 from core.matching.review import ApprovalReport, approve, approve_many, discard, mark_queued, mark_sent
 from core.matching.store import delete_unreviewed, store_proposal_ids, store_proposals
+from core.messages import Message
 
 __all__ = [
     "RELAXATION_RULES",
@@ -85,7 +86,12 @@ def clean_region(region: str | None) -> str | None:
     value = str(region).strip()
     if not REGION.fullmatch(value):
         raise ValidationError(
-            f"Region '{value}' must be two digits, the start of a PLZ, e.g. --region 10 for Berlin", field="region"
+            Message(
+                "filter.region",
+                "Region '{region}' must be two digits, the start of a PLZ, e.g. --region 10 for Berlin",
+                region=value,
+            ),
+            field="region",
         )
     return value
 

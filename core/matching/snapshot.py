@@ -55,6 +55,7 @@ from core.errors import ValidationError
 from core.geo.travel import MODES, reachable_km
 from core.matching import snapshot_reads as reads
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, InquiryStatus, ItemOutcome
+from core.messages import Message
 from core.patients.models import Search, SearchStatus
 from core.therapists.models import Practice
 
@@ -608,7 +609,14 @@ def check_region(region: str | None) -> str | None:
         return None
     text = str(region).strip()
     if len(text) != 2 or not text.isdigit():
-        raise ValidationError(f"Region '{region}' must be the first two digits of a postcode, e.g. 10", field="region")
+        raise ValidationError(
+            Message(
+                "filter.region",
+                "Region '{region}' must be the first two digits of a postcode, e.g. 10",
+                region=str(region),
+            ),
+            field="region",
+        )
     return text
 
 

@@ -24,6 +24,7 @@ from core.matching import references
 from core.matching.limits import local_today
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.matching.proposals import MatchingResult
+from core.messages import Message
 from core.patients.models import Patient, Search
 
 
@@ -33,14 +34,25 @@ def check_result(result: MatchingResult, *, max_size: int) -> None:
         size = len(proposed.items)
         if not 1 <= size <= max_size:
             raise ValidationError(
-                f"A proposed inquiry to therapist {proposed.therapist_id} has {size} patients; "
-                f"it must have 1 to {max_size} (MATCH_INQUIRY_MAX_SIZE)",
+                Message(
+                    "proposal.size",
+                    "A proposed inquiry to therapist {therapist} has {count} patients; "
+                    "it must have 1 to {maximum} (MATCH_INQUIRY_MAX_SIZE)",
+                    therapist=str(proposed.therapist_id),
+                    count=size,
+                    maximum=max_size,
+                ),
                 field="items",
             )
         searches = [item.search_id for item in proposed.items]
         if len(set(searches)) != size:
             raise ValidationError(
-                f"A proposed inquiry to therapist {proposed.therapist_id} names a search twice ({sorted(searches)})",
+                Message(
+                    "proposal.search_twice",
+                    "A proposed inquiry to therapist {therapist} names a search twice ({searches})",
+                    therapist=str(proposed.therapist_id),
+                    searches=str(sorted(searches)),
+                ),
                 field="items",
             )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from core.errors import IllegalTransition
 from core.matching.models import InquiryStatus, ItemOutcome
+from core.messages import Message, status, term, words
 
 S, Out = InquiryStatus, ItemOutcome
 
@@ -49,8 +50,14 @@ OPEN_STATUSES = frozenset({S.APPROVED, S.QUEUED, S.SENT, S.REMINDED, S.CALL_SCHE
 PRACTICE_ANSWERS = frozenset({Out.ACCEPTED, Out.DECLINED_CAPACITY, Out.DECLINED_UNSUITABLE, Out.DECLINED_OTHER})
 
 
-def _allowed(options: frozenset) -> str:
-    return ", ".join(sorted(s.value for s in options)) or "none (final state)"
+def _allowed(options: frozenset, kind: str) -> Message:
+    if not options:
+        return term("list.final_state", "none (final state)")
+    return words([_state(kind, s) for s in sorted(options, key=lambda s: s.value)])
+
+
+def _state(kind: str, value: InquiryStatus | ItemOutcome) -> Message:
+    return status("inquiry", value) if kind == "inquiry" else term(f"outcome.{value.value}", value.value)
 
 
 def check_inquiry(current: InquiryStatus, target: InquiryStatus, *, label: str) -> None:
@@ -58,7 +65,14 @@ def check_inquiry(current: InquiryStatus, target: InquiryStatus, *, label: str) 
     allowed = INQUIRY_TRANSITIONS[current]
     if target not in allowed:
         raise IllegalTransition(
-            f"Inquiry {label} in state '{current.value}' cannot become '{target.value}'; allowed: {_allowed(allowed)}"
+            Message(
+                "transition.inquiry",
+                "Inquiry {inquiry} in state '{current}' cannot become '{target}'; allowed: {allowed}",
+                inquiry=label,
+                current=_state("inquiry", current),
+                target=_state("inquiry", target),
+                allowed=_allowed(allowed, "inquiry"),
+            )
         )
 
 
@@ -67,8 +81,14 @@ def check_outcome(current: ItemOutcome, target: ItemOutcome, *, label: str) -> N
     allowed = OUTCOME_TRANSITIONS[current]
     if target not in allowed:
         raise IllegalTransition(
-            f"{label} has the outcome '{current.value}'; it cannot become '{target.value}' "
-            f"(allowed from here: {_allowed(allowed)})"
+            Message(
+                "transition.outcome",
+                "{item} has the outcome '{current}'; it cannot become '{target}' (allowed from here: {allowed})",
+                item=label,
+                current=_state("outcome", current),
+                target=_state("outcome", target),
+                allowed=_allowed(allowed, "outcome"),
+            )
         )
 
 

@@ -40,6 +40,7 @@ from core.config import Settings, get_settings
 from core.errors import ModelRefused, NotFound, ValidationError
 from core.matching.learned import MODEL_KIND, LearnedModel, evaluate, fit_learned_model
 from core.matching.score import FEATURE_COLUMNS, MatchModel, PriorModel
+from core.messages import Message
 from core.models_registry.models import MatchModelVersion
 from core.models_registry.training import off_policy_offers, time_split, training_frame
 
@@ -189,7 +190,14 @@ def get(session: Session, *, version: int) -> MatchModelVersion:
     row = session.scalar(select(MatchModelVersion).where(MatchModelVersion.version == version))
     if row is None:
         known = ", ".join(str(v) for v in session.scalars(select(MatchModelVersion.version))) or "none yet"
-        raise NotFound(f"Match model version {version} does not exist; versions: {known}")
+        raise NotFound(
+            Message(
+                "model.version_unknown",
+                "Match model version {version} does not exist; versions: {known}",
+                version=str(version),
+                known=known,
+            )
+        )
     return row
 
 
@@ -214,25 +222,51 @@ def load(row: MatchModelVersion, *, settings: Settings | None = None) -> Learned
         data = path.read_bytes()
     except OSError as exc:
         raise ModelRefused(
-            f"Match model {row.name}: artifact {path} cannot be read ({exc}); retrain or roll back"
+            Message(
+                "model.unreadable",
+                "Match model {name}: artifact {path} cannot be read ({detail}); retrain or roll back",
+                name=row.name,
+                path=str(path),
+                detail=str(exc),
+            )
         ) from None
     actual = _sha256(data)
     if actual != row.artifact_sha256:
         raise ModelRefused(
-            f"Match model {row.name}: artifact {path} has checksum {actual[:12]}…, the registry says "
-            f"{row.artifact_sha256[:12]}…; the file was changed. Retrain (python -m jobs.train_model) or roll back."
+            Message(
+                "model.checksum",
+                "Match model {name}: artifact {path} has checksum {actual}…, the registry says {expected}…; "
+                "the file was changed. Retrain (python -m jobs.train_model) or roll back.",
+                name=row.name,
+                path=str(path),
+                actual=actual[:12],
+                expected=row.artifact_sha256[:12],
+            )
         )
     current = library_versions()
     differ = {k: (v, current.get(k)) for k, v in row.library_versions.items() if current.get(k) != v}
     if differ:
         listed = ", ".join(f"{k} {old} (now {new})" for k, (old, new) in differ.items())
         raise ModelRefused(
-            f"Match model {row.name} was trained with {listed}; retrain it with the installed libraries "
-            "(python -m jobs.train_model)"
+            Message(
+                "model.libraries",
+                "Match model {name} was trained with {listed}; retrain it with the installed libraries "
+                "(python -m jobs.train_model)",
+                name=row.name,
+                listed=listed,
+            )
         )
     model = pickle.loads(data)  # noqa: S301 - checksum verified against the registry row above
     if not isinstance(model, LearnedModel):
-        raise ModelRefused(f"Match model {row.name}: artifact {path} holds a {type(model).__name__}, not a model")
+        raise ModelRefused(
+            Message(
+                "model.not_a_model",
+                "Match model {name}: artifact {path} holds a {kind}, not a model",
+                name=row.name,
+                path=str(path),
+                kind=type(model).__name__,
+            )
+        )
     return model
 
 
@@ -292,7 +326,9 @@ def activate(
     row = get(session, version=version)
     active = get_active(session)
     if active is not None and active.id == row.id:
-        raise ValidationError(f"Match model {row.name} is already active", field="version")
+        raise ValidationError(
+            Message("model.already_active", "Match model {name} is already active", name=row.name), field="version"
+        )
     load(row, settings=settings)  # a refused artifact is never activated
     comparison = held_out_comparison(session, row=row, settings=settings)
     reason = (reason or "").strip() or None
@@ -301,15 +337,25 @@ def activate(
     )
     if not better and reason is None:
         if comparison["candidate"] is None:
-            measured = "there are no held-out rows to compare on"
+            message = Message(
+                "model.no_held_out",
+                "Match model {name} does not beat the active model: there are no held-out rows to "
+                "compare on. Give a reason to activate it anyway.",
+                name=row.name,
+            )
         else:
-            measured = (
-                f"its log loss {comparison['candidate']['log_loss']:.4f} is not below "
-                f"{comparison['active_name']}'s {comparison['active']['log_loss']:.4f} "
-                f"on {comparison['rows']} held-out rows"
+            message = Message(
+                "model.not_better",
+                "Match model {name} does not beat the active model: its log loss {loss:.4f} is not below "
+                "{active}'s {active_loss:.4f} on {rows} held-out rows. Give a reason to activate it anyway.",
+                name=row.name,
+                loss=comparison["candidate"]["log_loss"],
+                active=comparison["active_name"],
+                active_loss=comparison["active"]["log_loss"],
+                rows=comparison["rows"],
             )
         raise ValidationError(
-            f"Match model {row.name} does not beat the active model: {measured}. Give a reason to activate it anyway.",
+            message,
             field="reason",
         )
     if active is not None:
@@ -344,7 +390,9 @@ def rollback(session: Session, *, actor: str, now: datetime, actor_id: int | Non
     """Return to the model that was active before the current one (the prior if none); return its name."""
     active = get_active(session)
     if active is None:
-        raise ValidationError("The prior is active; there is nothing to roll back", field="version")
+        raise ValidationError(
+            Message("model.nothing_to_roll_back", "The prior is active; there is nothing to roll back"), field="version"
+        )
     previous = session.get(MatchModelVersion, active.previous_active_id) if active.previous_active_id else None
     active.is_active = False
     session.flush()

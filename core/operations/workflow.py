@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import NotFound
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome, Placement
+from core.messages import missing
 from core.patients.models import Consent, ConsentKind, Patient, Search, SearchStatus
 
 STEPS = ("registered", "consents", "search", "inquiries", "answers", "placement")
@@ -120,7 +121,7 @@ def patient_path(session: Session, *, patient_id: int, today: date) -> list[Step
     """Return the path of one patient, with their latest search."""
     patient = session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound(f"Patient {patient_id} does not exist; open a patient from the patient list")
+        raise NotFound(missing("patient", patient_id))
     search = _latest_searches(session, [patient_id]).get(patient_id)
     reached: dict[str, date | None] = {
         "registered": clock.local_date(patient.created_at),

@@ -39,6 +39,7 @@ from core.geo.geocoding import normalise_query
 from core.geo.models import GeocacheEntry, Postcode
 from core.matching import inquiries
 from core.matching.models import Inquiry, InquiryItem, ItemOutcome, Placement
+from core.messages import Message
 from core.patients import residue
 from core.patients.call_models import FollowUpTask, PatientCall
 from core.patients.models import Consent, LocationPrecision, Patient, PatientStatus, Search, SearchStatus
@@ -203,13 +204,22 @@ def erase(
     """
     if not (reason or "").strip():
         raise ValidationError(
-            "A reason is required for an erasure, e.g. 'Art. 17 request of 20.11.2026'", field="reason"
+            Message(
+                "erasure.reason_required", "A reason is required for an erasure, e.g. 'Art. 17 request of 20.11.2026'"
+            ),
+            field="reason",
         )
     settings = settings or get_settings()
     patient = get(session, patient_id=patient_id)
     if patient.erased_at is not None:
         raise ValidationError(
-            f"Patient {patient.reference} was already erased on {patient.erased_at:%d.%m.%Y}", field="patient"
+            Message(
+                "erasure.already_erased",
+                "Patient {patient} was already erased on {when:%d.%m.%Y}",
+                patient=patient.reference,
+                when=patient.erased_at,
+            ),
+            field="patient",
         )
     identifiers = identifiers_of(patient)  # includes the old reference that practices know
     report = ErasureReport(patient_id=patient.id, reference="", erased_at=now, identifiers=identifiers)

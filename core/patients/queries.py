@@ -15,6 +15,7 @@ from sqlalchemy import String, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
+from core.messages import Message
 from core.patients.models import Patient, Search, SearchStatus
 
 SORTS = {
@@ -78,7 +79,12 @@ def list_patients(
     prefix = filters.postcode_prefix.strip()
     if prefix and not prefix.isdigit():
         raise ValidationError(
-            f"PLZ prefix '{prefix}' must contain digits only, e.g. 10 for Berlin", field="postcode_prefix"
+            Message(
+                "filter.plz_prefix_digits",
+                "PLZ prefix '{prefix}' must contain digits only, e.g. 10 for Berlin",
+                prefix=prefix,
+            ),
+            field="postcode_prefix",
         )
     conditions = [Patient.erased_at.is_(None)]
     text = filters.text.strip()

@@ -14,7 +14,7 @@ from datetime import date, time
 from typing import Any
 
 from core.errors import IllegalTransition, ValidationError
-from core.messages import Message
+from core.messages import Message, status, term, words
 from core.patients.models import PatientStatus, SearchStatus, SettingWish
 
 # DESIGN 3.1. Side exits: a cancelled search or an aborted therapy may be followed by a new search.
@@ -43,9 +43,17 @@ def check_transition(kind: str, current: Any, target: Any) -> None:
     table = PATIENT_TRANSITIONS if kind == "patient" else SEARCH_TRANSITIONS
     allowed = table[current]
     if target not in allowed:
-        options = ", ".join(sorted(s.value for s in allowed)) or "none (final state)"
+        states = [status(kind, s) for s in sorted(allowed, key=lambda s: s.value)]
+        options = words(states) if states else term("list.final_state", "none (final state)")
         raise IllegalTransition(
-            f"A {kind} in state '{current.value}' cannot become '{target.value}'; allowed: {options}"
+            Message(
+                f"transition.{kind}",
+                "A {kind} in state '{current}' cannot become '{target}'; allowed: {allowed}",
+                kind=kind,
+                current=status(kind, current),
+                target=status(kind, target),
+                allowed=options,
+            )
         )
 
 
@@ -59,11 +67,21 @@ def parse_clock(value: str, *, field: str) -> time | None:
     try:
         hours, minutes = (int(part) for part in value.strip().split(":"))
     except ValueError:
-        raise ValidationError(f"Time '{value}' must look like HH:MM, e.g. 08:30", field=field) from None
+        raise ValidationError(
+            Message("validation.time_format", "Time '{value}' must look like HH:MM, e.g. 08:30", value=value),
+            field=field,
+        ) from None
     if (hours, minutes) == (24, 0):
         return None
     if not (0 <= hours <= 23 and 0 <= minutes <= 59):
-        raise ValidationError(f"Time '{value}' is not a time of day; use 00:00 to 24:00, e.g. 17:45", field=field)
+        raise ValidationError(
+            Message(
+                "validation.time_of_day",
+                "Time '{value}' is not a time of day; use 00:00 to 24:00, e.g. 17:45",
+                value=value,
+            ),
+            field=field,
+        )
     return time(hours, minutes)
 
 
@@ -73,6 +91,12 @@ def _minutes(value: str, *, field: str) -> int:
 
 
 WEEKDAYS_DE = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+def _day(weekday: int) -> Message:
+    return term(f"weekday.short.{weekday}", WEEKDAYS_DE[weekday])
+
+
 DAY_MINUTES = 24 * 60
 # A window that ends "before" it starts runs over midnight only if short: 12:00-08:00 is a typo for
 # 08:00-12:00, not 20 hours of availability
@@ -88,7 +112,12 @@ def normalise_availability(windows: list[dict[str, Any]], *, field: str = "avail
     for window in windows:
         weekday = window.get("weekday")
         if not isinstance(weekday, int) or not 0 <= weekday <= 6:
-            raise ValidationError(f"Weekday '{weekday}' must be 0 (Monday) to 6 (Sunday)", field=field)
+            raise ValidationError(
+                Message(
+                    "validation.weekday", "Weekday '{weekday}' must be 0 (Monday) to 6 (Sunday)", weekday=str(weekday)
+                ),
+                field=field,
+            )
         start = _minutes(str(window.get("start", "")), field=field)
         end = _minutes(str(window.get("end", "")), field=field)
         if end < start and start - end >= DAY_MINUTES - MAX_OVERNIGHT_MINUTES:
@@ -99,8 +128,14 @@ def normalise_availability(windows: list[dict[str, Any]], *, field: str = "avail
             continue
         if start >= end:
             raise ValidationError(
-                f"Window {WEEKDAYS_DE[weekday]} {window['start']}-{window['end']} ends before it starts; "
-                "e.g. 08:00-12:00 (a window over midnight, such as 23:00-01:00, may last up to 12 hours)",
+                Message(
+                    "validation.window_reversed",
+                    "Window {day} {start}-{end} ends before it starts; "
+                    "e.g. 08:00-12:00 (a window over midnight, such as 23:00-01:00, may last up to 12 hours)",
+                    day=_day(weekday),
+                    start=str(window["start"]),
+                    end=str(window["end"]),
+                ),
                 field=field,
             )
         cleaned.append((weekday, start, end))
@@ -108,8 +143,14 @@ def normalise_availability(windows: list[dict[str, Any]], *, field: str = "avail
     for (day_a, start_a, end_a), (day_b, start_b, _end_b) in itertools.pairwise(cleaned):
         if day_a == day_b and start_b < end_a:
             raise ValidationError(
-                f"Windows on {WEEKDAYS_DE[day_a]} overlap ({_fmt(start_a)}-{_fmt(end_a)} and from {_fmt(start_b)}); "
-                "merge them into one window",
+                Message(
+                    "validation.windows_overlap",
+                    "Windows on {day} overlap ({start}-{end} and from {other}); merge them into one window",
+                    day=_day(day_a),
+                    start=_fmt(start_a),
+                    end=_fmt(end_a),
+                    other=_fmt(start_b),
+                ),
                 field=field,
             )
     return [{"weekday": day, "start": _fmt(start), "end": _fmt(end)} for day, start, end in cleaned]
@@ -207,7 +248,12 @@ def parse_day_windows(weekday: int, text: str) -> list[dict[str, Any]]:
         pieces = [p.strip() for p in part.replace("–", "-").split("-")]
         if len(pieces) != 2 or not all(pieces):
             raise ValidationError(
-                f"{WEEKDAYS_DE[weekday]}: '{part}' is not a time window; write it like 08:00-12:00",
+                Message(
+                    "validation.window_text",
+                    "{day}: '{part}' is not a time window; write it like 08:00-12:00",
+                    day=_day(weekday),
+                    part=part,
+                ),
                 field="availability",
             )
         start, end = (p if ":" in p else f"{p}:00" for p in pieces)

@@ -25,6 +25,7 @@ from core.db.locking import ensure_unchanged
 from core.errors import NotFound, ValidationError
 from core.events import service as events
 from core.geo.models import Postcode
+from core.messages import Message, missing
 from core.patients import rules
 from core.patients.models import (
     Consent,
@@ -67,7 +68,12 @@ class PossibleDuplicate(ValidationError):
     def __init__(self, candidates: list[DuplicateCandidate]) -> None:
         refs = ", ".join(c.reference for c in candidates)
         super().__init__(
-            f"This patient may already exist ({refs}); check before saving a second record", field="duplicate"
+            Message(
+                "duplicate.patient",
+                "This patient may already exist ({refs}); check before saving a second record",
+                refs=refs,
+            ),
+            field="duplicate",
         )
         self.candidates = candidates
 
@@ -84,7 +90,7 @@ def get(session: Session, *, patient_id: int) -> Patient:
     """Return the patient or raise NotFound."""
     patient = session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound(f"Patient {patient_id} does not exist")
+        raise NotFound(missing("patient", patient_id))
     return patient
 
 
@@ -324,11 +330,17 @@ def record_consent(
         consent_kind = ConsentKind(kind)
     except ValueError:
         raise ValidationError(
-            f"Consent kind '{kind}' is unknown; use health_data or share_profile", field="kind"
+            Message(
+                "consent.kind_unknown", "Consent kind '{kind}' is unknown; use health_data or share_profile", kind=kind
+            ),
+            field="kind",
         ) from None
     version = (text_version or "").strip()
     if not version:
-        raise ValidationError("The consent text version is required, e.g. 2026-01", field="text_version")
+        raise ValidationError(
+            Message("consent.version_required", "The consent text version is required, e.g. 2026-01"),
+            field="text_version",
+        )
     consent = Consent(
         patient_id=patient.id, kind=consent_kind, text_version=version, granted_at=now, recorded_by_id=actor_id
     )
@@ -359,10 +371,16 @@ def withdraw_consent(
     """Mark a consent withdrawn (the record stays: it proves what was allowed when)."""
     consent = session.get(Consent, consent_id)
     if consent is None:
-        raise NotFound(f"Consent {consent_id} does not exist")
+        raise NotFound(missing("consent", consent_id))
     if consent.withdrawn_at is not None:
         raise ValidationError(
-            f"Consent {consent_id} was already withdrawn on {consent.withdrawn_at:%d.%m.%Y}", field="consent"
+            Message(
+                "consent.already_withdrawn",
+                "Consent {consent} was already withdrawn on {when:%d.%m.%Y}",
+                consent=str(consent_id),
+                when=consent.withdrawn_at,
+            ),
+            field="consent",
         )
     consent.withdrawn_at = now
     audit.record(
@@ -414,7 +432,10 @@ def start_search(session: Session, *, patient_id: int, actor: str, today: date, 
     """Start a search after pre-qualification; PrequalificationFailed lists every unmet requirement at once."""
     patient = get(session, patient_id=patient_id)
     if current_search(session, patient_id=patient_id) is not None:
-        raise ValidationError(f"Patient {patient.reference} already has an open search", field="search")
+        raise ValidationError(
+            Message("search.already_open", "Patient {patient} already has an open search", patient=patient.reference),
+            field="search",
+        )
     unmet = unmet_requirements(session, patient=patient, today=today)
     if unmet:
         raise PrequalificationFailed(unmet)
@@ -444,7 +465,7 @@ def start_search(session: Session, *, patient_id: int, actor: str, today: date, 
 def _search(session: Session, search_id: int) -> Search:
     search = session.get(Search, search_id)
     if search is None:
-        raise NotFound(f"Search {search_id} does not exist")
+        raise NotFound(missing("search", search_id))
     return search
 
 
@@ -542,7 +563,13 @@ def pause_search(
     search = _search(session, search_id)
     if until <= today:
         raise ValidationError(
-            f"Pause until {until:%d.%m.%Y} must lie after today ({today:%d.%m.%Y})", field="paused_until"
+            Message(
+                "search.pause_past",
+                "Pause until {until:%d.%m.%Y} must lie after today ({today:%d.%m.%Y})",
+                until=until,
+                today=today,
+            ),
+            field="paused_until",
         )
     move_search(
         session,
@@ -571,7 +598,8 @@ def cancel_search(
     """Cancel an active or paused search with a reason; the patient's search is then cancelled too."""
     if not (reason or "").strip():
         raise ValidationError(
-            "A reason is required to cancel a search, e.g. 'found a place herself'", field="cancel_reason"
+            Message("search.cancel_reason", "A reason is required to cancel a search, e.g. 'found a place herself'"),
+            field="cancel_reason",
         )
     search = _search(session, search_id)
     move_search(session, search, SearchStatus.CANCELLED, actor=actor, actor_id=actor_id, reason=reason)

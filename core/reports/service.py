@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.audit import service as audit
 from core.db.locking import ensure_unchanged
 from core.errors import NotFound, ValidationError
+from core.messages import Message
 from core.reports.models import NAME_LENGTH, SavedReport
 from core.warehouse.reports import ReportDefinition, validate
 
@@ -29,10 +30,18 @@ def _owner(owner: Any) -> tuple[int, str]:
 def _clean_name(session: Session, *, name: str, owner_id: int, exclude_id: int | None = None) -> str:
     cleaned = " ".join((name or "").split())
     if not cleaned:
-        raise ValidationError("The report needs a name, e.g. 'Vermittlungen je Region'", field="name")
+        raise ValidationError(
+            Message("report.name_required", "The report needs a name, e.g. 'Vermittlungen je Region'"), field="name"
+        )
     if len(cleaned) > NAME_LENGTH:
         raise ValidationError(
-            f"The name has {len(cleaned)} characters; shorten it to at most {NAME_LENGTH}", field="name"
+            Message(
+                "report.name_too_long",
+                "The name has {length} characters; shorten it to at most {max_length}",
+                length=len(cleaned),
+                max_length=NAME_LENGTH,
+            ),
+            field="name",
         )
     query = select(SavedReport.id).where(
         SavedReport.owner_id == owner_id, func.lower(SavedReport.name) == cleaned.lower()
@@ -41,7 +50,12 @@ def _clean_name(session: Session, *, name: str, owner_id: int, exclude_id: int |
         query = query.where(SavedReport.id != exclude_id)
     if session.scalar(query) is not None:
         raise ValidationError(
-            f"You already have a report named '{cleaned}'; choose another name or update that report", field="name"
+            Message(
+                "report.name_taken",
+                "You already have a report named '{name}'; choose another name or update that report",
+                name=cleaned,
+            ),
+            field="name",
         )
     return cleaned
 
@@ -55,7 +69,13 @@ def get(session: Session, *, report_id: int, user_id: int) -> SavedReport:
     """Return a report the user may see (their own or a shared one), or raise NotFound."""
     report = session.get(SavedReport, report_id)
     if report is None or (report.owner_id != user_id and not report.shared):
-        raise NotFound(f"Report {report_id} does not exist or is not shared with you; pick one from the list")
+        raise NotFound(
+            Message(
+                "report.not_found",
+                "Report {key} does not exist or is not shared with you; pick one from the list",
+                key=str(report_id),
+            )
+        )
     return report
 
 
@@ -63,7 +83,11 @@ def _own(session: Session, *, report_id: int, user_id: int) -> SavedReport:
     report = get(session, report_id=report_id, user_id=user_id)
     if report.owner_id != user_id:
         raise ValidationError(
-            f"Report '{report.name}' belongs to a colleague; save a copy under your own name to change it",
+            Message(
+                "report.not_yours",
+                "Report '{name}' belongs to a colleague; save a copy under your own name to change it",
+                name=report.name,
+            ),
             field="report",
         )
     return report

@@ -14,6 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
+from core.messages import Message
 from core.therapists.models import Therapist
 
 MAX_CANDIDATES = 10  # more than this on one screen helps nobody decide
@@ -35,7 +36,11 @@ class PossibleDuplicate(ValidationError):
     def __init__(self, candidates: list[DuplicateCandidate]) -> None:
         listed = ", ".join(f"#{c.id} {c.name} ({' + '.join(c.reasons)})" for c in candidates)
         super().__init__(
-            f"This therapist may already exist: {listed}. Open them to check, or confirm to create a new record",
+            Message(
+                "duplicate.therapist",
+                "This therapist may already exist: {listed}. Open them to check, or confirm to create a new record",
+                listed=listed,
+            ),
             field="duplicate",
         )
         self.candidates = candidates

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 
 from core.errors import ValidationError
+from core.messages import Message
 
 # Every ISO 639-1 code (Library of Congress registry); 116117 lists therapists in many of them.
 ISO_639_1 = frozenset(
@@ -28,11 +29,18 @@ def parse_languages(value: str | Iterable[str] | None, *, field: str = "language
     items = re.split(r"[\s,;/]+", value) if isinstance(value, str) else list(value or [])
     codes = [str(item).strip().lower() for item in items if str(item).strip()]
     if not codes:
-        raise ValidationError("Languages: name at least one ISO 639-1 code, e.g. de", field=field)
+        raise ValidationError(
+            Message("validation.languages_empty", "Languages: name at least one ISO 639-1 code, e.g. de"), field=field
+        )
     unknown = [code for code in codes if code not in ISO_639_1]
     if unknown:
         raise ValidationError(
-            f"Language '{unknown[0]}' is not an ISO 639-1 two-letter code; use e.g. de, en, tr", field=field
+            Message(
+                "validation.language_code",
+                "Language '{code}' is not an ISO 639-1 two-letter code; use e.g. de, en, tr",
+                code=unknown[0],
+            ),
+            field=field,
         )
     unique = sorted(set(codes))
     return (["de"] if "de" in unique else []) + [code for code in unique if code != "de"]

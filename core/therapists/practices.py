@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.audit import service as audit
 from core.errors import NotFound, ValidationError
 from core.events import service as events
+from core.messages import Message, missing
 from core.therapists import grouping
 from core.therapists.grouping import PINNED_FIELD, Member
 from core.therapists.models import ContactChannel, Practice, Therapist
@@ -45,7 +46,7 @@ def get(session: Session, practice_id: int) -> Practice:
     """Return the practice or raise NotFound."""
     practice = session.get(Practice, practice_id)
     if practice is None:
-        raise NotFound(f"Practice {practice_id} does not exist; open practices from a therapist's page")
+        raise NotFound(missing("practice", practice_id))
     return practice
 
 
@@ -124,7 +125,11 @@ def split(session: Session, *, therapist_id: int, actor: str, reason: str | None
     size = session.scalar(select(func.count()).where(Therapist.practice_id == old_id)) if old_id else 0
     if old_id is None or size < 2:
         raise ValidationError(
-            f"Therapist {therapist_id} is the only member of their practice; there is nothing to split",
+            Message(
+                "practice.nothing_to_split",
+                "Therapist {therapist} is the only member of their practice; there is nothing to split",
+                therapist=str(therapist_id),
+            ),
             field="therapist_id",
         )
     practice = _new_practice(session, [therapist])
@@ -146,8 +151,14 @@ def merge(session: Session, *, source_id: int, target_id: int, actor: str, reaso
     The target inherits the source's contact history (inquiries, calls) so contact limits keep counting.
     """
     if source_id == target_id:
-        raise ValidationError(f"Practice {source_id} cannot be merged with itself; choose another practice",
-                              field="source_id")  # fmt: skip
+        raise ValidationError(
+            Message(
+                "practice.merge_itself",
+                "Practice {practice} cannot be merged with itself; choose another practice",
+                practice=str(source_id),
+            ),
+            field="source_id",
+        )
     source, target = get(session, source_id), get(session, target_id)
     moved = members(session, source_id)
     for therapist in moved:
@@ -174,7 +185,7 @@ def merge(session: Session, *, source_id: int, target_id: int, actor: str, reaso
 def _therapist(session: Session, therapist_id: int) -> Therapist:
     therapist = session.get(Therapist, therapist_id)
     if therapist is None:
-        raise NotFound(f"Therapist {therapist_id} does not exist; pick one from the therapist list")
+        raise NotFound(missing("therapist", therapist_id))
     return therapist
 
 

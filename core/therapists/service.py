@@ -32,6 +32,7 @@ from core.db.locking import ensure_unchanged
 from core.errors import ConcurrentEdit, NotFound, ValidationError
 from core.events import service as events
 from core.geo.models import Postcode
+from core.messages import Message, field_name, missing
 from core.patients.models import LocationPrecision
 from core.therapists import practices
 from core.therapists.duplicates import PossibleDuplicate, display_name, find_duplicates
@@ -109,7 +110,7 @@ def get(session: Session, therapist_id: int) -> Therapist:
     """Return the therapist or raise NotFound."""
     therapist = session.get(Therapist, therapist_id)
     if therapist is None:
-        raise NotFound(f"Therapist {therapist_id} does not exist; pick one from the therapist list")
+        raise NotFound(missing("therapist", therapist_id))
     return therapist
 
 
@@ -124,9 +125,22 @@ def get_all(
 ) -> TherapistPage:
     """Return one page of therapists matching ``filters``, sorted and counted in SQL."""
     if sort not in SORTS:
-        raise ValidationError(f"Sort '{sort}' is unknown; use one of {', '.join(SORTS)}", field="sort")
+        raise ValidationError(
+            Message(
+                "list.sort_unknown", "Sort '{sort}' is unknown; use one of {valid}", sort=sort, valid=", ".join(SORTS)
+            ),
+            field="sort",
+        )
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError(f"Page size {page_size} must be 1 to {MAX_PAGE_SIZE}, e.g. 50", field="page_size")
+        raise ValidationError(
+            Message(
+                "list.page_size",
+                "Page size {size} must be 1 to {maximum}, e.g. 50",
+                size=page_size,
+                maximum=MAX_PAGE_SIZE,
+            ),
+            field="page_size",
+        )
     conditions = _conditions(filters or TherapistFilter())
     total = session.scalar(select(func.count()).select_from(Therapist).where(*conditions)) or 0
     page = min(max(1, page), max(1, math.ceil(total / page_size)))
@@ -250,8 +264,12 @@ def update(
         session.flush()
     except StaleDataError:
         raise ConcurrentEdit(
-            f"Therapist {therapist_id} was saved by someone else at this very moment; reload and apply your "
-            "changes again"
+            Message(
+                "therapist.saved_meanwhile",
+                "Therapist {therapist} was saved by someone else at this very moment; "
+                "reload and apply your changes again",
+                therapist=str(therapist_id),
+            )
         ) from None
     if GROUPING_FIELDS & set(changed) and PINNED_FIELD not in therapist.staff_edited_fields:
         practices.regroup(session, therapist_ids=[therapist.id], actor=actor)
@@ -278,8 +296,14 @@ def change_status(
     therapist = get(session, therapist_id)
     if version is not None and therapist.version != version:
         raise ConcurrentEdit(
-            f"Therapist {therapist_id} was changed by someone else meanwhile (version {version} -> "
-            f"{therapist.version}); reload the page and decide again"
+            Message(
+                "therapist.changed_meanwhile",
+                "Therapist {therapist} was changed by someone else meanwhile (version {version} -> {current}); "
+                "reload the page and decide again",
+                therapist=str(therapist_id),
+                version=version,
+                current=therapist.version,
+            )
         )
     action = StatusAction(action)
     before = therapist.status
@@ -346,7 +370,16 @@ def _locate(session: Session, therapist: Therapist) -> None:
 def _choice(enum_cls: type, value: str, *, field: str) -> str:
     allowed = [member.value for member in enum_cls]
     if value not in allowed:
-        raise ValidationError(f"Filter {field} '{value}' is not one of {', '.join(allowed)}", field=field)
+        raise ValidationError(
+            Message(
+                "filter.not_one_of",
+                "Filter {field} '{value}' is not one of {valid}",
+                field=field_name(field),
+                value=value,
+                valid=", ".join(allowed),
+            ),
+            field=field,
+        )
     return value
 
 
@@ -370,13 +403,24 @@ def _conditions(filters: TherapistFilter) -> list:
         conditions.append(Therapist.status == _choice(TherapistStatus, filters.status, field="status"))
     if filters.accepting:
         if filters.accepting not in ACCEPTING_FILTERS:
-            raise ValidationError(f"Filter accepting '{filters.accepting}' is not one of yes, no, unknown",
-                                  field="accepting")  # fmt: skip
+            raise ValidationError(
+                Message(
+                    "filter.not_one_of",
+                    "Filter {field} '{value}' is not one of {valid}",
+                    field=field_name("accepting"),
+                    value=filters.accepting,
+                    valid="yes, no, unknown",
+                ),
+                field="accepting",
+            )
         conditions.append(Therapist.accepting_patients.is_(ACCEPTING_FILTERS[filters.accepting]))
     if filters.plz_prefix:
         prefix = filters.plz_prefix.strip()
         if not re.fullmatch(r"\d{1,5}", prefix):
-            raise ValidationError(f"PLZ prefix '{prefix}' must be 1 to 5 digits, e.g. 101", field="plz_prefix")
+            raise ValidationError(
+                Message("filter.plz_prefix", "PLZ prefix '{prefix}' must be 1 to 5 digits, e.g. 101", prefix=prefix),
+                field="plz_prefix",
+            )
         conditions.append(Therapist.postcode.startswith(prefix))
     for word in (filters.name or "").split():
         conditions.append(

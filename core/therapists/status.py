@@ -14,6 +14,8 @@ import enum
 from datetime import date, timedelta
 
 from core.errors import IllegalTransition, ValidationError
+from core.messages import Message, term, words
+from core.messages import status as state
 from core.therapists.models import TherapistStatus
 
 
@@ -50,11 +52,25 @@ def next_status(current: TherapistStatus | str, action: StatusAction | str) -> T
     status, wanted = TherapistStatus(current), StatusAction(action)
     target = TRANSITIONS.get((status, wanted))
     if target is None:
-        allowed = ", ".join(f"{a.value} (-> {TRANSITIONS[(status, a)].value})" for a in allowed_actions(status))
+        allowed = words([
+            Message("therapist.action_to", "{action} (-> {target})", action=_action(a),
+                    target=state("therapists", TRANSITIONS[(status, a)]))
+            for a in allowed_actions(status)
+        ])  # fmt: skip
         raise IllegalTransition(
-            f"Therapist status '{status.value}' does not allow '{wanted.value}'; allowed: {allowed}"
+            Message(
+                "therapist.status_transition",
+                "Therapist status '{status}' does not allow '{action}'; allowed: {allowed}",
+                status=state("therapists", status),
+                action=_action(wanted),
+                allowed=allowed,
+            )
         )
     return target
+
+
+def _action(action: StatusAction) -> Message:
+    return term(f"therapists.action.{action.value}", action.value)
 
 
 def check_reason(action: StatusAction | str, reason: str | None) -> str:
@@ -63,10 +79,24 @@ def check_reason(action: StatusAction | str, reason: str | None) -> str:
     if not text:
         action = StatusAction(action)
         raise ValidationError(
-            f"A reason is required to {action.value} a therapist, e.g. '{REASON_EXAMPLES[action]}'", field="reason"
+            Message(
+                "therapist.reason_required",
+                "A reason is required to {action} a therapist, e.g. '{example}'",
+                action=_action(action),
+                example=REASON_EXAMPLES[action],
+            ),
+            field="reason",
         )
     if len(text) > 500:
-        raise ValidationError(f"The reason has {len(text)} characters; at most 500 fit", field="reason")
+        raise ValidationError(
+            Message(
+                "therapist.reason_too_long",
+                "The reason has {length} characters; at most {max_length} fit",
+                length=len(text),
+                max_length=500,
+            ),
+            field="reason",
+        )
     return text
 
 
@@ -74,8 +104,13 @@ def check_block_until(until: date | None, *, today: date) -> date | None:
     """Return a block's end date if it lies after ``today`` (None = blocked until unblocked by staff)."""
     if until is not None and until <= today:
         raise ValidationError(
-            f"Blocked until {until:%d.%m.%Y} is not in the future; choose a later date, e.g. "
-            f"{today + timedelta(days=28):%d.%m.%Y}, or leave it empty",
+            Message(
+                "therapist.block_until_past",
+                "Blocked until {until:%d.%m.%Y} is not in the future; choose a later date, e.g. {example:%d.%m.%Y}, "
+                "or leave it empty",
+                until=until,
+                example=today + timedelta(days=28),
+            ),
             field="status_until",
         )
     return until

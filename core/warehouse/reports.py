@@ -24,6 +24,7 @@ import pandas as pd
 
 from core.config import Settings
 from core.errors import ValidationError
+from core.messages import Message, term, words
 from core.warehouse.read import current_build
 
 MAX_DIMENSIONS = 2  # a chart stays readable with one axis and one colour
@@ -209,7 +210,12 @@ class ReportDefinition:
                 return date.fromisoformat(str(value))
             except ValueError:
                 raise ValidationError(
-                    f"The period date '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31", field="period"
+                    Message(
+                        "report.period_invalid",
+                        "The period date '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31",
+                        value=str(value),
+                    ),
+                    field="period",
                 ) from None
 
         return cls(
@@ -313,7 +319,15 @@ def run_report(definition: ReportDefinition, *, settings: Settings | None = None
 def filter_values(dimension: str, *, settings: Settings | None = None) -> list[str]:
     """The values a filter on ``dimension`` can pick from (both grains), for the builder's choices."""
     if dimension not in DIMENSIONS:
-        raise ValidationError(f"Unknown dimension '{dimension}'; choose one of {', '.join(DIMENSIONS)}")
+        valid = words([term(f"reports.dimension.{name}", name) for name in DIMENSIONS])
+        raise ValidationError(
+            Message(
+                "report.dimension_unknown",
+                "Unknown dimension '{dimension}'; choose one of {valid}",
+                dimension=dimension,
+                valid=valid,
+            )
+        )
     from core.warehouse.sql_box import LOCKED_DOWN
 
     build = current_build(settings)

@@ -18,12 +18,14 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from core.config import Settings
 from core.errors import ValidationError
+from core.messages import Message, words
 from core.warehouse.read import current_build
 
 MAX_ROWS = 10_000  # enough for any aggregate; a page of a row dump is not what the box is for
@@ -64,11 +66,19 @@ def _walk(node: object, found: list[dict], ctes: set[str]) -> None:
             _walk(value, found, ctes)
 
 
+def _invalid(detail: Any) -> Message:
+    return Message("sql.invalid", "The query is not valid SQL: {detail}", detail=str(detail))
+
+
+def _failed(exc: Exception) -> Message:
+    return Message("sql.failed", "The query failed: {detail}", detail=str(exc).splitlines()[0])
+
+
 def _referenced(con: duckdb.DuckDBPyConnection, sql: str, allowed: list[str]) -> set[str]:
     """The relations the parse tree names; table functions and other schemas (the catalogue) are refused."""
     tree = json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):
-        raise ValidationError(f"The query is not valid SQL: {tree.get('error_message')}", field="sql")
+        raise ValidationError(_invalid(tree.get("error_message")), field="sql")
     found: list[dict] = []
     ctes: set[str] = set()
     _walk(tree, found, ctes)
@@ -77,7 +87,12 @@ def _referenced(con: duckdb.DuckDBPyConnection, sql: str, allowed: list[str]) ->
         if node["type"] == "TABLE_FUNCTION":
             function = (node.get("function") or {}).get("function_name", "?")
             raise ValidationError(
-                f"Table functions such as {function}() are not allowed here; query the marts: {', '.join(allowed)}",
+                Message(
+                    "sql.table_function",
+                    "Table functions such as {function}() are not allowed here; query the marts: {allowed}",
+                    function=function,
+                    allowed=words(list(allowed)),
+                ),
                 field="sql",
             )
         schema, name = (node.get("schema_name") or ""), str(node.get("table_name", "")).lower()
@@ -90,16 +105,26 @@ def _referenced(con: duckdb.DuckDBPyConnection, sql: str, allowed: list[str]) ->
 def check_query(sql: str, *, allowed: list[str], con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Return the tables ``sql`` reads, or raise ValidationError saying what is not allowed and why."""
     if not sql or not sql.strip():
-        raise ValidationError("The query is empty; write one SELECT, e.g. select * from mart_funnel", field="sql")
+        raise ValidationError(
+            Message("sql.empty", "The query is empty; write one SELECT, e.g. select * from mart_funnel"), field="sql"
+        )
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise ValidationError(f"The query is not valid SQL: {exc}", field="sql") from None
+        raise ValidationError(_invalid(exc), field="sql") from None
     if len(statements) != 1:
-        raise ValidationError(f"Write exactly one statement; this query has {len(statements)}", field="sql")
+        raise ValidationError(
+            Message("sql.statements", "Write exactly one statement; this query has {count}", count=len(statements)),
+            field="sql",
+        )
     if statements[0].type != duckdb.StatementType.SELECT:
         kind = statements[0].type.name
-        raise ValidationError(f"Only SELECT is allowed here, not {kind}; the warehouse is read-only", field="sql")
+        raise ValidationError(
+            Message(
+                "sql.select_only", "Only SELECT is allowed here, not {kind}; the warehouse is read-only", kind=kind
+            ),
+            field="sql",
+        )
     try:
         # 1. bind on the locked-down connection first: a file function fails here, before anything else
         #    looks at the query (it yields the base tables behind views, but not views or the catalogue)
@@ -107,12 +132,18 @@ def check_query(sql: str, *, allowed: list[str], con: duckdb.DuckDBPyConnection)
         # 2. then the names as written (views, information_schema.tables -> 'tables') from the parser
         written = duckdb.get_table_names(sql)
     except duckdb.Error as exc:
-        raise ValidationError(f"The query failed: {str(exc).splitlines()[0]}", field="sql") from None
+        raise ValidationError(_failed(exc), field="sql") from None
     tables = tuple(sorted(set(bound) | set(written) | _referenced(con, sql, allowed)))
     outside = [name for name in tables if name.lower() not in allowed]
     if outside:
         raise ValidationError(
-            f"Table {outside[0]} is not one of the marts; choose from {', '.join(allowed)}", field="sql"
+            Message(
+                "sql.not_a_mart",
+                "Table {table} is not one of the marts; choose from {allowed}",
+                table=outside[0],
+                allowed=words(list(allowed)),
+            ),
+            field="sql",
         )
     return tables
 
@@ -138,11 +169,15 @@ def run_query(
             frame = cursor.df()
         except duckdb.InterruptException:
             raise ValidationError(
-                f"The query ran longer than {timeout_seconds:g} s and was stopped; aggregate more, or filter first",
+                Message(
+                    "sql.timeout",
+                    "The query ran longer than {seconds:g} s and was stopped; aggregate more, or filter first",
+                    seconds=timeout_seconds,
+                ),
                 field="sql",
             ) from None
         except duckdb.Error as exc:
-            raise ValidationError(f"The query failed: {str(exc).splitlines()[0]}", field="sql") from None
+            raise ValidationError(_failed(exc), field="sql") from None
         finally:
             timer.cancel()
     finally:

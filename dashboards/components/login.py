@@ -24,7 +24,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.errors import AuthenticationError, ValidationError
 from dashboards import data
-from dashboards.i18n import language_switch, t
+from dashboards.i18n import language_switch, say, t
 
 TOKEN = "login_token"  # noqa: S105 - the state key of the tab's session token
 PENDING = "login_pending"  # password right, second step (TOTP code or enrolment) still open
@@ -196,7 +196,7 @@ def _password_step(key: str) -> None:
 
 def _show_auth_error(exc: AuthenticationError) -> None:
     if exc.code == "locked":
-        st.error(t("login.locked", minutes=exc.minutes))
+        st.error(say(exc))
     elif exc.code == "totp_wrong":
         st.error(t("login.totp.wrong"))
     else:
@@ -317,6 +317,6 @@ def _change_password_form(user: CurrentUser) -> None:
             accounts.change_password(session, user_id=user.id, password=password, repeat=repeat)
     except ValidationError as exc:
         with middle:
-            st.error(str(exc))
+            st.error(say(exc))
         return
     st.rerun()

@@ -17,7 +17,7 @@ from core.errors import WorkbenchError
 from dashboards import data
 from dashboards.components import mail_frame, read_audit
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 from dashboards.plain_text import literal
 
 Rows = list[dict[str, Any]]
@@ -43,7 +43,7 @@ def show(user: CurrentUser, *, rows: Rows, when: Callable[[datetime], str], key:
         with session_scope(data.engine()) as session:
             mail = sender.content(session, email_id=picked)
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         return
     read_audit.record(user, what="mail", page="mailbox", entity_type="email", entity_id=mail["id"])
     with st.container(border=True):

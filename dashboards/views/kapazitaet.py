@@ -16,7 +16,7 @@ from core.communication import selfservice_capacity as capacity
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
-from dashboards.i18n import language_switch, t
+from dashboards.i18n import language_switch, say, t
 from dashboards.plain_text import literal
 
 st.title(t("selfservice.capacity.title"))
@@ -69,7 +69,7 @@ if submitted:
         st.error(t(f"selfservice.{exc.reason}"))
         st.stop()
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         st.stop()
     st.session_state["kapazitaet_flash"] = "saved" if result.just_recorded else "unchanged"
     st.rerun()

@@ -16,7 +16,7 @@ from core.communication import selfservice_patient as mein_stand
 from core.db import session_scope
 from core.errors import WorkbenchError
 from dashboards import data
-from dashboards.i18n import current_language, language_switch, t
+from dashboards.i18n import current_language, language_switch, say, t
 from dashboards.plain_text import literal
 
 st.title(t("selfservice.status.title"))
@@ -36,7 +36,7 @@ def act(action, **values) -> None:
         st.error(t(f"selfservice.{exc.reason}"))
         st.stop()
     except WorkbenchError as exc:
-        st.error(str(exc))
+        st.error(say(exc))
         return
     st.session_state["mein_stand_flash"] = "saved" if view.changed else "unchanged"
     st.rerun()
@@ -74,7 +74,12 @@ current = outbox.availability_text(view.availability, weekly_hours=view.weekly_h
 st.caption(t("selfservice.status.current_availability", windows=current) if current
            else t("selfservice.status.no_availability"))  # fmt: skip
 with st.form("mein_stand_availability"):
-    days = st.multiselect(t("selfservice.status.days"), list(range(7)), format_func=lambda d: t(f"weekday.{d}"))
+    days = st.multiselect(
+        t("selfservice.status.days"),
+        list(range(7)),
+        format_func=lambda d: t(f"weekday.{d}"),
+        placeholder=t("select.placeholder"),
+    )  # not Streamlit's English "Choose options"
     start = st.time_input(t("selfservice.status.from"), value=time(8, 0), step=1800)
     end = st.time_input(t("selfservice.status.to"), value=time(18, 0), step=1800)
     if st.form_submit_button(t("selfservice.status.save_availability")):

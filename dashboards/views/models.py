@@ -14,7 +14,7 @@ from core.models_registry import service as registry
 from dashboards import data
 from dashboards.components.figures import number
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import say, t
 
 user = require_user()
 if user.role not in {"admin", "manager"}:
@@ -28,7 +28,7 @@ def act(action, done: str) -> None:
         with session_scope(data.engine()) as session:
             name = action(session)
     except WorkbenchError as exc:
-        st.session_state["models_flash"] = ("error", str(exc))
+        st.session_state["models_flash"] = ("error", say(exc))
     else:
         st.session_state["models_flash"] = ("success", t(done, name=name))
     st.rerun()

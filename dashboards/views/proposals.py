@@ -85,7 +85,7 @@ with st.expander(t("proposals.bulk"), icon=":material/done_all:"), st.form("bulk
         refused = [r for r in reports if not r.approved]
         flash = st.session_state.setdefault("proposals_flash", [])
         flash.append(t("proposals.bulk_done", approved=len(reports) - len(refused), refused=len(refused)))
-        flash += ["!" + t("proposals.bulk_refused", reference=r.reference, reason=r.message) for r in refused]
+        flash += ["!" + t("proposals.bulk_refused", reference=r.reference, reason=say(r.message)) for r in refused]
         st.rerun()
 
 pages = max(1, -(-len(proposals) // PER_PAGE))

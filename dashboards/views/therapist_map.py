@@ -11,7 +11,7 @@ from core.errors import ValidationError
 from dashboards import data
 from dashboards.components import maps
 from dashboards.components.login import require_user
-from dashboards.i18n import nt, t
+from dashboards.i18n import nt, say, t
 
 user = require_user()
 st.title(t("geo.therapist_map.title"))
@@ -20,7 +20,7 @@ filters = maps.therapist_filters(key="therapist_map")
 try:
     frame = data.therapist_locations(dataclasses.astuple(filters))
 except ValidationError as error:
-    st.error(str(error))
+    st.error(say(error))
     st.stop()
 
 if frame.empty:

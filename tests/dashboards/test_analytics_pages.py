@@ -106,7 +106,7 @@ def test_sql_page__analyst_runs_a_query_and_a_write_is_refused(built, repo_root)
     assert not at.exception
     assert list(at.dataframe[0].value["step"])[:2] == ["proposed", "approved"]
     at = _run_query(at, "copy mart_funnel to '/tmp/x.csv'")
-    assert "Only SELECT" in at.error[0].value
+    assert "Hier ist nur SELECT erlaubt" in at.error[0].value
 
 
 def test_bottlenecks__draws_the_regions_on_an_offline_map(built, repo_root):

@@ -103,4 +103,4 @@ def test_inquiry_thread__without_id_explains_how_to_open_it(repo_root, staff):
     at = as_staff(repo_root, staff, "inquiry_thread.py")
     assert "?id=123" in texts(at)
     at = as_staff(repo_root, staff, "inquiry_thread.py", id="999999")
-    assert "does not exist" in texts(at)
+    assert "Anfrage 999999 wurde nicht gefunden" in texts(at)

@@ -106,7 +106,7 @@ def test_therapist_map__invalid_plz_prefix_is_explained_and_kept(repo_root, make
 
     at.text_input(key="therapist_map_plz").input("1x").run()
 
-    assert "PLZ prefix '1x' must be 1 to 5 digits, e.g. 10 for Berlin" in texts(at)
+    assert "Der PLZ-Anfang „1x“ muss aus 1 bis 5 Ziffern bestehen, z. B. 10 für Berlin." in texts(at)
     assert at.text_input(key="therapist_map_plz").value == "1x"
 
 

@@ -51,7 +51,7 @@ def test_proposals__approve_and_discard_need_the_right_input(repo_root, staff, c
     first.click().run()
     assert "freigegeben" in texts(at)
     at.button(key=next(b.key for b in at.button if b.key and b.key.startswith("discard_"))).click().run()
-    assert "A reason is required to discard an inquiry" in texts(at)  # nothing discarded without a reason
+    assert "Bitte einen Grund für das Verwerfen angeben" in texts(at)  # nothing discarded without a reason, in German
     with Session(committed_db) as session:
         # approved and its mail queued in the same step, unless the practice can only be phoned
         mails = session.scalar(select(func.count()).select_from(Email).where(Email.inquiry_id == inquiry_id))
@@ -163,7 +163,9 @@ def test_relaxation__shown_on_the_search_and_bad_values_write_nothing(repo_root,
     next(b for b in at.button if b.label == "Lockern").click().run()
     with Session(committed_db) as session:
         assert session.get(Search, search_id).relaxations == []
-    assert any("distance" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("Die Entfernung muss größer als die bisherigen 10 km" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
     next(i for i in at.text_input if i.label == "Neuer Wert").input("25")
     next(b for b in at.button if b.label == "Lockern").click().run()
     assert "Entfernung (km): **25" in texts(at)

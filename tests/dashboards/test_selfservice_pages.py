@@ -126,3 +126,9 @@ def test_inquiry_thread__shows_a_reply_and_staff_mark_it_handled(repo_root, staf
     with Session(committed_db) as session:
         assert session.scalar(select(InboundMail.handled_by)) == "sam@example.org"
         assert inbound_store.open_inbound_counts(session)["replies"] == 0
+
+
+def test_mein_stand_page__the_empty_day_choice_asks_in_german(committed_db, search):
+    at = open_page("mein_stand.py", token_for(search.patient_id, selfservice_links.PATIENT_PURPOSE))
+    [days] = at.multiselect
+    assert days.proto.placeholder == "Auswählen …"  # not Streamlit's own "Choose options"

@@ -79,7 +79,7 @@ def test_list__bad_postcode_prefix_is_explained(repo_root, make_user, committed_
     add(committed_db)
     at = open_page(repo_root, make_user, "therapists.py")
     at.text_input(key="therapists_plz").input("1a").run()
-    assert "PLZ prefix '1a' must be 1 to 5 digits, e.g. 101" in texts(at)
+    assert "Der PLZ-Anfang „1a“ muss aus 1 bis 5 Ziffern bestehen" in texts(at)
 
 
 def test_list__pages_through_many_therapists(repo_root, make_user, committed_db):
@@ -138,7 +138,7 @@ def test_detail__block_without_reason_is_refused(repo_root, make_user, committed
     mara = add(committed_db)
     at = open_page(repo_root, make_user, "therapist.py", id=mara)
     button(at, "Sperren").click().run()
-    assert "A reason is required to block a therapist" in texts(at)
+    assert "Bitte einen Grund angeben („Sperren“)" in texts(at)
     with Session(committed_db) as session:
         assert session.get(Therapist, mara).status.value == "active"
 

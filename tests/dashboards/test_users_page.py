@@ -43,7 +43,7 @@ def test_users__bad_input_is_refused_and_creates_nobody(repo_root, committed_db)
     at.text_input(key="users_new_password").input("kurz")
     next(b for b in at.button if b.label == "Anlegen").click()
     at.run()
-    assert "Password has 4 characters" in texts(at)
+    assert "Das Passwort hat 4 Zeichen" in texts(at)
     with Session(committed_db) as session:
         assert session.scalar(select(StaffUser).where(StaffUser.email == "lea@example.org")) is None
 
