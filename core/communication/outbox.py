@@ -134,7 +134,12 @@ def enqueue_all(
         address = validate_email(to_address, field="to_address")
         if address is None:
             raise ValidationError(
-                f"Mail '{template}' needs a recipient address, e.g. praxis@example.org", field="to_address"
+                Message(
+                    "mail.recipient_missing",
+                    "Mail '{template}' needs a recipient address, e.g. praxis@example.org",
+                    template=template,
+                ),
+                field="to_address",
             )
         mail = templates.render(template, language=language, context=context)
         rows.append({"template": template, "language": used, "to_address": address, "subject": mail.subject[:300],

@@ -30,6 +30,7 @@ from core.auth.models import LoginSession
 from core.auth.sealing import seal, unseal
 from core.drafts.models import FormDraft
 from core.errors import AuthenticationError, ValidationError
+from core.messages import Message
 
 MAX_AGE = timedelta(days=1)  # unsaved input older than a working day is stale, and it is health data
 PURPOSE = b"placement-workbench form draft v1"  # its own key: a TOTP seed key never opens a draft
@@ -66,8 +67,12 @@ def _decode(obj: dict[str, Any]) -> Any:
 def _check_key(form_key: str) -> None:
     if not FORM_KEY.fullmatch(form_key or ""):
         raise ValidationError(
-            f"Form key '{form_key}' is not valid; use lower-case letters and _, optionally ':<id>', "
-            "e.g. 'patient_edit:42'",
+            Message(
+                "drafts.bad_form_key",
+                "Form key '{form_key}' is not valid; use lower-case letters and _, optionally ':<id>', "
+                "e.g. 'patient_edit:42'",
+                form_key=form_key,
+            ),
             field="form_key",
         )
 
@@ -79,7 +84,13 @@ def save(session: Session, *, login_id: str, user_id: int, form_key: str, values
     text = json.dumps(values, default=_encode, ensure_ascii=False, sort_keys=True)
     if len(text) > MAX_CHARACTERS:
         raise ValidationError(
-            f"The input of form '{form_key}' has {len(text)} characters; at most {MAX_CHARACTERS} are kept",
+            Message(
+                "drafts.too_long",
+                "The input of form '{form_key}' has {length} characters; at most {max_length} are kept",
+                form_key=form_key,
+                length=len(text),
+                max_length=MAX_CHARACTERS,
+            ),
             field="form_key",
         )
     sealed = seal(text, secret_key=secret_key, purpose=PURPOSE)

@@ -15,11 +15,12 @@ from pathlib import Path
 ERRORS_MODULE = "core/errors.py"
 DEVELOPER_PACKAGES = ("core/demo/", "core/simulation/")
 # Operator-facing: settings read at start, the database and mail servers, backups, the warehouse build,
-# the event relay and the job registry report to whoever runs the process, in its log.
+# the event relay, the live 116117 client and the job registry report to whoever runs the process, in its log.
 OPERATOR_MODULES = {
     "core/config.py",
     "core/auth/sessions.py",
     "core/db/embedded.py",
+    "core/directory_client.py",
     "core/events/relay.py",
     "core/operations/backup.py",
     "core/operations/registry.py",
