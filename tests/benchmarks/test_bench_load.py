@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 from core.auth import service as auth
@@ -138,6 +139,7 @@ async def staff_day(browser, url: str, member: StaffMember, day: Day) -> None:
             "proposals", main.get_by_text(re.compile(r"vorgeschlagene Anfragen? ·|Keine offenen Vorschläge"))
         ),
     }
+    mine: dict[str, float] = {}
     try:
         for step in STEPS:
             started = time.perf_counter()
@@ -147,7 +149,9 @@ async def staff_day(browser, url: str, member: StaffMember, day: Day) -> None:
                 day.errors.append(f"{member.email} {step}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
                 day.errors.extend(f"{member.email} {later}: not reached" for later in STEPS[STEPS.index(step) + 1 :])
                 return
-            day.times[step].append((time.perf_counter() - started) * 1000)
+            mine[step] = (time.perf_counter() - started) * 1000
+            day.times[step].append(mine[step])
+        print(f"  {member.email} done: " + ", ".join(f"{step} {ms:.0f} ms" for step, ms in mine.items()), flush=True)
     finally:
         await context.close()
 
@@ -179,6 +183,7 @@ def report(name: str, day: Day, seconds: float) -> None:
         print(f"  error: {error}")
 
 
+@pytest.mark.timeout(1800)  # 21 browsers on a shared 2-core machine: the 20 days together take minutes
 def test_bench__twenty_staff_members_in_browsers_against_one_server(committed_db, repo_root, tmp_path):
     staff = seed_office(committed_db, SESSIONS + 1)
     with dashboard(repo_root, tmp_path / "dashboard.log") as url:
