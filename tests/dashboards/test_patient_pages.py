@@ -60,7 +60,7 @@ def test_list__shows_a_page_of_demo_patients_and_filters(repo_root, staff, commi
 def test_list__bad_postcode_prefix_is_explained(repo_root, staff):
     at = as_staff(repo_root, staff, "patients.py")
     at.text_input(key="patients_prefix").input("1o").run()
-    assert "Filter bitte korrigieren: PLZ prefix '1o' must contain digits only, e.g. 10 for Berlin" in texts(at)
+    assert "Filter bitte korrigieren: Der PLZ-Anfang „1o“ darf nur Ziffern enthalten, z. B. 10 für Berlin." in texts(at)
 
 
 def test_new__bad_plz_and_email_are_marked_and_the_input_is_kept(repo_root, staff, committed_db):
