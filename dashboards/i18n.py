@@ -1,12 +1,10 @@
 """UI text: German first, with a complete English equivalent, from gettext catalogues managed with Babel.
 
-Source of the texts:
-- ``locale/<lang>/LC_MESSAGES/messages.po``: the gettext catalogues (de and en). The message ids are
-  stable keys ("validation.too_long", "reason.too_far"); translators edit the msgstr with any gettext
-  tool (Poedit, Weblate, ``pybabel update``; see babel.cfg and ``make i18n``). Every message code core
-  returns (``core.messages.Message``) lives here, with plurals (``msgid_plural``) where a count decides.
-- ``dashboards/texts/*``: the older per-area dictionaries, still read for the page texts not yet moved
-  into the catalogues. A key in the catalogue wins over the same key in a dictionary.
+Source of the texts: ``locale/<lang>/LC_MESSAGES/messages.po``, the gettext catalogues (de and en), for
+page texts and core messages alike. The message ids are stable keys prefixed by their area
+("patients.title", "validation.too_long", "reason.too_far"); translators edit the msgstr with any gettext
+tool (Poedit, Weblate, ``pybabel update``; see babel.cfg and ``make i18n``). Every message code core
+returns (``core.messages.Message``) lives here, with plurals (``msgid_plural``) where a count decides.
 
 The catalogues are compiled in memory from the .po files when the app starts (Babel's own compiler), so
 a fresh clone, ``make run`` and ``make test`` never see a stale or missing .mo file.
@@ -31,22 +29,10 @@ from babel.support import Translations
 from core.errors import ValidationError, WorkbenchError
 from core.messages import Message
 from dashboards import formatting
-from dashboards.texts import AREAS
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
-
-
-def _merge() -> dict[str, dict[str, str]]:
-    catalog: dict[str, dict[str, str]] = {"de": {}, "en": {}}
-    for area in AREAS:
-        for language, texts in (("de", area.DE), ("en", area.EN)):
-            clash = set(texts) & set(catalog[language])
-            if clash:
-                raise RuntimeError(f"UI text keys defined twice ({area.__name__}): {sorted(clash)}")
-            catalog[language].update(texts)
-    return catalog
 
 
 def read_catalogue(language: str):
@@ -79,11 +65,11 @@ def _gettext_keys(language: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def _catalog() -> dict[str, dict[str, str]]:
-    catalog = _merge()
-    for language in catalog:
-        singular, _plural = _gettext_keys(language)
-        catalog[language].update({key: translations(language).gettext(key) for key in singular})
-    return catalog
+    """Return {language: {key: text}} of every singular entry (lookups, tests and the key checks read it)."""
+    return {
+        language: {key: translations(language).gettext(key) for key in _gettext_keys(language)[0]}
+        for language in LANGUAGES
+    }
 
 
 CATALOG: dict[str, dict[str, str]] = _catalog()
