@@ -17,10 +17,14 @@ from dashboards.i18n import language_switch, t
 from dashboards.navigation import all_pages_hidden, menu, pages_for
 
 st.set_page_config(page_title=t("app.title"), page_icon="🧭", layout="wide")
-# Streamlit's own table toolbar ("Download as CSV", "Search", "Fullscreen") is English-only and cannot be
-# translated; its download would also bypass our exports (German buttons, small cells hidden, audited).
-# Tables are filtered by the page's own fields, and downloads go through dashboards.components.figures.
-st.html("<style>[data-testid='stElementToolbar'] { display: none !important; }</style>")
+# Streamlit's own table toolbar ("Download as CSV", "Search", "Fullscreen") and column menu ("Sort ascending",
+# "Pin column") are English-only and cannot be translated; the toolbar's download would also bypass our
+# exports (German buttons, small cells hidden, audited). Tables are filtered by the page's own fields and
+# sorted by a click on their header; downloads go through dashboards.components.figures.
+st.html(
+    "<style>[data-testid='stElementToolbar'], [data-testid='stDataFrameColumnMenu'] "
+    "{ display: none !important; }</style>"
+)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""Tables speak German: Streamlit's English-only table toolbar ("Download as CSV", "Search") is not offered."""
+"""Tables speak German: Streamlit's English-only table toolbar ("Download as CSV", "Search") and column menu
+("Sort ascending", "Pin column") are not offered."""
 
 from datetime import date
 
@@ -45,6 +46,19 @@ def test_patient_list__a_hovered_table_offers_no_english_toolbar(page, streamlit
     expect(page.get_by_label("Search", exact=True)).to_be_hidden()
     expect(page.locator("[data-testid='stElementToolbar']").first).to_be_hidden()
     screenshot(page, "patient-list-table-without-toolbar")
+
+    # the column menu (Sort ascending, Pin column, ...) is English-only too: its "⋮" opens nothing
+    box = table.bounding_box()
+    header = (box["x"] + box["width"] - 14, box["y"] + 17)  # the last column header's menu icon
+    page.mouse.move(*header)
+    page.mouse.click(*header)
+    page.wait_for_timeout(1_000)  # the menu would open at once; give a loaded machine a moment
+    expect(page.get_by_text("Sort ascending")).to_be_hidden()
+    expect(page.locator("[data-testid='stDataFrameColumnMenu']")).to_be_hidden()
+    name_filter = page.get_by_label("Name oder Referenz")  # the page stays usable: no invisible menu in the way
+    name_filter.fill("Beispiel")
+    name_filter.press("Enter")
+    expect(page.get_by_text("1 Patient/innen")).to_be_visible(timeout=60_000)
 
 
 def _centre(locator) -> tuple[float, float]:
