@@ -96,11 +96,7 @@ class Plan:
     @property
     def change_count(self) -> int:
         """What "0 changes" means: nothing new, changed, back, or newly vanished."""
-        return (
-            len(self.new)
-            + len(self.changed)
-            + len([v for v in self.vanished if v.missed_imports == 1 or v.goes_inactive])
-        )
+        return len(self.new) + len(self.changed) + len([v for v in self.vanished if v.newly_missed])
 
 
 def _empty(value: Any) -> bool:

@@ -140,7 +140,7 @@ def _report(batch: Batch, plan: planning.Plan) -> dict[str, Any]:
                     "external_id": r.entry.external_id} for r in plan.reviews[:cap]],
         "vanished": [{"therapist_id": v.therapist_id, "name": v.name, "postcode": v.postcode,
                       "not_seen_since": v.not_seen_since, "missed_imports": v.missed_imports,
-                      "goes_inactive": v.goes_inactive} for v in plan.vanished[:cap]],
+                      "goes_inactive": v.goes_inactive, "newly_missed": v.newly_missed} for v in plan.vanished[:cap]],
         "back": [{"therapist_id": u.therapist_id, "name": _entry_name(u.entry)} for u in plan.updates
                  if u.comes_back][:cap],
         "problems": [p.as_dict() for p in batch.problems[: cap * 2]],
@@ -335,8 +335,8 @@ def _audit(session: Session, changes: list[dict[str, Any]], *, record: Directory
 
 
 def _reviews(session: Session, plan: planning.Plan, *, import_id: int) -> None:
-    open_pairs = set(session.execute(select(DirectoryReview.therapist_id, DirectoryReview.external_id)
-                                     .where(DirectoryReview.status == "open")).tuples())  # fmt: skip
+    pairs = select(DirectoryReview.therapist_id, DirectoryReview.external_id).where(DirectoryReview.status == "open")
+    open_pairs = {tuple(row) for row in session.execute(pairs)}
     for review in plan.reviews:
         if (review.therapist_id, review.entry.external_id) in open_pairs:
             continue  # already waiting for staff: one item per pair
