@@ -8,6 +8,7 @@ from dashboards.texts import (
     analytics,
     common,
     communication,
+    directory,
     followup,
     geo,
     mail,
@@ -24,5 +25,5 @@ from dashboards.texts import (
 
 AREAS = [
     common, admin, patients, geo, therapists, matching, matching_pages, communication, followup, mail, operations,
-    analytics, reports, models, today, selfservice,
+    analytics, reports, models, today, selfservice, directory,
 ]  # fmt: skip
