@@ -23,8 +23,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from core.directory import placing, table_reader
 from core.directory import plan as planning
-from core.directory import table_reader
 from core.directory.entries import IMPORTED_FIELDS, LOCATION_SOURCE, Entry
 from core.directory.models import DirectoryChange, DirectoryImport, DirectoryLayout, DirectoryListing, DirectoryReview
 from core.directory.reading import Batch, Source, headers_of, read_sources
@@ -33,6 +33,7 @@ from core.therapists import practices
 from core.therapists import service as therapists
 from core.therapists.models import Therapist
 
+GROUPING_FIELDS = {"email", "street", "postcode"}  # as core.therapists.service: may change the practice
 REPORT_LIMIT = 500  # rows per list kept in an import's stored report; the counts are always complete
 ACTION = "therapist.imported"
 
@@ -310,9 +311,10 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     _run(session, _CHANGES, changes, params)
     _audit(session, changes, record=record, actor=actor)
     _reviews(session, plan, import_id=record.id)
-    regroup = new_ids + [u.therapist_id for u in changed if {"email", "street", "postcode"} & set(u.changes)]
-    if regroup:
-        practices.regroup(session, therapist_ids=regroup, actor=actor)
+    placing.place_new(session, created=list(zip(new_ids, plan.new, strict=True)), actor=actor)
+    moved = [u.therapist_id for u in changed if GROUPING_FIELDS & set(u.changes)]
+    if moved:  # an address or e-mail changed: the staff path's regroup, for these few
+        practices.regroup(session, therapist_ids=moved, actor=actor)
     session.expire_all()  # set-based writes bypassed the identity map
     return record
 

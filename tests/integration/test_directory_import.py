@@ -215,3 +215,16 @@ def test_layout__a_mapping_is_remembered_per_header_signature(session):
     _, again, remembered = directory.mapping_for(session, source=source)
     assert remembered
     assert again["web"] == ""
+
+
+def test_commit__new_therapists_join_the_practice_at_their_address_or_share_a_new_one(session, tmp_path):
+    colleague = therapists.create(session, data={
+        "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
+        "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
+    }, actor=STAFF, today=TODAY)  # fmt: skip
+    anna, bernd = fixture_entries()
+    pair = [{**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"}]  # one address in Dresden
+    commit(session, [entries_file(tmp_path, "praxen.json", [anna, *pair])])
+    assert by_external_id(session, "SYN-1001").practice_id == colleague.practice_id
+    assert by_external_id(session, "SYN-7001").practice_id == by_external_id(session, "SYN-7002").practice_id
+    assert by_external_id(session, "SYN-7001").practice.name == "Praxis Muster, Muster"
