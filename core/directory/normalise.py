@@ -9,6 +9,7 @@ Pure: no session, no clock. Example:
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Mapping
@@ -55,6 +56,12 @@ GENDERS = {"w": "female", "weiblich": "female", "frau": "female", "m": "male", "
 MARKUP = re.compile(r"<[^>]*>|&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
 PLZ = re.compile(r"^\d{4,5}$")  # four digits: a number column dropped the leading zero (01067 -> 1067)
 TIME_RANGE = re.compile(r"^\s*(\d{1,2}[:.]\d{2})\s*[-–]\s*(\d{1,2}[:.]\d{2})\s*$")
+
+
+@functools.lru_cache(maxsize=100_000)
+def _phone(raw: str | None) -> str | None:
+    """core.contact's normaliser, remembered: parsing costs about 0.3 ms and colleagues of a practice share numbers."""
+    return normalise_phone(raw)
 
 
 def _text(value: Any) -> str | None:
@@ -210,7 +217,7 @@ def _finish(
     gender_words = [_text(raw.get("gender")), _text(raw.get("salutation"))]
     values["gender"] = next((GENDERS[w.lower()] for w in gender_words if w and w.lower() in GENDERS), "unknown")
     phone = _text(raw.get("phone")) or _text(raw.get("mobile"))
-    _soft(values, "phone", lambda: normalise_phone(phone), warnings, where)
+    _soft(values, "phone", lambda: _phone(phone), warnings, where)
     _soft(values, "email", lambda: validate_email(_text(raw.get("email"))), warnings, where)
     if problems:
         return None, problems + warnings
