@@ -35,12 +35,17 @@ def show(report: dict[str, Any], *, key: str) -> None:
         for column, name in zip(st.columns(len(row)), row, strict=True):
             column.metric(t(f"directory.count.{name}"), counts.get(name, 0))
     st.caption(t("directory.covered", count=len(report.get("covered_postcodes", []))))
+
+    def named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**row, "field": t(f"directory.field.{row['field']}")} for row in rows]
+
     sections = (
         ("new", report["new"], {"name": "name", "postcode": "postcode", "city": "city"}),
-        ("changed", report["changed"], {"name": "name", "field": "field", "old": "old", "new": "new"}),
+        ("changed", named(report["changed"]), {"name": "name", "field": "field", "old": "old", "new": "new"}),
         ("vanished", report["vanished"], {"name": "name", "postcode": "postcode", "not_seen_since": "since",
                                           "missed_imports": "missed", "goes_inactive": "inactive"}),
-        ("conflicts", report["conflicts"], {"name": "name", "field": "field", "kept": "kept", "imported": "imported"}),
+        ("conflicts", named(report["conflicts"]),
+         {"name": "name", "field": "field", "kept": "kept", "imported": "imported"}),
         ("review", [{**r, "differs": t(f"directory.differs.{r['differs']}")} for r in report["review"]],
          {"name": "name", "differs": "differs"}),
         ("problems", [{**p, "severity": t(f"directory.severity.{p['severity']}"),
