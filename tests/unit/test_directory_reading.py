@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,29 @@ def test_json_stream__reads_entries_across_chunk_borders_with_their_lines():
     read_back = list(read_entries(io.BytesIO(data), file_name="big.json"))
     assert [r.data for r in read_back] == entries
     assert read_back[1].line == 9  # {"moreResults" / "arztPraxisDatas": [ / 5 lines per entry
+
+
+def test_a_200_mb_file__is_streamed_so_memory_stays_bounded(tmp_path):
+    path = tmp_path / "gross.json"
+    padding = "x" * 100_000  # fields we do not read (a long description): 2,000 entries make 200 MB
+    with path.open("w") as out:
+        out.write('{"arztPraxisDatas": [')
+        for n in range(2_000):
+            entry = {
+                "id": f"BIG-{n}",
+                "vorname": "Anna",
+                "name": f"Beispiel{n}",
+                "plz": "10115",
+                "beschreibung": padding,
+            }
+            out.write(("," if n else "") + json.dumps(entry))
+        out.write('], "moreResults": false}')
+    assert path.stat().st_size > 200 * 10**6
+    tracemalloc.start()
+    try:
+        batch = read_sources([Source.from_path(path)], mappings={})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(batch.entries) == 2_000
+    assert peak < 32 * 2**20  # the whole file would be 200 MB as text, several times that decoded
