@@ -60,6 +60,14 @@ PAGES: list[PageSpec] = [
         "practice",
         hidden=True,
     ),
+    PageSpec(
+        "directory_import.py",
+        "directory.title",
+        "nav.therapists",
+        ":material/upload_file:",
+        STAFF_ROLES,
+        "directory_import",
+    ),
     PageSpec("proposals.py", "nav.matching_proposals", "nav.matching", ":material/hub:", STAFF_ROLES, "proposals"),
     PageSpec(
         "answers.py", "nav.matching_answers", "nav.matching", ":material/mark_email_read:", STAFF_ROLES, "answers"

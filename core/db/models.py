@@ -16,6 +16,7 @@ from core.communication.inbound_models import FailingAddress, InboundMail
 from core.communication.models import Email, PhoneCall
 from core.communication.selfservice_models import CapacityReport
 from core.db.base import Base
+from core.directory.models import DirectoryChange, DirectoryImport, DirectoryLayout, DirectoryListing, DirectoryReview
 from core.drafts.models import FormDraft
 from core.events.models import DomainEvent
 from core.geo.models import GeocacheEntry, Postcode
@@ -33,6 +34,11 @@ __all__ = [
     "AuditEvent",
     "CapacityReport",
     "Consent",
+    "DirectoryChange",
+    "DirectoryImport",
+    "DirectoryLayout",
+    "DirectoryListing",
+    "DirectoryReview",
     "DomainEvent",
     "Email",
     "FailingAddress",

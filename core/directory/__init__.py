@@ -1,0 +1,1 @@
+"""Therapist directory import from 116117 search exports: read, normalise, match, diff, preview, commit."""

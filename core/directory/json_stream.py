@@ -1,0 +1,159 @@
+"""Stream the entries of a saved 116117 search answer (``{"arztPraxisDatas": [...], "moreResults": ...}``).
+
+The file is read in chunks and each entry decoded on its own, so a 200 MB export holds one chunk and one
+entry in memory, never the whole document. Example:
+
+    for entry in read_entries(open("suche.json", "rb"), file_name="suche.json"):
+        entry.index, entry.line, entry.data["name"]   # -> 0, 3, "Beispiel"
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from core.errors import ValidationError
+
+CHUNK_CHARS = 1 << 16  # 64 KiB: many entries per read, a bounded buffer
+MAX_ENTRY_CHARS = 1 << 20  # one entry is a few KiB; a value this long means the file is broken, stop reading
+ENTRIES_KEY = "arztPraxisDatas"
+_SPACE = re.compile(r"[\s,]*")
+_BLANK = re.compile(r"\s*")
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class RawEntry:
+    index: int  # 0-based position in arztPraxisDatas
+    line: int  # 1-based line of the file where the entry starts
+    data: Any
+
+
+class _Buffer:
+    """A sliding text window over a binary file that knows the line number of its start."""
+
+    def __init__(self, stream: IO[bytes], file_name: str) -> None:
+        import codecs
+
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._stream = stream
+        self.file_name = file_name
+        self.text = ""
+        self.pos = 0
+        self.line = 1  # line number at self.text[0]
+        self.eof = False
+
+    def more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self._stream.read(CHUNK_CHARS)
+        try:
+            decoded = self._decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"{self.file_name}: not UTF-8 near line {self.line_at(len(self.text))} ({exc.reason}); save the "
+                "search answer as UTF-8 (as the browser does) and import it again",
+                field="file",
+            ) from None
+        if not chunk:
+            self.eof = True
+        if self.pos > CHUNK_CHARS:  # drop what was consumed, keep the line count right
+            self.line += self.text.count("\n", 0, self.pos)
+            self.text = self.text[self.pos :]
+            self.pos = 0
+        self.text += decoded
+        return True
+
+    def line_at(self, pos: int) -> int:
+        return self.line + self.text.count("\n", 0, pos)
+
+    def skip_space(self, *, commas: bool = False) -> None:
+        pattern = _SPACE if commas else _BLANK
+        while True:
+            self.pos = pattern.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self.more():
+                return
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def expect(self, char: str, what: str) -> None:
+        if self.peek() != char:
+            found = repr(self.text[self.pos]) if self.pos < len(self.text) else "the end of the file"
+            raise self.broken(f"expected {what} but found {found}")
+        self.pos += 1
+
+    def value(self) -> Any:
+        """Decode one JSON value at the current position, reading more of the file until it is complete."""
+        self.skip_space()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                if len(self.text) - self.pos < MAX_ENTRY_CHARS and self.more():
+                    continue  # the value goes on in the next chunk
+                raise self.broken(exc.msg, pos=exc.pos) from None
+            if end == len(self.text) and not self.eof and self.more():
+                continue  # a number cut at the chunk border: decode it again with the rest
+            self.pos = end
+            return value
+
+    def broken(self, reason: str, *, pos: int | None = None) -> ValidationError:
+        at = self.pos if pos is None else pos
+        if self.eof and at >= len(self.text.rstrip()) - 1:
+            reason = "the file ends in the middle (was it saved or copied completely?)"
+        return ValidationError(
+            f"{self.file_name}, line {self.line_at(at)}: not valid JSON, {reason}; save the search answer again "
+            "from the browser and import the whole file",
+            field="file",
+        )
+
+
+def read_entries(stream: IO[bytes], *, file_name: str, meta: dict[str, Any] | None = None) -> Iterator[RawEntry]:
+    """Yield each element of ``arztPraxisDatas``; other top-level keys go into ``meta`` (e.g. moreResults).
+
+    Raises ValidationError naming the file and line for an empty file, broken or truncated JSON, or a
+    document without ``arztPraxisDatas``.
+    """
+    buffer = _Buffer(stream, file_name)
+    buffer.more()
+    if buffer.peek() == "":
+        raise ValidationError(f"{file_name}: the file is empty; export the search answer again", field="file")
+    buffer.expect("{", "a JSON object with 'arztPraxisDatas'")
+    seen_entries = False
+    while True:
+        buffer.skip_space(commas=True)
+        if buffer.peek() == "}":
+            break
+        if buffer.peek() == "":
+            raise buffer.broken("the object is not closed")
+        key = buffer.value()
+        if not isinstance(key, str):
+            raise buffer.broken("expected a key in quotes")
+        buffer.expect(":", "':' after the key")
+        if key != ENTRIES_KEY:
+            value = buffer.value()
+            if meta is not None:
+                meta[key] = value
+            continue
+        seen_entries = True
+        buffer.expect("[", "a list after 'arztPraxisDatas'")
+        index = 0
+        while True:
+            buffer.skip_space(commas=True)
+            if buffer.peek() == "]":
+                buffer.pos += 1
+                break
+            if buffer.peek() == "":
+                raise buffer.broken(f"the list ends after entry {index}")
+            line = buffer.line_at(buffer.pos)
+            yield RawEntry(index=index, line=line, data=buffer.value())
+            index += 1
+    if not seen_entries:
+        raise ValidationError(
+            f"{file_name}: no 'arztPraxisDatas' list; this is not a saved 116117 search answer", field="file"
+        )

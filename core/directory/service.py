@@ -1,0 +1,388 @@
+"""Directory import use cases: preview, commit (one transaction, set-based), history, layouts, vanish confirmation.
+
+The caller owns the transaction. Example:
+
+    sources = [Source.from_path("suche.json")]
+    with session_scope() as session:
+        result = preview(session, sources=sources, mappings={}, today=clock.today())   # writes nothing
+        print(result.report["counts"])
+    with session_scope() as session:
+        record = commit(session, sources=sources, mappings={}, actor="anna@example.org", today=clock.today())
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from core.directory import placing, table_reader
+from core.directory import plan as planning
+from core.directory.entries import IMPORTED_FIELDS, LOCATION_SOURCE, Entry
+from core.directory.models import DirectoryChange, DirectoryImport, DirectoryLayout, DirectoryListing, DirectoryReview
+from core.directory.reading import Batch, Source, headers_of, read_sources
+from core.errors import IllegalTransition, NotFound
+from core.therapists import practices
+from core.therapists import service as therapists
+from core.therapists.models import Therapist
+
+GROUPING_FIELDS = {"email", "street", "postcode"}  # as core.therapists.service: may change the practice
+REPORT_LIMIT = 500  # rows per list kept in an import's stored report; the counts are always complete
+ACTION = "therapist.imported"
+
+
+@dataclass
+class Result:
+    batch: Batch
+    plan: planning.Plan
+    report: dict[str, Any]
+
+
+# ---- layouts (CSV column mappings) ---------------------------------------------------------------------------
+
+
+def mapping_for(session: Session, *, source: Source) -> tuple[list[str], dict[str, str], bool]:
+    """Return (headers, mapping, remembered) for a CSV/Excel file: the stored mapping of its layout or a guess."""
+    headers = headers_of(source)
+    layout = session.get(DirectoryLayout, table_reader.signature(headers))
+    if layout is not None:
+        return headers, dict(layout.mapping), True
+    return headers, table_reader.suggest_mapping(headers), False
+
+
+def remember_mapping(session: Session, *, headers: Sequence[str], mapping: Mapping[str, str], actor: str) -> None:
+    """Store ``mapping`` for the layout with these headers (the next upload of that layout uses it)."""
+    table_reader.check_mapping(mapping, file_name="layout")
+    key = table_reader.signature(list(headers))
+    layout = session.get(DirectoryLayout, key)
+    if layout is None:
+        session.add(DirectoryLayout(signature=key, headers=list(headers), mapping=dict(mapping), updated_by=actor))
+    else:
+        layout.mapping, layout.updated_by = dict(mapping), actor
+    session.flush()
+
+
+def resolve_mappings(session: Session, *, sources: Sequence[Source]) -> dict[str, dict[str, str]]:
+    """The mapping of every CSV/Excel source: remembered per layout, else guessed (checked when read)."""
+    return {s.name: mapping_for(session, source=s)[1] for s in sources if s.is_table}
+
+
+# ---- reading what we hold ------------------------------------------------------------------------------------
+
+_HELD = text(
+    """
+    SELECT t.id, t.external_id, t.title, t.first_name, t.last_name, t.gender, t.street, t.postcode, t.city,
+           t.latitude, t.longitude, t.phone, t.email, t.website, t.procedures, t.languages, t.phone_hours,
+           t.staff_edited_fields, t.status, l.therapist_id IS NOT NULL AS listed,
+           coalesce(l.missed_imports, 0) AS missed_imports, l.not_seen_since,
+           coalesce(l.deactivated_by_import, false) AS deactivated_by_import
+    FROM therapist t LEFT JOIN directory_listing l ON l.therapist_id = t.id
+    WHERE t.external_id = ANY(:ids) OR t.postcode = ANY(:postcodes)
+    """
+)
+
+
+def _held(session: Session, entries: Sequence[Entry]) -> list[planning.Held]:
+    ids = [e.external_id for e in entries if e.external_id]
+    postcodes = sorted({e.values["postcode"] for e in entries})
+    rows = session.execute(_HELD, {"ids": ids, "postcodes": postcodes}).mappings()
+    return [
+        planning.Held(
+            id=r["id"], external_id=r["external_id"], values={name: r[name] for name in IMPORTED_FIELDS},
+            staff_edited=frozenset(r["staff_edited_fields"] or ()), status=r["status"], listed=r["listed"],
+            missed_imports=r["missed_imports"], not_seen_since=r["not_seen_since"],
+            deactivated_by_import=r["deactivated_by_import"],
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+# ---- preview ------------------------------------------------------------------------------------------------
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _entry_name(entry: Entry) -> str:
+    v = entry.values
+    return " ".join(p for p in (v["title"], v["first_name"], v["last_name"]) if p)
+
+
+def _report(batch: Batch, plan: planning.Plan) -> dict[str, Any]:
+    changed = plan.changed
+    conflicts = [(u, f, c) for u in plan.updates for f, c in u.conflicts.items()]
+    counts = {
+        "entries": len(batch.entries), "new": len(plan.new), "changed": len(changed),
+        "unchanged": len(plan.unchanged), "conflicts": len(conflicts), "review": len(plan.reviews),
+        "not_seen": len([v for v in plan.vanished if v.newly_missed and not v.goes_inactive]),
+        "inactive": len([v for v in plan.vanished if v.goes_inactive]),
+        "back": len([u for u in plan.updates if u.comes_back]), "rejected": len(batch.rejected),
+        "warnings": len(batch.problems) - len(batch.rejected), "changes": plan.change_count,
+    }  # fmt: skip
+    cap = REPORT_LIMIT
+    return _json({
+        "counts": counts,
+        "covered_postcodes": plan.covered_postcodes,
+        "new": [{"name": _entry_name(e), "postcode": e.values["postcode"], "city": e.values["city"],
+                 "external_id": e.external_id} for e in plan.new[:cap]],
+        "changed": [{"therapist_id": u.therapist_id, "name": _entry_name(u.entry), "field": f, "old": c[0], "new": c[1]}
+                    for u in changed for f, c in u.changes.items()][:cap],
+        "conflicts": [{"therapist_id": u.therapist_id, "name": _entry_name(u.entry), "field": f, "kept": c[0],
+                       "imported": c[1]} for u, f, c in conflicts[:cap]],
+        "review": [{"therapist_id": r.therapist_id, "name": _entry_name(r.entry), "differs": r.differs,
+                    "external_id": r.entry.external_id} for r in plan.reviews[:cap]],
+        "vanished": [{"therapist_id": v.therapist_id, "name": v.name, "postcode": v.postcode,
+                      "not_seen_since": v.not_seen_since, "missed_imports": v.missed_imports,
+                      "goes_inactive": v.goes_inactive, "newly_missed": v.newly_missed} for v in plan.vanished[:cap]],
+        "back": [{"therapist_id": u.therapist_id, "name": _entry_name(u.entry)} for u in plan.updates
+                 if u.comes_back][:cap],
+        "problems": [p.as_dict() for p in batch.problems[: cap * 2]],
+        "meta": batch.meta,
+    })  # fmt: skip
+
+
+def preview(session: Session, *, sources: Sequence[Source], mappings: Mapping[str, Mapping[str, str]] | None = None,
+            today: date) -> Result:  # fmt: skip
+    """Read the files and decide what importing them would do; write nothing."""
+    batch = read_sources(
+        sources, mappings=mappings if mappings is not None else resolve_mappings(session, sources=sources)
+    )
+    plan = planning.build(batch.entries, _held(session, batch.entries), today=today)
+    return Result(batch, plan, _report(batch, plan))
+
+
+# ---- commit -------------------------------------------------------------------------------------------------
+
+
+def _content_hash(entry: Entry) -> str:
+    payload = json.dumps([entry.values, entry.consultation_hours], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _recordset(session: Session, sql: str, rows: list[dict[str, Any]]) -> None:
+    """Run ``sql`` once over all ``rows`` (passed as one JSONB array, read with jsonb_to_recordset)."""
+    if rows:
+        session.execute(text(sql).bindparams(bindparam("rows", type_=JSONB)), {"rows": _json(rows)})
+
+
+_INSERT_NEW = """
+    INSERT INTO therapist (title, first_name, last_name, gender, street, postcode, city, latitude, longitude,
+        location_precision, location_source, phone, email, website, procedures, languages, phone_hours,
+        pref_patient_gender, pref_diagnoses, statutory_licence, status, source, external_id, last_verified_on,
+        last_seen_on, content_hash, staff_edited_fields, version, created_at, updated_at)
+    SELECT r.title, r.first_name, r.last_name, r.gender, r.street, r.postcode, r.city, r.latitude, r.longitude,
+        CASE WHEN r.latitude IS NULL THEN 'none' ELSE 'address' END, CASE WHEN r.latitude IS NULL THEN NULL
+        ELSE :location_source END, r.phone, r.email, r.website, r.procedures, r.languages, r.phone_hours, 'any',
+        '{}', true, 'active', '116117', r.external_id, :today, :today, r.content_hash, '{}', 1, now(), now()
+    FROM jsonb_to_recordset(:rows) AS r(title text, first_name text, last_name text, gender text, street text,
+        postcode text, city text, latitude float8, longitude float8, phone text, email text, website text,
+        procedures jsonb, languages varchar[], phone_hours jsonb, external_id text, content_hash text, ord int)
+    ORDER BY r.ord
+    RETURNING id
+"""
+_UPDATE = """
+    UPDATE therapist t SET title = r.title, first_name = r.first_name, last_name = r.last_name, gender = r.gender,
+        street = r.street, postcode = r.postcode, city = r.city, latitude = r.latitude, longitude = r.longitude,
+        location_precision = CASE WHEN r.latitude IS NULL THEN t.location_precision ELSE 'address' END,
+        location_source = CASE WHEN r.latitude IS NULL THEN t.location_source ELSE :location_source END,
+        phone = r.phone, email = r.email, website = r.website, procedures = r.procedures, languages = r.languages,
+        phone_hours = r.phone_hours, external_id = coalesce(r.external_id, t.external_id),
+        content_hash = r.content_hash, version = t.version + 1, updated_at = now()
+    FROM jsonb_to_recordset(:rows) AS r(id int, title text, first_name text, last_name text, gender text,
+        street text, postcode text, city text, latitude float8, longitude float8, phone text, email text,
+        website text, procedures jsonb, languages varchar[], phone_hours jsonb, external_id text, content_hash text)
+    WHERE t.id = r.id
+"""
+_LISTINGS = """
+    INSERT INTO directory_listing (therapist_id, consultation_hours, details, last_import_id, not_seen_since,
+        missed_imports, deactivated_by_import)
+    SELECT r.id, r.hours, r.details, :import_id, NULL, 0, false
+    FROM jsonb_to_recordset(:rows) AS r(id int, hours jsonb, details jsonb)
+    ON CONFLICT (therapist_id) DO UPDATE SET consultation_hours = excluded.consultation_hours,
+        details = excluded.details, last_import_id = excluded.last_import_id, not_seen_since = NULL,
+        missed_imports = 0, deactivated_by_import = false
+"""
+_CHANGES = """
+    INSERT INTO directory_change (import_id, therapist_id, kind, field, old_value, new_value)
+    SELECT :import_id, r.id, r.kind, r.field, r.old, r.new
+    FROM jsonb_to_recordset(:rows) AS r(id int, kind text, field text, old jsonb, new jsonb)
+"""
+_AUDIT = """
+    INSERT INTO audit_event (actor, action, entity_type, entity_id, details, reason)
+    SELECT :actor, r.action, 'therapist', r.id::text, r.details, :reason
+    FROM jsonb_to_recordset(:rows) AS r(id int, action text, details jsonb)
+"""
+
+
+def _status_changes(session: Session, plan: planning.Plan, *, import_id: int, today: date) -> list[dict[str, Any]]:
+    """Mark missing therapists not seen / inactive, bring back those seen again; return their change rows."""
+    changes: list[dict[str, Any]] = []
+    missed = [v for v in plan.vanished if v.newly_missed]
+    _recordset(session, """
+        UPDATE directory_listing l SET missed_imports = r.missed, not_seen_since = r.since,
+            deactivated_by_import = l.deactivated_by_import OR r.inactive
+        FROM jsonb_to_recordset(:rows) AS r(id int, missed int, since date, inactive bool) WHERE l.therapist_id = r.id
+    """, [{"id": v.therapist_id, "missed": v.missed_imports, "since": v.not_seen_since, "inactive": v.goes_inactive}
+          for v in missed])  # fmt: skip
+    inactive = [v for v in missed if v.goes_inactive]
+    _recordset(session, """
+        UPDATE therapist t SET status = 'inactive', status_reason = r.reason, status_until = NULL,
+            version = t.version + 1, updated_at = now()
+        FROM jsonb_to_recordset(:rows) AS r(id int, reason text) WHERE t.id = r.id
+    """, [{"id": v.therapist_id, "reason": planning.INACTIVE_REASON.format(
+        since=f"{v.not_seen_since:%d.%m.%Y}", count=v.missed_imports)} for v in inactive])  # fmt: skip
+    back = [u.therapist_id for u in plan.updates if u.comes_back]
+    _recordset(session, """
+        UPDATE therapist t SET status = 'active', status_reason = NULL, status_until = NULL,
+            version = t.version + 1, updated_at = now()
+        FROM jsonb_to_recordset(:rows) AS r(id int) WHERE t.id = r.id AND t.status = 'inactive'
+    """, [{"id": i} for i in back])  # fmt: skip
+    for v in missed:
+        kind = "inactive" if v.goes_inactive else "not_seen"
+        changes.append({"id": v.therapist_id, "kind": kind, "field": "status" if v.goes_inactive else "last_seen_on",
+                        "old": None, "new": "inactive" if v.goes_inactive else v.not_seen_since})  # fmt: skip
+    changes += [{"id": i, "kind": "back", "field": "status", "old": "inactive", "new": "active"} for i in back]
+    return changes
+
+
+def _values_row(entry: Entry, **extra: Any) -> dict[str, Any]:
+    return {**entry.values, "external_id": entry.external_id, "content_hash": _content_hash(entry), **extra}
+
+
+def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str, Mapping[str, str]] | None = None,
+           actor: str, today: date) -> DirectoryImport:  # fmt: skip
+    """Import the files: new therapists, changed fields, vanished ones, review items, the report. Does not commit.
+
+    Everything is written set-based (one statement per kind of write), so 50,000 entries take seconds.
+    """
+    result = preview(session, sources=sources, mappings=mappings, today=today)
+    plan = result.plan
+    record = DirectoryImport(actor=actor, file_names=[s.name for s in sources], imported_on=today,
+                             covered_postcodes=plan.covered_postcodes, counts=result.report["counts"],
+                             report=result.report)  # fmt: skip
+    session.add(record)
+    session.flush()
+    params = {"location_source": LOCATION_SOURCE, "today": today, "import_id": record.id}
+    new_ids: list[int] = []
+    if plan.new:
+        rows = [_values_row(e, ord=i) for i, e in enumerate(plan.new)]
+        statement = text(_INSERT_NEW).bindparams(bindparam("rows", type_=JSONB))
+        new_ids = list(session.scalars(statement, {"rows": _json(rows), **params}))
+    changed = plan.changed
+    update_rows = [
+        {
+            **u.written(),
+            "id": u.therapist_id,
+            "external_id": u.entry.external_id,
+            "content_hash": _content_hash(u.entry),
+        }
+        for u in changed
+    ]
+    _run(session, _UPDATE, update_rows, params)
+    seen = [u.therapist_id for u in plan.updates]
+    session.execute(text("UPDATE therapist SET last_verified_on = :today, last_seen_on = :today WHERE id = ANY(:ids)"),
+                    {"today": today, "ids": seen})  # fmt: skip
+    listed = [(i, e) for i, e in zip(new_ids, plan.new, strict=True)] + [
+        (u.therapist_id, u.entry) for u in plan.updates
+    ]
+    _run(
+        session, _LISTINGS, [{"id": i, "hours": e.consultation_hours, "details": e.details} for i, e in listed], params
+    )
+    changes = [{"id": i, "kind": "new", "field": "*", "old": None, "new": e.values} for i, e in zip(new_ids, plan.new,
+               strict=True)]  # fmt: skip
+    for u in changed:
+        changes += [{"id": u.therapist_id, "kind": "changed", "field": f, "old": c[0], "new": c[1]}
+                    for f, c in u.changes.items()]  # fmt: skip
+        if u.link_id:
+            changes.append({"id": u.therapist_id, "kind": "changed", "field": "external_id", "old": None,
+                            "new": u.entry.external_id})  # fmt: skip
+    for u in plan.updates:
+        changes += [{"id": u.therapist_id, "kind": "conflict", "field": f, "old": c[0], "new": c[1]}
+                    for f, c in u.conflicts.items()]  # fmt: skip
+    changes += _status_changes(session, plan, import_id=record.id, today=today)
+    _run(session, _CHANGES, changes, params)
+    _audit(session, changes, record=record, actor=actor)
+    _reviews(session, plan, import_id=record.id)
+    placing.place_new(session, created=list(zip(new_ids, plan.new, strict=True)), actor=actor)
+    moved = [u.therapist_id for u in changed if GROUPING_FIELDS & set(u.changes)]
+    if moved:  # an address or e-mail changed: the staff path's regroup, for these few
+        practices.regroup(session, therapist_ids=moved, actor=actor)
+    session.expire_all()  # set-based writes bypassed the identity map
+    return record
+
+
+def _run(session: Session, sql: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None:
+    if rows:
+        statement = text(sql).bindparams(bindparam("rows", type_=JSONB))
+        session.execute(statement, {"rows": _json(rows), **{k: v for k, v in params.items() if f":{k}" in sql}})
+
+
+def _audit(session: Session, changes: list[dict[str, Any]], *, record: DirectoryImport, actor: str) -> None:
+    """One audit row per therapist touched (field names, never values), shown in the therapist's history."""
+    fields: dict[tuple[int, str], list[str]] = {}
+    for change in changes:
+        action = {"new": "therapist.created", "conflict": "therapist.import_conflict"}.get(change["kind"], ACTION)
+        fields.setdefault((change["id"], action), []).append(change["field"])
+    rows = [{"id": i, "action": a, "details": {"fields": sorted(set(f)), "import_id": record.id}}
+            for (i, a), f in fields.items()]  # fmt: skip
+    _run(session, _AUDIT, rows, {"actor": actor, "reason": f"Verzeichnisimport #{record.id}"})
+
+
+def _reviews(session: Session, plan: planning.Plan, *, import_id: int) -> None:
+    pairs = select(DirectoryReview.therapist_id, DirectoryReview.external_id).where(DirectoryReview.status == "open")
+    open_pairs = {tuple(row) for row in session.execute(pairs)}
+    for review in plan.reviews:
+        if (review.therapist_id, review.entry.external_id) in open_pairs:
+            continue  # already waiting for staff: one item per pair
+        session.add(DirectoryReview(import_id=import_id, therapist_id=review.therapist_id,
+                                    external_id=review.entry.external_id, differs=review.differs,
+                                    entry=_json(review.entry.values), status="open"))  # fmt: skip
+    session.flush()
+
+
+# ---- history, reviews, staff confirmation ---------------------------------------------------------------------
+
+
+def get_all(session: Session, *, limit: int = 50) -> list[DirectoryImport]:
+    """The newest imports first, each with its report."""
+    return list(session.scalars(select(DirectoryImport).order_by(DirectoryImport.id.desc()).limit(limit)))
+
+
+def changes_of(session: Session, *, therapist_id: int) -> list[DirectoryChange]:
+    """Every field an import changed or left in conflict for one therapist, oldest first."""
+    query = select(DirectoryChange).where(DirectoryChange.therapist_id == therapist_id).order_by(DirectoryChange.id)
+    return list(session.scalars(query))
+
+
+def open_reviews(session: Session) -> list[DirectoryReview]:
+    return list(session.scalars(select(DirectoryReview).where(DirectoryReview.status == "open")
+                                .order_by(DirectoryReview.id)))  # fmt: skip
+
+
+def confirm_vanished(session: Session, *, therapist_id: int, actor: str, today: date) -> Therapist:
+    """Staff confirm a therapist who is no longer listed: inactive for matching now, back when seen again."""
+    listing = session.get(DirectoryListing, therapist_id)
+    if listing is None or listing.not_seen_since is None:
+        raise IllegalTransition(f"Therapist {therapist_id} is not marked 'not seen' by a directory import; only "
+                                "therapists missing from an import can be confirmed as gone")  # fmt: skip
+    reason = planning.INACTIVE_REASON.format(since=f"{listing.not_seen_since:%d.%m.%Y}", count=listing.missed_imports)
+    therapist = therapists.deactivate(session, therapist_id=therapist_id, reason=f"{reason}, bestätigt",
+                                      actor=actor, today=today)  # fmt: skip
+    listing.deactivated_by_import = True
+    session.flush()
+    return therapist
+
+
+def get_import(session: Session, import_id: int) -> DirectoryImport:
+    record = session.get(DirectoryImport, import_id)
+    if record is None:
+        raise NotFound(f"Import {import_id} does not exist; pick one from the import history")
+    return record

@@ -1,0 +1,176 @@
+"""Benchmark: a nationwide directory import (issue 14) into a database that already holds 40,000 therapists.
+
+Seeds PostgreSQL set-based with 40,000 therapists from an earlier import (directory ids, addresses at real
+PLZ, directory listings), writes a 116117 search answer of 50,000 entries (30,000 known, every tenth of them
+with a new phone number; 20,000 new; the other 10,000 known ones missing, so they are "not seen" where the
+import covers their postcode), then imports it:
+- the fast path, ``core.directory.service.commit``: streamed read, one query for what we hold, the diff in
+  memory, set-based writes (jsonb_to_recordset), practices regrouped, committed; target under 30 s;
+- its peak memory (tracemalloc) for reading and diffing the file (the preview), measured alone;
+- the baseline, the same import row by row through the ORM (one look-up and one object per entry, change
+  rows as ORM objects), in a transaction that is rolled back, with the ratio.
+
+Only correctness is asserted (the counts); times are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from core.directory import service as directory
+from core.directory.entries import IMPORTED_FIELDS
+from core.directory.models import DirectoryChange, DirectoryImport
+from core.directory.reading import Source, read_sources
+from core.therapists.models import Therapist
+
+HELD = 40_000
+KNOWN_IN_FILE = 30_000
+NEW = 20_000
+TODAY = date(2026, 12, 1)
+TARGET_S = 30.0
+
+SEED = """
+SELECT setseed(0.14);
+CREATE TEMP TABLE bench_plz AS SELECT row_number() OVER (ORDER BY plz) AS n, plz, latitude, longitude FROM postcode;
+INSERT INTO therapist (first_name, last_name, gender, street, postcode, city, latitude, longitude, location_precision,
+                       location_source, phone, procedures, languages, phone_hours, pref_patient_gender, pref_diagnoses,
+                       statutory_licence, status, source, external_id, last_verified_on, last_seen_on,
+                       staff_edited_fields, version)
+SELECT 'Vorname' || g, 'Nachname' || g, 'female', 'Benchstraße ' || g, p.plz, 'Ort', p.latitude, p.longitude,
+       'address', 'directory', '+4930' || (1000000 + g), '[{"procedure": "VT", "setting": "individual",
+       "age_group": "adults"}]'::jsonb, ARRAY['de'], '{"0": [["09:00", "10:00"]]}'::jsonb, 'any', ARRAY[]::varchar[],
+       true, 'active', '116117', 'B-' || g, DATE '2026-11-01', DATE '2026-11-01', ARRAY[]::varchar[], 1
+FROM generate_series(1, :held) AS g JOIN bench_plz p ON p.n = 1 + (g * 7919) % (SELECT count(*) FROM bench_plz);
+INSERT INTO directory_listing (therapist_id, consultation_hours, details, missed_imports, deactivated_by_import)
+SELECT id, '{}', '{}', 0, false FROM therapist;
+"""
+
+
+def seed(engine) -> tuple[float, list[tuple[str, float, float]]]:
+    started = time.perf_counter()
+    with engine.begin() as conn, conn.connection.cursor() as cursor:
+        cursor.execute(SEED.replace(":held", str(HELD)))
+    with engine.connect() as conn:
+        order = "ORDER BY substr(external_id, 3)::int"  # B-1, B-2, ...: the places of the directory ids
+        places = [tuple(p) for p in conn.execute(text(f"SELECT postcode, latitude, longitude FROM therapist {order}"))]
+    return time.perf_counter() - started, places
+
+
+def entry(n: int, plz: str, lat: float, lon: float, *, phone: str) -> dict:
+    return {
+        "id": f"B-{n}", "anrede": "Frau", "titel": "", "vorname": f"Vorname{n}", "name": f"Nachname{n}",
+        "geschlecht": "W", "strasse": "Benchstraße", "hausnummer": str(n), "plz": plz, "ort": "Ort", "lat": lat,
+        "lon": lon, "tel": phone, "email": "", "web": "",
+        "psy": [{"heading": "Verhaltenstherapie", "values": ["Einzeltherapie Erwachsene"]}], "fs": [],
+        "tsz": [{"d": "30.11.2026", "t": "Mo.", "typTsz": [{"typ": "07", "sprechzeiten": [{"z": "09:00 - 10:00"}]},
+                                                           {"typ": "01", "sprechzeiten": [{"z": "10:00 - 12:00"}]}]}],
+    }  # fmt: skip
+
+
+def write_file(path: Path, places: list[tuple[str, float, float]]) -> None:
+    with path.open("w") as out:
+        out.write('{"arztPraxisDatas": [\n')
+        first = True
+        for n in range(1, KNOWN_IN_FILE + 1):
+            plz, lat, lon = places[n - 1]
+            phone = f"030 {2000000 + n}" if n % 10 == 0 else f"030 {1000000 + n}"
+            out.write(("" if first else ",\n") + json.dumps(entry(n, plz, lat, lon, phone=phone), ensure_ascii=False))
+            first = False
+        for n in range(HELD + 1, HELD + NEW + 1):
+            plz, lat, lon = places[n % len(places)]
+            out.write(",\n" + json.dumps(entry(n, plz, lat, lon, phone=f"030 {1000000 + n}"), ensure_ascii=False))
+        out.write('\n], "moreResults": false}\n')
+
+
+def row_by_row(session: Session, source: Source) -> dict[str, int]:
+    """The baseline: the same import one entry at a time through the ORM (what a first version would do)."""
+    batch = read_sources([source], mappings={})
+    record = DirectoryImport(actor="bench", file_names=[source.name], imported_on=TODAY, covered_postcodes=[],
+                             counts={}, report={})  # fmt: skip
+    session.add(record)
+    session.flush()
+    counts = {"new": 0, "changed": 0, "unchanged": 0}
+    for item in batch.entries:
+        therapist = session.scalars(select(Therapist).where(Therapist.external_id == item.external_id)).first()
+        if therapist is None:
+            therapist = Therapist(**item.values, source="116117", external_id=item.external_id, status="active",
+                                  last_verified_on=TODAY, last_seen_on=TODAY)  # fmt: skip
+            session.add(therapist)
+            session.flush()
+            session.add(DirectoryChange(import_id=record.id, therapist_id=therapist.id, kind="new", field="*",
+                                        new_value=json.loads(json.dumps(item.values))))  # fmt: skip
+            counts["new"] += 1
+            continue
+        changed = False
+        for name in IMPORTED_FIELDS:
+            old, new = getattr(therapist, name), item.values[name]
+            old = getattr(old, "value", old)
+            if new not in (None, "", [], {}) and old != new and name not in therapist.staff_edited_fields:
+                session.add(DirectoryChange(import_id=record.id, therapist_id=therapist.id, kind="changed",
+                                            field=name, old_value=old, new_value=new))  # fmt: skip
+                setattr(therapist, name, new)
+                changed = True
+        therapist.last_verified_on = therapist.last_seen_on = TODAY
+        counts["changed" if changed else "unchanged"] += 1
+    session.flush()
+    return counts
+
+
+@pytest.mark.timeout(3600)  # the row-by-row baseline on a shared 2-core machine
+def test_bench__import_50000_directory_entries_into_40000_therapists(committed_db, tmp_path):
+    engine = committed_db
+    seeded_s, places = seed(engine)
+    path = tmp_path / "suche.json"
+    write_file(path, places)
+    source = Source.from_path(path)
+    size_mib = path.stat().st_size / 2**20
+
+    with Session(engine) as session:  # the baseline first, rolled back: both start from the same database
+        started = time.perf_counter()
+        baseline = row_by_row(session, source)
+        baseline_s = time.perf_counter() - started
+        session.rollback()
+    print(f"\nrow by row through the ORM: {baseline_s:.1f} s {baseline}", flush=True)
+
+    with Session(engine) as session:
+        tracemalloc.start()
+        try:
+            directory.preview(session, sources=[source], today=TODAY)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    with Session(engine) as session:
+        started = time.perf_counter()
+        record = directory.commit(session, sources=[source], actor="bench", today=TODAY)
+        counts = dict(record.counts)
+        session.commit()
+        fast_s = time.perf_counter() - started
+
+    print(
+        f"\ndirectory import: {NEW + KNOWN_IN_FILE:,} entries ({size_mib:.0f} MiB JSON) into {HELD:,} therapists "
+        f"(seeded in {seeded_s:.1f} s)\n"
+        f"  set-based commit (read, diff, write, regroup, commit): {fast_s:6.2f} s  "
+        f"({'meets' if fast_s < TARGET_S else 'MISSES'} the {TARGET_S:g} s target)\n"
+        f"  new {counts['new']:,}, changed {counts['changed']:,}, unchanged {counts['unchanged']:,}, "
+        f"not seen {counts['not_seen']:,}\n"
+        f"  peak memory (tracemalloc) of reading and diffing the file: {peak / 2**20:.0f} MiB\n"
+        f"  baseline, row by row through the ORM: {baseline_s:6.2f} s; row by row / set-based: "
+        f"{baseline_s / fast_s:.1f}x"
+    )
+    assert (counts["new"], counts["changed"], counts["unchanged"]) == (
+        NEW,
+        KNOWN_IN_FILE // 10,
+        KNOWN_IN_FILE * 9 // 10,
+    )
+    assert (baseline["new"], baseline["changed"]) == (NEW, KNOWN_IN_FILE // 10)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Therapist)) == HELD + NEW

@@ -1,0 +1,44 @@
+"""The directory import page in Streamlit's AppTest: the page for staff, the import history with its report."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from core.directory import service as directory
+from core.directory.reading import Source
+from tests.dashboards.conftest import log_in, start_app, texts
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "directory"
+
+
+def open_import_page(repo_root, make_user, role: str = "staff"):  # the menu offers it to staff and admins only
+    at = log_in(start_app(repo_root), make_user(email=f"{role}@example.org", role=role))
+    at.switch_page("views/directory_import.py")
+    return at.run()
+
+
+def test_import_page__staff_see_upload_and_an_empty_history(repo_root, make_user):
+    at = open_import_page(repo_root, make_user)
+    assert not at.exception
+    assert "Verzeichnisimport" in texts(at)
+    assert "Noch kein Import." in texts(at)
+
+
+def test_import_page__history_shows_each_import_with_its_report(repo_root, make_user, committed_db):
+    with Session(committed_db) as session:
+        directory.commit(session, sources=[Source.from_path(FIXTURES / "html_name.json"),
+                                           Source.from_path(FIXTURES / "new_format.json")],
+                         actor="anna@example.org", today=date(2026, 12, 1))  # fmt: skip
+        session.commit()
+    at = open_import_page(repo_root, make_user)
+    assert not at.exception
+    [history, report_tables] = at.dataframe[0], at.dataframe[1:]
+    assert history.value.iloc[0].to_dict()["Dateien"] == "html_name.json, new_format.json"
+    assert "Neu: 2" in texts(at)
+    assert "Abgelehnt: 1" in texts(at)
+    problems = report_tables[-1].value
+    assert "contains HTML" in problems.iloc[0]["Meldung"]
+    assert problems.iloc[0]["Wo"] == "html_name.json, Zeile 3, SYN-5005, name"
