@@ -61,7 +61,7 @@ def test_audit_page__a_range_that_ends_before_it_starts_is_explained(repo_root, 
     at = as_role(repo_root, staff, "admin")
     at.date_input(key="audit_since").set_value(datetime(2026, 2, 1).date())
     at.date_input(key="audit_until").set_value(datetime(2026, 1, 1).date()).run()
-    assert "swap the dates" in texts(at)
+    assert "bitte die Daten tauschen" in texts(at)
 
 
 def test_audit_page__shows_the_chain_check_intact_then_broken(repo_root, staff, committed_db):

@@ -86,7 +86,7 @@ def test_calls__reached_without_answer_shows_the_error_and_keeps_the_call(repo_r
     at = as_staff(repo_root, staff, "calls.py")
     at.radio(key=f"outcome_{call_id}").set_value("reached")
     at.button[0].click().run()
-    assert "at least one answer" in texts(at)
+    assert "braucht mindestens eine Antwort" in texts(at)
     with Session(committed_db) as session:
         assert session.get(PhoneCall, call_id).status == CallStatus.SCHEDULED
 

@@ -123,6 +123,8 @@ def test_patient_map__nearby_therapists_show_whether_they_fit_and_why_not(repo_r
         )
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
     assert not at.exception
+    at.session_state[f"patient_tabs_{patient_id}"] = "Karte"  # the map tab works only while it is open
+    at.run()
     links = [link.label for link in at.get("page_link") if " km · " in link.label]
     if not links:  # a rural demo patient may have nobody within reach: then the page says so
         assert "Keine aktive Therapeut/in im Umkreis" in texts(at)
