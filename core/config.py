@@ -30,6 +30,7 @@ MIN_SECRET_KEY_LENGTH = 32  # 32 characters of token_urlsafe are about 190 bits:
 # A valid example per variable, used in error messages.
 EXAMPLES: dict[str, str] = {
     "DATABASE_URL": "postgresql://placement:secret@localhost:5432/placement",
+    "DATABASE_DIRECT_URL": "postgresql://placement:secret@db.example.org:5432/placement",
     "DATA_DIR": "./data",
     "APP_HOST": "127.0.0.1",
     "APP_PORT": "8501",
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     database_url: str | None = Field(default=None, description="PostgreSQL URL; unset = embedded server")
+    database_direct_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL past any connection pooler, for backups and restores (pg_dump sets "
+        "session state that a transaction-mode PgBouncer would hand to other clients); unset = DATABASE_URL",
+    )
     data_dir: Path = Field(
         default=REPO_ROOT / "data",
         description="Generated state: postgres, mail, warehouse",
@@ -171,7 +177,7 @@ class Settings(BaseSettings):
         "0 = import saved search answers only",
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_direct_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":

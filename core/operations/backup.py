@@ -35,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core.config import Settings, get_settings
+from core.config import Settings, get_settings, to_sqlalchemy_url
 from core.errors import JobError
 
 FILE_PATTERN = re.compile(r"^placement-\d{8}T\d{6}Z\.dump$")
@@ -151,7 +151,9 @@ class _Connection:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
         if not need_server:
             return cls(dsn="", env=env, bin_dir=_bin_dir(settings))
-        if database_url is None:
+        if settings.database_direct_url:  # past PgBouncer: pg_dump's session settings must not reach others
+            database_url = to_sqlalchemy_url(settings.database_direct_url)
+        elif database_url is None:
             from core.db import database_url as configured
 
             database_url = configured(settings)

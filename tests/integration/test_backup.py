@@ -126,3 +126,19 @@ def test_backup_cli__records_its_run_and_writes_a_private_file(demo, repo_root):
                              timeout=120, check=False)  # fmt: skip
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr
+
+
+def test_backup__goes_past_the_pooler_to_database_direct_url(demo, database_url, monkeypatch):
+    # the job's own connection (here: a port nothing listens on, standing in for PgBouncer) is not used
+    # for pg_dump when DATABASE_DIRECT_URL names the server: pg_dump's session settings must not reach
+    # other clients of a transaction-mode pooler
+    pooled = "postgresql+psycopg2://postgres@127.0.0.1:1/workbench_test"
+    monkeypatch.setenv("DATABASE_DIRECT_URL", database_url.replace("postgresql+psycopg2://", "postgresql://"))
+    get_settings.cache_clear()
+    try:
+        result = backup.create_backup(settings=get_settings(), now=NOW, database_url=pooled)
+    finally:
+        monkeypatch.delenv("DATABASE_DIRECT_URL")
+        get_settings.cache_clear()
+    assert result.path.exists()
+    assert result.entries > 0
