@@ -29,6 +29,7 @@ from core.directory.entries import IMPORTED_FIELDS, LOCATION_SOURCE, Entry
 from core.directory.models import DirectoryChange, DirectoryImport, DirectoryLayout, DirectoryListing, DirectoryReview
 from core.directory.reading import Batch, Source, headers_of, read_sources
 from core.errors import IllegalTransition, NotFound
+from core.messages import Message
 from core.therapists import practices
 from core.therapists import service as therapists
 from core.therapists.models import Therapist
@@ -371,8 +372,9 @@ def confirm_vanished(session: Session, *, therapist_id: int, actor: str, today: 
     """Staff confirm a therapist who is no longer listed: inactive for matching now, back when seen again."""
     listing = session.get(DirectoryListing, therapist_id)
     if listing is None or listing.not_seen_since is None:
-        raise IllegalTransition(f"Therapist {therapist_id} is not marked 'not seen' by a directory import; only "
-                                "therapists missing from an import can be confirmed as gone")  # fmt: skip
+        raise IllegalTransition(Message("directory.error.not_vanished", "Therapist {therapist_id} is not marked 'not "
+                                        "seen' by a directory import; only therapists missing from an import can be "
+                                        "confirmed as gone", therapist_id=str(therapist_id)))  # fmt: skip
     reason = planning.INACTIVE_REASON.format(since=f"{listing.not_seen_since:%d.%m.%Y}", count=listing.missed_imports)
     therapist = therapists.deactivate(session, therapist_id=therapist_id, reason=f"{reason}, bestätigt",
                                       actor=actor, today=today)  # fmt: skip
@@ -384,5 +386,6 @@ def confirm_vanished(session: Session, *, therapist_id: int, actor: str, today: 
 def get_import(session: Session, import_id: int) -> DirectoryImport:
     record = session.get(DirectoryImport, import_id)
     if record is None:
-        raise NotFound(f"Import {import_id} does not exist; pick one from the import history")
+        raise NotFound(Message("directory.error.import_missing", "Import {import_id} does not exist; pick one from the "
+                               "import history", import_id=str(import_id)))  # fmt: skip
     return record

@@ -40,5 +40,5 @@ def test_import_page__history_shows_each_import_with_its_report(repo_root, make_
     assert "Neu: 2" in texts(at)
     assert "Abgelehnt: 1" in texts(at)
     problems = report_tables[-1].value
-    assert "contains HTML" in problems.iloc[0]["Meldung"]
+    assert "enthält HTML" in problems.iloc[0]["Meldung"]  # the stored problem, said in German
     assert problems.iloc[0]["Wo"] == "html_name.json, Zeile 3, SYN-5005, name"
