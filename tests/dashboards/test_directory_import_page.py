@@ -42,3 +42,17 @@ def test_import_page__history_shows_each_import_with_its_report(repo_root, make_
     problems = report_tables[-1].value
     assert "enthält HTML" in problems.iloc[0]["Meldung"]  # the stored problem, said in German
     assert problems.iloc[0]["Wo"] == "html_name.json, Zeile 3, SYN-5005, name"
+
+
+def test_import_page__a_broken_file_is_refused_in_german_naming_file_and_line(repo_root, make_user):
+    at = open_import_page(repo_root, make_user)
+    at.file_uploader(key="directory_import_files").set_value(
+        ("truncated.json", (FIXTURES / "truncated.json").read_bytes(), "application/json")
+    )
+    at.run()
+    at.button(key="directory_import_preview").click().run()
+    assert not at.exception
+    [error] = at.error
+    assert error.value.startswith("truncated.json, Zeile ")
+    assert "kein gültiges JSON, die Datei endet mittendrin" in error.value
+    assert "Bitte die Suchantwort erneut aus dem Browser speichern" in error.value
