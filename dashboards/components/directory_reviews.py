@@ -56,7 +56,7 @@ def show(user: CurrentUser, *, key: str) -> None:
         with st.container(border=True):
             st.markdown(t("directory.reviews.item", name=pair["directory"]["name"], id=pair["external_id"] or "–",
                           differs=t(f"directory.differs.{pair['differs']}")))  # fmt: skip
-            st.dataframe(_comparison(pair), hide_index=True, width="stretch")
+            st.table(_comparison(pair).set_index(t("directory.reviews.col.field")))  # four rows: a plain table
             same, other = st.columns(2)
             if same.button(t("directory.reviews.merge"), key=f"{key}_merge_{pair['id']}", icon=":material/merge:"):
                 _decide(directory.merge_review, pair, user, "directory.reviews.merged")

@@ -84,8 +84,8 @@ def test_review_section__shows_both_sides_and_merging_links_the_therapist(repo_r
     ours_id = queue_a_review(committed_db)
     at = open_import_page(repo_root, make_user)
     assert "**Dr. Anna Beispiel** (Verzeichnis-ID SYN-1001) – abweichend: Straße" in texts(at)
-    [comparison] = [d.value for d in at.dataframe if "Bei uns" in d.value.columns]
-    street = comparison.set_index("Feld").loc["Straße ≠"]
+    [comparison] = [table.value for table in at.table]
+    street = comparison.loc["Straße ≠"]
     assert (street["Im Verzeichnis"], street["Bei uns"]) == ("Musterstraße 1", "Ganz andere Straße 99")
     [merge] = [b for b in at.button if b.label == "Derselbe Therapeut (zusammenführen)"]
     merge.click().run()
