@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.messages import Message
+
 # The therapist columns an import writes, in the order the preview lists them. Everything else on the
 # therapist (preferences, status, notes, accepting flag) belongs to staff and is never touched by an import.
 IMPORTED_FIELDS = (
@@ -22,7 +24,7 @@ class Problem:
     line: int | None
     entry: str | None  # the directory id, or "#<position>" when the entry has none
     field: str
-    message: str
+    message: Message  # a coded message: the report stores code and params, the page says it in German
     severity: str = "rejected"  # "rejected" (the entry is not imported) or "warning" (imported, reported)
 
     def text(self) -> str:
@@ -33,7 +35,26 @@ class Problem:
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "entry": self.entry, "field": self.field,
-                "message": self.message, "severity": self.severity}  # fmt: skip
+                "message": str(self.message), "severity": self.severity, **stored(self.message)}  # fmt: skip
+
+
+def stored(message: Any) -> dict[str, Any]:
+    """Return a message's code and parameters as JSON (a parameter that is a message nests as a dict).
+
+    Example: stored(Message("directory.problem.postcode_invalid", "PLZ '{value}' ...", value="1234"))
+    -> {"code": "directory.problem.postcode_invalid", "params": {"value": "1234"}}
+    """
+    if not isinstance(message, Message):
+        return {}
+
+    def value(item: Any) -> Any:
+        if isinstance(item, Message):
+            return {"code": item.code, "text": str(item), "params": stored(item).get("params", {})}
+        if isinstance(item, list | tuple):
+            return [value(part) for part in item]
+        return item
+
+    return {"code": message.code, "params": {name: value(item) for name, item in message.params.items()}}
 
 
 @dataclass

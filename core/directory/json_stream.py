@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from core.errors import ValidationError
+from core.messages import Message, term
 
 CHUNK_CHARS = 1 << 16  # 64 KiB: many entries per read, a bounded buffer
 MAX_ENTRY_CHARS = 1 << 20  # one entry is a few KiB; a value this long means the file is broken, stop reading
@@ -23,6 +24,7 @@ ENTRIES_KEY = "arztPraxisDatas"
 _SPACE = re.compile(r"[\s,]*")
 _BLANK = re.compile(r"\s*")
 _DECODER = json.JSONDecoder()
+END_OF_FILE = term("directory.json.end_of_file", "the end of the file")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,14 @@ class _Buffer:
             decoded = self._decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
             raise ValidationError(
-                f"{self.file_name}: not UTF-8 near line {self.line_at(len(self.text))} ({exc.reason}); save the "
-                "search answer as UTF-8 (as the browser does) and import it again",
+                Message(
+                    "directory.error.json_not_utf8",
+                    "{file}: not UTF-8 near line {line} ({detail}); save the "
+                    "search answer as UTF-8 (as the browser does) and import it again",
+                    file=self.file_name,
+                    line=self.line_at(len(self.text)),
+                    detail=exc.reason,
+                ),
                 field="file",
             ) from None
         if not chunk:
@@ -81,10 +89,12 @@ class _Buffer:
         self.skip_space()
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
-    def expect(self, char: str, what: str) -> None:
+    def expect(self, char: str, what: Message) -> None:
         if self.peek() != char:
-            found = repr(self.text[self.pos]) if self.pos < len(self.text) else "the end of the file"
-            raise self.broken(f"expected {what} but found {found}")
+            found = repr(self.text[self.pos]) if self.pos < len(self.text) else END_OF_FILE
+            raise self.broken(
+                Message("directory.json.expected", "expected {what} but found {found}", what=what, found=found)
+            )
         self.pos += 1
 
     def value(self) -> Any:
@@ -96,19 +106,27 @@ class _Buffer:
             except json.JSONDecodeError as exc:
                 if len(self.text) - self.pos < MAX_ENTRY_CHARS and self.more():
                     continue  # the value goes on in the next chunk
-                raise self.broken(exc.msg, pos=exc.pos) from None
+                raise self.broken(Message("directory.json.decoder", "{detail}", detail=exc.msg), pos=exc.pos) from None
             if end == len(self.text) and not self.eof and self.more():
                 continue  # a number cut at the chunk border: decode it again with the rest
             self.pos = end
             return value
 
-    def broken(self, reason: str, *, pos: int | None = None) -> ValidationError:
+    def broken(self, reason: Message, *, pos: int | None = None) -> ValidationError:
         at = self.pos if pos is None else pos
         if self.eof and at >= len(self.text.rstrip()) - 1:
-            reason = "the file ends in the middle (was it saved or copied completely?)"
+            reason = term(
+                "directory.json.truncated", "the file ends in the middle (was it saved or copied completely?)"
+            )
         return ValidationError(
-            f"{self.file_name}, line {self.line_at(at)}: not valid JSON, {reason}; save the search answer again "
-            "from the browser and import the whole file",
+            Message(
+                "directory.error.json_broken",
+                "{file}, line {line}: not valid JSON, {reason}; save the search "
+                "answer again from the browser and import the whole file",
+                file=self.file_name,
+                line=self.line_at(at),
+                reason=reason,
+            ),
             field="file",
         )
 
@@ -122,26 +140,27 @@ def read_entries(stream: IO[bytes], *, file_name: str, meta: dict[str, Any] | No
     buffer = _Buffer(stream, file_name)
     buffer.more()
     if buffer.peek() == "":
-        raise ValidationError(f"{file_name}: the file is empty; export the search answer again", field="file")
-    buffer.expect("{", "a JSON object with 'arztPraxisDatas'")
+        raise ValidationError(Message("directory.error.json_empty", "{file}: the file is empty; export the search "
+                                      "answer again", file=file_name), field="file")  # fmt: skip
+    buffer.expect("{", term("directory.json.what.object", "a JSON object with 'arztPraxisDatas'"))
     seen_entries = False
     while True:
         buffer.skip_space(commas=True)
         if buffer.peek() == "}":
             break
         if buffer.peek() == "":
-            raise buffer.broken("the object is not closed")
+            raise buffer.broken(term("directory.json.not_closed", "the object is not closed"))
         key = buffer.value()
         if not isinstance(key, str):
-            raise buffer.broken("expected a key in quotes")
-        buffer.expect(":", "':' after the key")
+            raise buffer.broken(term("directory.json.key_expected", "expected a key in quotes"))
+        buffer.expect(":", term("directory.json.what.colon", "':' after the key"))
         if key != ENTRIES_KEY:
             value = buffer.value()
             if meta is not None:
                 meta[key] = value
             continue
         seen_entries = True
-        buffer.expect("[", "a list after 'arztPraxisDatas'")
+        buffer.expect("[", term("directory.json.what.list", "a list after 'arztPraxisDatas'"))
         index = 0
         while True:
             buffer.skip_space(commas=True)
@@ -149,11 +168,18 @@ def read_entries(stream: IO[bytes], *, file_name: str, meta: dict[str, Any] | No
                 buffer.pos += 1
                 break
             if buffer.peek() == "":
-                raise buffer.broken(f"the list ends after entry {index}")
+                raise buffer.broken(
+                    Message("directory.json.list_ends", "the list ends after entry {index}", index=index)
+                )
             line = buffer.line_at(buffer.pos)
             yield RawEntry(index=index, line=line, data=buffer.value())
             index += 1
     if not seen_entries:
         raise ValidationError(
-            f"{file_name}: no 'arztPraxisDatas' list; this is not a saved 116117 search answer", field="file"
+            Message(
+                "directory.error.json_no_entries",
+                "{file}: no 'arztPraxisDatas' list; this is not a saved 116117 search answer",
+                file=file_name,
+            ),
+            field="file",
         )

@@ -18,6 +18,7 @@ from typing import Any
 from core.contact import normalise_phone, validate_email
 from core.directory.entries import IMPORTED_FIELDS, Entry, Problem
 from core.errors import ValidationError
+from core.messages import Message, term
 from core.therapists.languages import ISO_639_1
 from core.therapists.phone_hours import DAY_WORDS, normalise_phone_hours
 
@@ -69,18 +70,62 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _reject(problems: list[Problem], where: dict[str, Any], field: str, message: str) -> None:
+FIRST_NAME = term("directory.label.first_name", "First name")
+SURNAME = term("directory.label.last_name", "Surname")
+TITLE = term("directory.label.title", "Title")
+
+
+def _reason(exc: ValidationError) -> Message:
+    """The message of a normaliser's error (coded where the normaliser codes it)."""
+    message = exc.message if isinstance(exc.message, Message) else None
+    return message or Message("directory.problem.detail", "{detail}", detail=str(exc))
+
+
+def _left_empty(exc: ValidationError) -> Message:
+    return Message("directory.problem.left_empty", "{reason}; left empty", reason=_reason(exc))
+
+
+def _reject(problems: list[Problem], where: dict[str, Any], field: str, message: Message) -> None:
     problems.append(Problem(field=field, message=message, **where))
 
 
-def _name(value: Any, field: str, label: str, where: dict[str, Any], problems: list[Problem]) -> str | None:
+def _name(value: Any, field: str, label: Message, where: dict[str, Any], problems: list[Problem]) -> str | None:
     text = _text(value)
     if text is None:
-        _reject(problems, where, field, f"{label} is missing; an entry without a name cannot be matched")
+        _reject(
+            problems,
+            where,
+            field,
+            Message(
+                "directory.problem.name_missing",
+                "{label} is missing; an entry without a name cannot be matched",
+                label=label,
+            ),
+        )
     elif MARKUP.search(text):
-        _reject(problems, where, field, f"{label} '{text}' contains HTML or markup; correct the export or the entry")
+        _reject(
+            problems,
+            where,
+            field,
+            Message(
+                "directory.problem.markup",
+                "{label} '{value}' contains HTML or markup; correct the export or the entry",
+                label=label,
+                value=text,
+            ),
+        )
     elif len(text) > 100:
-        _reject(problems, where, field, f"{label} '{text[:40]}…' is longer than 100 characters")
+        _reject(
+            problems,
+            where,
+            field,
+            Message(
+                "directory.problem.name_too_long",
+                "{label} '{value}…' is longer than 100 characters",
+                label=label,
+                value=text[:40],
+            ),
+        )
     else:
         return text
     return None
@@ -91,7 +136,16 @@ def _postcode(value: Any, field: str, where: dict[str, Any], problems: list[Prob
     if text and text.endswith(".0"):
         text = text[:-2]  # a spreadsheet's number column
     if text is None or not PLZ.match(text):
-        _reject(problems, where, field, f"PLZ '{text or ''}' is not a German postcode of 5 digits, e.g. 01067")
+        _reject(
+            problems,
+            where,
+            field,
+            Message(
+                "directory.problem.postcode_invalid",
+                "PLZ '{value}' is not a German postcode of 5 digits, e.g. 01067",
+                value=text or "",
+            ),
+        )
         return None
     return text.zfill(5)
 
@@ -110,7 +164,7 @@ def _soft(values: dict[str, Any], key: str, call: Any, warnings: list[Problem], 
         values[key] = call()
     except ValidationError as exc:
         values[key] = None
-        warnings.append(Problem(field=key, message=f"{exc}; left empty", severity="warning", **where))
+        warnings.append(Problem(field=key, message=_left_empty(exc), severity="warning", **where))
 
 
 def procedures_from_text(texts: Iterable[str]) -> list[dict[str, str]]:
@@ -147,7 +201,8 @@ def languages_from_names(names: Iterable[Any], where: dict[str, Any], warnings: 
         if code and code in ISO_639_1:
             codes.add(code)
         elif text:
-            warnings.append(Problem(field="fs", message=f"language '{text}' is not known; not imported",
+            warnings.append(Problem(field="fs", message=Message("directory.problem.language_unknown", "language "
+                                                                "'{value}' is not known; not imported", value=text),
                                     severity="warning", **where))  # fmt: skip
     return ["de", *sorted(codes - {"de"})]
 
@@ -166,7 +221,9 @@ def hours_from_tsz(days: Any, where: dict[str, Any], warnings: list[Problem]) ->
     for day in days or []:
         weekday = DAY_WORDS.get(str(day.get("t", "")).strip().rstrip(".").lower())
         if weekday is None:
-            warnings.append(Problem(field="tsz.t", message=f"weekday '{day.get('t')}' is not known; skipped",
+            warnings.append(Problem(field="tsz.t", message=Message("directory.problem.weekday_unknown", "weekday "
+                                                                   "'{value}' is not known; skipped",
+                                                                   value=str(day.get("t"))),
                                     severity="warning", **where))  # fmt: skip
             continue
         for kind_block in day.get("typTsz") or day.get("tszDesTyps") or []:
@@ -176,20 +233,29 @@ def hours_from_tsz(days: Any, where: dict[str, Any], warnings: list[Problem]) ->
             for slot in kind_block.get("sprechzeiten") or []:
                 match = TIME_RANGE.match(str(slot.get("z", slot.get("zeit", ""))))
                 if match is None:
-                    warnings.append(Problem(field="tsz.sprechzeiten", message=f"time '{slot}' is not 'HH:MM - HH:MM'; "
-                                            "skipped", severity="warning", **where))  # fmt: skip
+                    warnings.append(Problem(field="tsz.sprechzeiten", message=Message(
+                        "directory.problem.time_invalid", "time '{value}' is not 'HH:MM - HH:MM'; skipped",
+                        value=str(slot)), severity="warning", **where))  # fmt: skip
                     continue
                 start, end = (part.replace(".", ":").zfill(5) for part in match.groups())
                 ranges.setdefault(kind, {}).setdefault(str(weekday), []).append([start, end])
     for code in sorted(unknown):
-        warnings.append(Problem(field="tsz.typ", message=f"hours type '{code}' is not known (01, 02, 05, 06, 07); "
-                                "kept as unknown, not used as phone hours", severity="warning", **where))  # fmt: skip
+        warnings.append(Problem(field="tsz.typ", message=Message(
+            "directory.problem.hours_type_unknown", "hours type '{code}' is not known (01, 02, 05, 06, 07); kept as "
+            "unknown, not used as phone hours", code=code), severity="warning", **where))  # fmt: skip
     hours: dict[str, dict[str, Any]] = {}
     for kind, by_day in ranges.items():
         try:
             hours[kind] = normalise_phone_hours(by_day, field="tsz")
         except ValidationError as exc:
-            warnings.append(Problem(field="tsz", message=f"{exc}; skipped", severity="warning", **where))
+            warnings.append(
+                Problem(
+                    field="tsz",
+                    message=Message("directory.problem.hours_skipped", "{reason}; skipped", reason=_reason(exc)),
+                    severity="warning",
+                    **where,
+                )
+            )
     return hours
 
 
@@ -200,8 +266,8 @@ def _finish(
 ) -> tuple[Entry | None, list[Problem]]:  # fmt: skip
     values: dict[str, Any] = {
         "title": _text(raw.get("title")),
-        "first_name": _name(raw.get("first_name"), "vorname", "First name", where, problems),
-        "last_name": _name(raw.get("last_name"), "name", "Surname", where, problems),
+        "first_name": _name(raw.get("first_name"), "vorname", FIRST_NAME, where, problems),
+        "last_name": _name(raw.get("last_name"), "name", SURNAME, where, problems),
         "postcode": _postcode(raw.get("postcode"), "plz", where, problems),
         "street": " ".join(p for p in (_text(raw.get("street")), _text(raw.get("house_number"))) if p) or None,
         "city": _text(raw.get("city")),
@@ -213,7 +279,17 @@ def _finish(
         "phone_hours": hours.pop("phone", {}),
     }
     if values["title"] and MARKUP.search(values["title"]):
-        _reject(problems, where, "titel", f"Title '{values['title']}' contains HTML or markup; correct the entry")
+        _reject(
+            problems,
+            where,
+            "titel",
+            Message(
+                "directory.problem.markup",
+                "{label} '{value}' contains HTML or markup; correct the export or the entry",
+                label=TITLE,
+                value=values["title"],
+            ),
+        )
     gender_words = [_text(raw.get("gender")), _text(raw.get("salutation"))]
     values["gender"] = next((GENDERS[w.lower()] for w in gender_words if w and w.lower() in GENDERS), "unknown")
     phone = _text(raw.get("phone")) or _text(raw.get("mobile"))
@@ -268,7 +344,7 @@ def normalise_row(row: Mapping[str, Any], *, file: str, line: int) -> tuple[Entr
         try:
             hours["phone"] = normalise_phone_hours(str(row["phone_hours"]), field="phone_hours")
         except ValidationError as exc:
-            warnings.append(Problem(field="phone_hours", message=f"{exc}; left empty", severity="warning", **where))
+            warnings.append(Problem(field="phone_hours", message=_left_empty(exc), severity="warning", **where))
     offers = re.split(r"[;|\n]+", str(row.get("procedures") or ""))
     languages = languages_from_names(re.split(r"[,;/]+", str(row.get("languages") or "")), where, warnings)
     return _finish(

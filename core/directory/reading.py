@@ -17,6 +17,7 @@ from core.directory import json_stream, table_reader
 from core.directory.entries import Entry, Problem
 from core.directory.normalise import normalise_json, normalise_row
 from core.errors import ValidationError
+from core.messages import Message
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Source:
     def from_path(cls, path: str | Path) -> Source:
         path = Path(path)
         if not path.is_file():
-            raise ValidationError(f"File '{path}' does not exist; give the path of a saved search answer or export",
+            raise ValidationError(Message("directory.error.file_missing", "File '{path}' does not exist; give the "
+                                          "path of a saved search answer or export", path=str(path)),
                                   field="file")  # fmt: skip
         return cls(name=path.name, open=lambda: path.open("rb"))
 
@@ -76,7 +78,8 @@ def read_sources(sources: Iterable[Source], *, mappings: Mapping[str, Mapping[st
             if source.is_table:
                 mapping = mappings.get(source.name)
                 if mapping is None:
-                    raise ValidationError(f"{source.name}: no column mapping; choose which column holds which field",
+                    raise ValidationError(Message("directory.error.no_mapping", "{file}: no column mapping; choose "
+                                                  "which column holds which field", file=source.name),
                                           field="mapping")  # fmt: skip
                 results = (
                     normalise_row(row, file=source.name, line=line)
@@ -97,17 +100,32 @@ def read_sources(sources: Iterable[Source], *, mappings: Mapping[str, Mapping[st
                 if entry.external_id:
                     seen = first_seen.get(entry.external_id)
                     if seen is not None:
-                        where = f"line {seen[1]}" if seen[0] == source.name else f"{seen[0]}, line {seen[1]}"
-                        severity = "rejected" if seen[0] == source.name else "warning"
+                        same_file = seen[0] == source.name
+                        message = (
+                            Message(
+                                "directory.problem.duplicate_id",
+                                "id '{id}' appears twice (first at line {line}); the first is used",
+                                id=entry.external_id,
+                                line=seen[1],
+                            )
+                            if same_file
+                            else Message(
+                                "directory.problem.duplicate_id_other_file",
+                                "id '{id}' appears twice (first at {first_file}, line {line}); the first is used",
+                                id=entry.external_id,
+                                first_file=seen[0],
+                                line=seen[1],
+                            )
+                        )
                         batch.problems.append(Problem(
-                            file=source.name, line=entry.line, entry=entry.external_id, field="id",
-                            message=f"id '{entry.external_id}' appears twice (first at {where}); the first is used",
-                            severity=severity,
+                            file=source.name, line=entry.line, entry=entry.external_id, field="id", message=message,
+                            severity="rejected" if same_file else "warning",
                         ))  # fmt: skip
                         continue
                     first_seen[entry.external_id] = (source.name, entry.line)
                 batch.entries.append(entry)
         if read == 0:
-            raise ValidationError(f"{source.name}: the file holds no therapist entries; export a search with results",
+            raise ValidationError(Message("directory.error.no_entries", "{file}: the file holds no therapist entries; "
+                                          "export a search with results", file=source.name),
                                   field="file")  # fmt: skip
     return batch

@@ -19,16 +19,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from core.audit import service as audit
 from core.directory import placing, table_reader
 from core.directory import plan as planning
 from core.directory.entries import IMPORTED_FIELDS, LOCATION_SOURCE, Entry
 from core.directory.models import DirectoryChange, DirectoryImport, DirectoryLayout, DirectoryListing, DirectoryReview
 from core.directory.reading import Batch, Source, headers_of, read_sources
 from core.errors import IllegalTransition, NotFound
+from core.messages import Message
 from core.therapists import practices
 from core.therapists import service as therapists
 from core.therapists.models import Therapist
@@ -371,8 +373,9 @@ def confirm_vanished(session: Session, *, therapist_id: int, actor: str, today: 
     """Staff confirm a therapist who is no longer listed: inactive for matching now, back when seen again."""
     listing = session.get(DirectoryListing, therapist_id)
     if listing is None or listing.not_seen_since is None:
-        raise IllegalTransition(f"Therapist {therapist_id} is not marked 'not seen' by a directory import; only "
-                                "therapists missing from an import can be confirmed as gone")  # fmt: skip
+        raise IllegalTransition(Message("directory.error.not_vanished", "Therapist {therapist_id} is not marked 'not "
+                                        "seen' by a directory import; only therapists missing from an import can be "
+                                        "confirmed as gone", therapist_id=str(therapist_id)))  # fmt: skip
     reason = planning.INACTIVE_REASON.format(since=f"{listing.not_seen_since:%d.%m.%Y}", count=listing.missed_imports)
     therapist = therapists.deactivate(session, therapist_id=therapist_id, reason=f"{reason}, bestätigt",
                                       actor=actor, today=today)  # fmt: skip
@@ -384,5 +387,86 @@ def confirm_vanished(session: Session, *, therapist_id: int, actor: str, today: 
 def get_import(session: Session, import_id: int) -> DirectoryImport:
     record = session.get(DirectoryImport, import_id)
     if record is None:
-        raise NotFound(f"Import {import_id} does not exist; pick one from the import history")
+        raise NotFound(Message("directory.error.import_missing", "Import {import_id} does not exist; pick one from the "
+                               "import history", import_id=str(import_id)))  # fmt: skip
     return record
+
+
+# ---- uncertain matches: staff decide -------------------------------------------------------------------------
+
+
+def _open_review(session: Session, review_id: int) -> DirectoryReview:
+    review = session.get(DirectoryReview, review_id, with_for_update=True)
+    if review is None:
+        raise NotFound(Message("directory.error.review_missing", "Review {review_id} does not exist; reload the "
+                               "Import page", review_id=str(review_id)))  # fmt: skip
+    if review.status != "open":
+        raise IllegalTransition(Message("directory.error.review_decided", "Review {review_id} was already decided "
+                                        "({status}); reload the Import page", review_id=str(review_id),
+                                        status=review.status))  # fmt: skip
+    return review
+
+
+def _decide(review: DirectoryReview, *, status: str, actor: str) -> None:
+    review.status, review.resolved_by, review.resolved_at = status, actor, func.now()
+
+
+def merge_review(session: Session, *, review_id: int, actor: str, today: date) -> Therapist:
+    """Staff say the entry is the therapist we hold: link the directory id; later imports match and update them.
+
+    Fields are not copied here: the next import compares them field by field, so staff edits still win.
+    """
+    review = _open_review(session, review_id)
+    therapist = session.get(Therapist, review.therapist_id, with_for_update=True)
+    linked = review.external_id if therapist.external_id is None else None
+    if linked:
+        therapist.external_id = linked
+        session.add(DirectoryChange(import_id=review.import_id, therapist_id=therapist.id, kind="changed",
+                                    field="external_id", old_value=None, new_value=linked))  # fmt: skip
+    therapist.last_verified_on = therapist.last_seen_on = today
+    _decide(review, status="merged", actor=actor)
+    audit.record(session, actor=actor, action="directory.review_merged", entity_type="therapist",
+                 entity_id=therapist.id, details={"review_id": review.id, "external_id": review.external_id,
+                                                   "differs": review.differs, "import_id": review.import_id},
+                 reason=f"Verzeichnisimport #{review.import_id}")  # fmt: skip
+    session.flush()
+    return therapist
+
+
+def separate_review(session: Session, *, review_id: int, actor: str, today: date) -> Therapist:
+    """Staff say the entry is another person: create it as a new therapist; ours stays as it is."""
+    review = _open_review(session, review_id)
+    entry = Entry(file="", line=None, external_id=review.external_id,
+                  values={name: review.entry.get(name) for name in IMPORTED_FIELDS})  # fmt: skip
+    statement = text(_INSERT_NEW).bindparams(bindparam("rows", type_=JSONB))
+    [new_id] = session.scalars(statement, {"rows": _json([_values_row(entry, ord=0)]), "today": today,
+                                           "location_source": LOCATION_SOURCE})  # fmt: skip
+    _run(session, _LISTINGS, [{"id": new_id, "hours": {}, "details": {}}], {"import_id": review.import_id})
+    session.add(DirectoryChange(import_id=review.import_id, therapist_id=new_id, kind="new", field="*",
+                                old_value=None, new_value=_json(entry.values)))  # fmt: skip
+    _decide(review, status="separate", actor=actor)
+    audit.record(session, actor=actor, action="directory.review_separate", entity_type="therapist", entity_id=new_id,
+                 details={"review_id": review.id, "external_id": review.external_id, "other": review.therapist_id,
+                          "import_id": review.import_id}, reason=f"Verzeichnisimport #{review.import_id}")  # fmt: skip
+    placing.place_new(session, created=[(new_id, entry)], actor=actor)
+    session.flush()
+    return session.get(Therapist, new_id)
+
+
+def review_pairs(session: Session) -> list[dict[str, Any]]:
+    """Every open review as the directory lists the person and as we hold them, for staff to compare."""
+    reviews = open_reviews(session)
+    held = select(Therapist).where(Therapist.id.in_([r.therapist_id for r in reviews]))
+    ours = {therapist.id: therapist for therapist in session.scalars(held)}
+
+    def side(values: Mapping[str, Any]) -> dict[str, Any]:
+        name = " ".join(p for p in (values.get("title"), values.get("first_name"), values.get("last_name")) if p)
+        return {"name": name, "street": values.get("street"), "postcode": values.get("postcode"),
+                "city": values.get("city")}  # fmt: skip
+
+    return [
+        {"id": r.id, "differs": r.differs, "external_id": r.external_id, "therapist_id": r.therapist_id,
+         "directory": side(r.entry), "ours": side({f: getattr(ours[r.therapist_id], f) for f in
+                                                   ("title", "first_name", "last_name", "street", "postcode", "city")})}
+        for r in reviews
+    ]  # fmt: skip

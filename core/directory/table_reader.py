@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import IO
 
 from core.errors import ValidationError
+from core.messages import Message
 
 TARGETS = (
     "external_id", "salutation", "title", "first_name", "last_name", "gender", "street", "house_number",
@@ -74,24 +75,39 @@ def check_mapping(mapping: Mapping[str, str], *, file_name: str) -> None:
     twice = sorted({t for t in targets if targets.count(t) > 1})
     missing = [t for t in REQUIRED_TARGETS if t not in targets]
     if unknown:
-        raise ValidationError(f"{file_name}: column mapping names unknown field(s) {', '.join(unknown)}; use "
-                              f"{', '.join(TARGETS)}", field="mapping")  # fmt: skip
+        raise ValidationError(Message("directory.error.mapping_unknown", "{file}: column mapping names unknown "
+                                      "field(s) {fields}; use {allowed}", file=file_name, fields=", ".join(unknown),
+                                      allowed=", ".join(TARGETS)), field="mapping")  # fmt: skip
     if twice:
-        raise ValidationError(f"{file_name}: field(s) {', '.join(twice)} mapped from more than one column; map "
-                              "each field once", field="mapping")  # fmt: skip
+        raise ValidationError(Message("directory.error.mapping_twice", "{file}: field(s) {fields} mapped from more "
+                                      "than one column; map each field once", file=file_name,
+                                      fields=", ".join(twice)), field="mapping")  # fmt: skip
     if missing:
-        raise ValidationError(f"{file_name}: no column mapped to {', '.join(missing)}; map the columns holding "
-                              "first name, surname and PLZ", field="mapping")  # fmt: skip
+        raise ValidationError(Message("directory.error.mapping_missing", "{file}: no column mapped to {fields}; map "
+                                      "the columns holding first name, surname and PLZ", file=file_name,
+                                      fields=", ".join(missing)), field="mapping")  # fmt: skip
 
 
 def _not_utf8(file_name: str, line: int, exc: UnicodeDecodeError) -> ValidationError:
     byte = exc.object[exc.start : exc.start + 1].hex().upper()
     guess = exc.object[exc.start : exc.start + 1].decode("latin-1")
     return ValidationError(
-        f"{file_name}, line {line}: the file is not UTF-8 (byte 0x{byte}, '{guess}' in Latin-1/Windows-1252); "
-        "save it as 'CSV UTF-8' and import it again",
+        Message(
+            "directory.error.table_not_utf8",
+            "{file}, line {line}: the file is not UTF-8 (byte 0x{byte}, "
+            "'{guess}' in Latin-1/Windows-1252); save it as 'CSV UTF-8' and import it again",
+            file=file_name,
+            line=line,
+            byte=byte,
+            guess=guess,
+        ),
         field="file",
     )
+
+
+def _empty(file_name: str) -> ValidationError:
+    return ValidationError(Message("directory.error.table_empty", "{file}: the file is empty (no header row); export "
+                                   "it again", file=file_name), field="file")  # fmt: skip
 
 
 def _csv_lines(stream: IO[bytes], file_name: str) -> Iterator[tuple[int, list[str]]]:
@@ -100,7 +116,7 @@ def _csv_lines(stream: IO[bytes], file_name: str) -> Iterator[tuple[int, list[st
     try:
         first = text.readline()
         if not first.strip():
-            raise ValidationError(f"{file_name}: the file is empty (no header row); export it again", field="file")
+            raise _empty(file_name)
         dialect = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")
         rows = csv.reader(_chain(first, text), delimiter=dialect)
         for row in rows:
@@ -109,7 +125,9 @@ def _csv_lines(stream: IO[bytes], file_name: str) -> Iterator[tuple[int, list[st
     except UnicodeDecodeError as exc:
         raise _not_utf8(file_name, line + 1, exc) from None
     except csv.Error as exc:
-        raise ValidationError(f"{file_name}, line {line + 1}: {exc}; check quotes in that row", field="file") from None
+        raise ValidationError(Message("directory.error.csv_broken", "{file}, line {line}: {detail}; check quotes in "
+                                      "that row", file=file_name, line=line + 1, detail=str(exc)),
+                              field="file") from None  # fmt: skip
 
 
 def _chain(first: str, rest: IO[str]) -> Iterator[str]:
@@ -124,7 +142,13 @@ def _excel_lines(stream: IO[bytes], file_name: str) -> Iterator[tuple[int, list[
         book = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise ValidationError(
-            f"{file_name}: not a readable Excel file ({exc}); save it again as .xlsx", field="file"
+            Message(
+                "directory.error.excel_unreadable",
+                "{file}: not a readable Excel file ({detail}); save it again as .xlsx",
+                file=file_name,
+                detail=str(exc),
+            ),
+            field="file",
         ) from None
     for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
         yield number, ["" if cell is None else str(cell) for cell in row]
@@ -142,7 +166,7 @@ def read_headers(stream: IO[bytes], *, file_name: str) -> list[str]:
         headers = [" ".join(cell.split()) for cell in row]
         if any(headers):
             return headers
-    raise ValidationError(f"{file_name}: the file is empty (no header row); export it again", field="file")
+    raise _empty(file_name)
 
 
 def read_rows(stream: IO[bytes], *, file_name: str, mapping: Mapping[str, str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -159,4 +183,4 @@ def read_rows(stream: IO[bytes], *, file_name: str, mapping: Mapping[str, str]) 
         values = dict(zip(headers, row, strict=False))
         yield line, {target: values.get(header, "") for header, target in mapping.items() if target}
     if headers is None:
-        raise ValidationError(f"{file_name}: the file is empty (no header row); export it again", field="file")
+        raise _empty(file_name)

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboards.i18n import t
+from core.messages import restore
+from dashboards.i18n import say, t
 
 COUNTS = ("new", "changed", "unchanged", "not_seen", "inactive", "back", "conflicts", "review", "rejected", "warnings")
 
@@ -17,6 +18,29 @@ def _value(value: Any) -> str:
     if value is None:
         return "–"
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _revived(value: Any) -> Any:
+    """A stored message parameter again as a Message (a dict with a code), so say() translates it too."""
+    if isinstance(value, dict) and "code" in value:
+        return restore(value["code"], value.get("text", ""), {k: _revived(v) for k, v in value["params"].items()})
+    if isinstance(value, list):
+        return [_revived(item) for item in value]
+    return value
+
+
+def problem_text(problem: dict[str, Any]) -> str:
+    """A report's problem in the user's language (reports stored before problems had codes: as stored)."""
+    if "code" not in problem:
+        return problem["message"]
+    return say(_revived({"code": problem["code"], "text": problem["message"], "params": problem.get("params", {})}))
+
+
+def _problem_row(problem: dict[str, Any]) -> dict[str, Any]:
+    line = problem["line"] and t("directory.line", line=problem["line"])
+    where = ", ".join(str(x) for x in (problem["file"], line, problem["entry"], problem["field"]) if x)
+    return {**problem, "severity": t(f"directory.severity.{problem['severity']}"), "where": where,
+            "message": problem_text(problem)}  # fmt: skip
 
 
 def _table(rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
@@ -48,10 +72,8 @@ def show(report: dict[str, Any], *, key: str) -> None:
          {"name": "name", "field": "field", "kept": "kept", "imported": "imported"}),
         ("review", [{**r, "differs": t(f"directory.differs.{r['differs']}")} for r in report["review"]],
          {"name": "name", "differs": "differs"}),
-        ("problems", [{**p, "severity": t(f"directory.severity.{p['severity']}"),
-                       "where": ", ".join(str(x) for x in (p["file"], p["line"] and t("directory.line", line=p["line"]),
-                                                            p["entry"], p["field"]) if x)}
-                      for p in report["problems"]], {"severity": "severity", "where": "where", "message": "message"}),
+        ("problems", [_problem_row(p) for p in report["problems"]],
+         {"severity": "severity", "where": "where", "message": "message"}),
     )  # fmt: skip
     for name, rows, columns in sections:
         with st.expander(f"{t(f'directory.section.{name}')} ({len(rows)})", expanded=bool(rows) and name != "new"):

@@ -12,7 +12,7 @@ from core.directory.reading import Source
 from core.directory.table_reader import TARGETS
 from core.errors import WorkbenchError
 from dashboards import data
-from dashboards.components import directory_report
+from dashboards.components import directory_report, directory_reviews
 from dashboards.components.login import require_user
 from dashboards.i18n import say, t
 
@@ -62,6 +62,8 @@ with work:
                              unchanged=counts["unchanged"]))  # fmt: skip
             except WorkbenchError as exc:
                 st.error(say(exc))
+    st.divider()
+    directory_reviews.show(user, key=f"{KEY}_reviews")
 
 with history:
     with session_scope(data.engine()) as session:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.auth import service as auth
 from core.directory import service as directory
 from core.directory.reading import Source
+from core.therapists import service as therapists
 from core.therapists.models import Therapist
 from tests.e2e.conftest import login, screenshot
 
@@ -55,3 +56,29 @@ def test_import_in_browser__preview_commit_and_the_change_in_the_therapist_histo
     history = page.get_by_test_id("stTabs")
     history.get_by_text("Verzeichnisimport #2").first.wait_for(state="attached", timeout=30_000)
     screenshot(page, "directory-import-therapist-history")
+
+
+def test_review_in_browser__staff_merge_an_uncertain_match(page, streamlit_app, committed_db):
+    with Session(committed_db) as session:
+        auth.create_user(session, email="mia@example.org", role="staff", password=PASSWORD, display_name="Mia Muster")
+        therapists.create(session, data={
+            "first_name": "Anna", "last_name": "Beispiel", "gender": "female", "street": "Ganz andere Straße 99",
+            "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
+        }, actor="seed@example.org", today=date(2026, 11, 1))  # fmt: skip
+        directory.commit(session, sources=[Source.from_path(FIXTURES / "new_format.json")], actor="seed@example.org",
+                         today=date(2026, 11, 1))  # fmt: skip
+        session.commit()
+
+    login(page, streamlit_app, "mia@example.org", PASSWORD)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Verzeichnisimport", exact=True).click()
+    page.get_by_role("heading", name="Unsichere Zuordnungen").wait_for(timeout=30_000)
+    page.get_by_text("abweichend: Straße").wait_for(timeout=30_000)
+    comparison = page.get_by_test_id("stTable")
+    comparison.get_by_text("Ganz andere Straße 99").wait_for(timeout=30_000)  # what we hold, beside the entry
+    comparison.get_by_text("Musterstraße 1").wait_for()
+    page.get_by_test_id("stFileUploaderDropzone").wait_for()  # the page has finished drawing
+    screenshot(page, "directory-review-open")
+    page.get_by_role("button", name="Derselbe Therapeut (zusammenführen)").click()
+    page.get_by_text("Zusammengeführt: Anna Beispiel").wait_for(timeout=30_000)
+    page.get_by_text("Keine offenen Zuordnungen").wait_for(timeout=30_000)
+    screenshot(page, "directory-review-merged")

@@ -228,3 +228,51 @@ def test_commit__new_therapists_join_the_practice_at_their_address_or_share_a_ne
     assert by_external_id(session, "SYN-1001").practice_id == colleague.practice_id
     assert by_external_id(session, "SYN-7001").practice_id == by_external_id(session, "SYN-7002").practice_id
     assert by_external_id(session, "SYN-7001").practice.name == "Praxis Muster, Muster"
+
+
+def queued_review(session) -> tuple[Therapist, DirectoryReview]:
+    """Anna as we hold her, at another street than the directory lists: the import queues a review."""
+    ours = therapists.create(session, data={
+        "first_name": "Anna", "last_name": "Beispiel", "gender": "female", "street": "Ganz andere Straße 99",
+        "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
+    }, actor=STAFF, today=TODAY)  # fmt: skip
+    commit(session, sources("new_format.json"))
+    [review] = directory.open_reviews(session)
+    return ours, review
+
+
+def test_review_same_therapist__links_the_directory_id_and_later_imports_match_her(session):
+    ours, review = queued_review(session)
+    directory.merge_review(session, review_id=review.id, actor=STAFF, today=TODAY)
+    session.refresh(ours)
+    assert (ours.external_id, ours.last_verified_on) == ("SYN-1001", TODAY)
+    assert (review.status, review.resolved_by) == ("merged", STAFF)
+    assert directory.open_reviews(session) == []
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "directory.review_merged")).all()
+    assert (event.entity_id, event.details["external_id"]) == (str(ours.id), "SYN-1001")
+    later = commit(session, sources("new_format.json"), today=TODAY + timedelta(days=1))
+    assert (later.counts["new"], later.counts["review"]) == (0, 0)
+    assert count(session, Therapist) == 2  # Anna (ours) and Bernd
+
+
+def test_review_other_person__creates_the_directory_entry_as_a_new_therapist(session):
+    ours, review = queued_review(session)
+    created = directory.separate_review(session, review_id=review.id, actor=STAFF, today=TODAY)
+    assert (created.external_id, created.street, created.postcode) == ("SYN-1001", "Musterstraße 1", "10115")
+    assert created.id != ours.id
+    session.refresh(ours)
+    assert (ours.street, ours.external_id) == ("Ganz andere Straße 99", None)
+    assert review.status == "separate"
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "directory.review_separate")).all()
+    assert event.entity_id == str(created.id)
+    later = commit(session, sources("new_format.json"), today=TODAY + timedelta(days=1))
+    assert (later.counts["new"], later.counts["review"]) == (0, 0)
+    assert count(session, Therapist) == 3
+
+
+def test_review__a_decided_review_cannot_be_decided_again(session):
+    _, review = queued_review(session)
+    directory.merge_review(session, review_id=review.id, actor=STAFF, today=TODAY)
+    with pytest.raises(IllegalTransition, match="already decided"):
+        directory.separate_review(session, review_id=review.id, actor=STAFF, today=TODAY)
+    assert count(session, Therapist) == 2
