@@ -672,7 +672,8 @@ def resolve_review(
         entity_id=row.id,
         details={"fields": ["status", "needs_review", "last_error"]},
     )
-    emit(session, f"email.review_{result}", aggregate_type="email", aggregate_id=row.id, payload={"actor": actor})
+    emit(session, f"email.review_{result}", aggregate_type="email", aggregate_id=row.id,
+         payload={"status": row.status.value})  # fmt: skip
     return row
 
 
