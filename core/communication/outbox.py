@@ -52,6 +52,21 @@ from core.therapists.phone_hours import format_phone_hours
 ACTOR = "system:outbox"
 
 
+def _recipient(to_address: str | None, template: str) -> str:
+    """Return the checked recipient address; a missing one is refused naming the mail."""
+    address = validate_email(to_address, field="to_address")
+    if address is None:
+        raise ValidationError(
+            Message(
+                "mail.recipient_missing",
+                "Mail '{template}' needs a recipient address, e.g. praxis@example.org",
+                template=template,
+            ),
+            field="to_address",
+        )
+    return address
+
+
 def _message_id(settings: Settings) -> str:
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
     return f"<{uuid.uuid4().hex}@{domain}>"
@@ -76,16 +91,7 @@ def enqueue(
     Raises ValidationError for a missing/invalid address or a missing template value, before writing.
     """
     settings = settings or get_settings()
-    address = validate_email(to_address, field="to_address")
-    if address is None:
-        raise ValidationError(
-            Message(
-                "mail.recipient_missing",
-                "Mail '{template}' needs a recipient address, e.g. praxis@example.org",
-                template=template,
-            ),
-            field="to_address",
-        )
+    address = _recipient(to_address, template)
     mail = templates.render(template, language=language, context=context)
     email = Email(
         template=template,
@@ -131,16 +137,7 @@ def enqueue_all(
     used = templates.template_language(template, language)
     rows = []
     for to_address, context, ids in mails:
-        address = validate_email(to_address, field="to_address")
-        if address is None:
-            raise ValidationError(
-                Message(
-                    "mail.recipient_missing",
-                    "Mail '{template}' needs a recipient address, e.g. praxis@example.org",
-                    template=template,
-                ),
-                field="to_address",
-            )
+        address = _recipient(to_address, template)
         mail = templates.render(template, language=language, context=context)
         rows.append({"template": template, "language": used, "to_address": address, "subject": mail.subject[:300],
                      "body_text": mail.text, "body_html": mail.html, "message_id": _message_id(settings),
