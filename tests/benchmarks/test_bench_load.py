@@ -31,7 +31,7 @@ from core.db import refresh_statistics, session_scope
 from core.demo import seed
 from core.patients.models import Patient, Search, SearchStatus
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.test_multi_process import dashboard
+from tests.support.browser import dashboard
 
 SESSIONS = 20
 PASSWORD = "ein langes passwort"

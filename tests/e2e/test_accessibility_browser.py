@@ -28,14 +28,12 @@ from core.therapists.models import TherapistStatus
 from dashboards.navigation import PAGES
 from tests.conftest import truncate_all
 from tests.e2e.conftest import healthy, login, screenshot
+from tests.support.browser import settled, violations
 from tests.support.matching import propose, searching_patient, sent, therapist
 from tests.support.postgres import free_port, wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "sehr geheimes passwort"
-SERIOUS = {"serious", "critical"}
-# Rules excluded because the markup is Streamlit's own and cannot be changed by a page (each with the reason):
-EXCLUDED_RULES: dict[str, str] = {}
 PUBLIC_VIEWPORTS = [(390, 844), (1400, 900)]  # a phone held upright, a laptop
 
 
@@ -81,27 +79,6 @@ def stack(engine, repo_root, tmp_path_factory) -> Iterator[dict]:
             proc.terminate()
             proc.wait(timeout=20)
             truncate_all(engine)
-
-
-def settled(page) -> None:
-    """Wait until Streamlit has finished the current run (and drawn its result)."""
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=60_000)
-    page.wait_for_timeout(300)  # the last delta is painted after the state flips
-    assert page.locator("[data-testid=stException]").count() == 0, page.url
-
-
-def violations(page) -> list[str]:
-    """axe-core's serious and critical findings on the page as it is now, one readable line each."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    found = []
-    for violation in results.response["violations"]:
-        if violation["impact"] not in SERIOUS or violation["id"] in EXCLUDED_RULES:
-            continue
-        targets = [" ".join(map(str, node["target"])) for node in violation["nodes"]][:5]
-        found.append(f"{page.url}: {violation['id']} ({violation['impact']}) {violation['help']} at {targets}")
-    return found
 
 
 def test_axe__every_page_for_an_admin_has_no_serious_violations(page, stack):

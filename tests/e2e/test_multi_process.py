@@ -22,7 +22,6 @@ import email.policy
 import itertools
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -46,9 +45,9 @@ from core.db import refresh_statistics, session_scope
 from core.demo import seed
 from core.matching.models import Inquiry, InquiryStatus
 from core.operations.models import JobRun, JobStatus
-from tests.e2e.conftest import healthy, login, screenshot
-from tests.e2e.test_session_cookie_browser import login_cookie
-from tests.support.postgres import free_port, wait_for
+from tests.e2e.conftest import login, screenshot
+from tests.support.browser import dashboard, login_cookie, stop
+from tests.support.postgres import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "ein langes passwort"
@@ -70,25 +69,6 @@ SCHEDULES = {
 
 
 @contextlib.contextmanager
-def dashboard(repo_root: Path, log_path: Path) -> Iterator[str]:
-    """One dashboard process served like make run does; yields its URL."""
-    port = free_port()
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboards/server.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=repo_root, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(lambda: healthy(url) or proc.poll() is not None, timeout=90, what="streamlit to start")
-            assert proc.poll() is None, log_path.read_text()
-            yield url
-        finally:
-            stop(proc)
-
-
-@contextlib.contextmanager
 def scheduler(repo_root: Path, log_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "jobs.scheduler", "--only", ",".join(SCHEDULES)],
@@ -97,16 +77,6 @@ def scheduler(repo_root: Path, log_path: Path, env: dict[str, str]) -> Iterator[
             yield proc
         finally:
             stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)  # a loaded machine may take a while to finish the running jobs
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
 
 
 def scheduler_env(smtp_port: int) -> dict[str, str]:

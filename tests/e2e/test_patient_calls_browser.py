@@ -11,7 +11,7 @@ from core.auth import service as auth
 from core.patients import service as patients
 from core.patients.call_models import FollowUpTask, PatientCall
 from tests.e2e.conftest import login, screenshot
-from tests.e2e.test_accessibility_browser import settled, violations
+from tests.support.browser import settled, violations
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ein langes passwort"

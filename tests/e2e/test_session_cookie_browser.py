@@ -13,6 +13,7 @@ from core.auth import service as auth
 from core.auth.models import LoginSession
 from core.patients import service as patients
 from tests.e2e.conftest import login, screenshot
+from tests.support.browser import login_cookie
 
 pytestmark = pytest.mark.browser
 PASSWORD = "ein langes passwort"
@@ -36,16 +37,6 @@ def make_patient(committed_db) -> int:
         patient = patients.create(session, data=data, actor="t@example.org", today=date.today())
         session.commit()
         return patient.id
-
-
-def login_cookie(page) -> dict:
-    """Wait until the page has handed the browser its login cookie; return it as the browser stores it."""
-    for _ in range(120):
-        found = [c for c in page.context.cookies() if c["name"] == cookies.NAME]
-        if found:
-            return found[0]
-        page.wait_for_timeout(250)
-    raise AssertionError(f"no {cookies.NAME} cookie after the login: {page.context.cookies()}")
 
 
 def logged_in(page) -> None:
