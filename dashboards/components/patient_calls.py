@@ -19,7 +19,7 @@ from core.patients import calls, tasks
 from core.patients.call_models import CallPurpose, PatientCallOutcome, TaskKind
 from dashboards import data
 from dashboards.components.login import CurrentUser
-from dashboards.i18n import say, t
+from dashboards.i18n import nt, say, t
 from dashboards.navigation import page_path
 from dashboards.plain_text import literal
 
@@ -213,8 +213,7 @@ def show_due_tasks(due, *, shown_rows: int = 15) -> None:
         st.caption(t("today.none"))
         return
     key = "pcalls.today.count.overdue" if due.overdue else "pcalls.today.count"
-    key = f"{key}.one" if due.count == 1 else key
-    st.caption(t(key, count=due.count, overdue=due.overdue))
+    st.caption(nt(key, due.count, overdue=due.overdue))
     for row in due.rows[:shown_rows]:
         when = t("pcalls.task.overdue", due=_day(row.due_on)) if row.overdue else t("pcalls.task.due_today")
         parts = [row.reference, t(f"pcalls.kind.{row.kind}"), when]

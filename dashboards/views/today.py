@@ -10,7 +10,7 @@ from core.operations import today as heute
 from dashboards import data
 from dashboards.components import patient_calls
 from dashboards.components.login import require_user
-from dashboards.i18n import t
+from dashboards.i18n import nt, t
 from dashboards.navigation import PAGES, page_path
 from dashboards.plain_text import literal
 
@@ -26,10 +26,6 @@ with session_scope(data.engine()) as session:
 if queue.nothing_to_do:
     st.success(t("today.nothing"), icon=":material/task_alt:")
     st.stop()
-
-
-def plural(key: str, count: int, **values: object) -> str:
-    return t(f"{key}.one" if count == 1 else key, count=count, **values)
 
 
 def may_open(file: str) -> bool:
@@ -53,7 +49,7 @@ tiles = [
     {"label": t("today.calls"), "count": queue.calls_due.count, "help_key": "today.calls.help", "page": "calls.py",
      "extra": t("today.calls.open_now", count=queue.calls_due.open_now) if queue.calls_due.count else None},
     {"label": t("today.answers"), "count": queue.answers_to_record, "help_key": "today.answers.help",
-     "page": "answers.py", "extra": plural("today.replies", queue.mail_replies) if queue.mail_replies else None},
+     "page": "answers.py", "extra": nt("today.replies", queue.mail_replies) if queue.mail_replies else None},
     {"label": t("today.conflicts"), "count": queue.conflicts, "help_key": "today.conflicts.help",
      "page": "conflicts.py"},
     {"label": t("today.bounced"), "count": queue.bounced_mail, "help_key": "today.bounced.help", "page": "mailbox.py"},
@@ -69,7 +65,7 @@ st.subheader(t("today.blocked.title"))
 if not queue.blocked_searches:
     st.caption(t("today.none"))
 else:
-    st.caption(plural("today.blocked.count", len(queue.blocked_searches)))
+    st.caption(nt("today.blocked.count", len(queue.blocked_searches)))
     for blocked in queue.blocked_searches[:SHOWN_ROWS]:
         missing = ", ".join(t(f"today.blocker.{code}") for code in blocked.codes)
         st.page_link(
@@ -83,7 +79,7 @@ st.subheader(t("today.blocks.title"))
 if not queue.blocks_ending:
     st.caption(t("today.none"))
 else:
-    st.caption(plural("today.blocks.count", len(queue.blocks_ending), days=heute.BLOCK_ENDING_DAYS))
+    st.caption(nt("today.blocks.count", len(queue.blocks_ending), days=heute.BLOCK_ENDING_DAYS))
     for block in queue.blocks_ending[:SHOWN_ROWS]:
         st.page_link(
             page_path("therapist.py"),
