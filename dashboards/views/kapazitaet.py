@@ -7,35 +7,14 @@ audits it. One column, so it reads on a phone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
-from core.communication import links
 from core.communication import selfservice_capacity as capacity
-from core.db import session_scope
-from core.errors import WorkbenchError
-from dashboards import data
-from dashboards.i18n import language_switch, say, t
+from dashboards.components.selfservice import act, open_link
+from dashboards.i18n import t
 from dashboards.plain_text import literal
 
-st.title(t("selfservice.capacity.title"))
-language_switch(key="kapazitaet_language")
-token = st.query_params.get("token")
-if not token:
-    st.info(t("selfservice.no_token"))
-    st.stop()
-
-try:
-    with session_scope(data.engine()) as session:
-        view = capacity.load(session, token=token, now=datetime.now(UTC))
-except links.LinkError as exc:
-    st.error(t(f"selfservice.{exc.reason}"))
-    st.stop()
-
-flash = st.session_state.pop("kapazitaet_flash", None)
-if flash:
-    (st.success if flash == "saved" else st.info)(t(f"selfservice.{flash}"))
+token, view = open_link(page="kapazitaet", title=t("selfservice.capacity.title"), load=capacity.load)
 st.markdown(t("selfservice.capacity.intro", name=literal(view.therapist_name)))
 if view.last_report:
     answer = t("selfservice.capacity.yes" if view.last_report["accepting"] else "selfservice.capacity.no")
@@ -60,16 +39,6 @@ if submitted:
     if accepting is None:
         st.error(t("selfservice.capacity.choose"))
         st.stop()
-    try:
-        with session_scope(data.engine()) as session:
-            result = capacity.report(session, token=token, now=datetime.now(UTC), accepting=accepting,
-                                     available_from=available_from, hours_per_week=hours, pref_age_min=age_min,
-                                     pref_age_max=age_max, pref_patient_gender=gender, note=note)  # fmt: skip
-    except links.LinkError as exc:
-        st.error(t(f"selfservice.{exc.reason}"))
-        st.stop()
-    except WorkbenchError as exc:
-        st.error(say(exc))
-        st.stop()
-    st.session_state["kapazitaet_flash"] = "saved" if result.just_recorded else "unchanged"
-    st.rerun()
+    act("kapazitaet", token, capacity.report, changed=lambda result: result.just_recorded, accepting=accepting,
+        available_from=available_from, hours_per_week=hours, pref_age_min=age_min, pref_age_max=age_max,
+        pref_patient_gender=gender, note=note)  # fmt: skip

@@ -7,51 +7,23 @@ for a tampered, expired or ended link. One column, so it reads on a phone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import time
 
 import streamlit as st
 
-from core.communication import links, outbox
+from core.communication import outbox
 from core.communication import selfservice_patient as mein_stand
-from core.db import session_scope
-from core.errors import WorkbenchError
-from dashboards import data
-from dashboards.i18n import current_language, language_switch, say, t
+from dashboards.components.selfservice import act, open_link
+from dashboards.i18n import current_language, t
 from dashboards.plain_text import literal
 
-st.title(t("selfservice.status.title"))
-language_switch(key="mein_stand_language")
-token = st.query_params.get("token")
-if not token:
-    st.info(t("selfservice.no_token"))
-    st.stop()
+token, view = open_link(page="mein_stand", title=t("selfservice.status.title"), load=mein_stand.load)
 
 
-def act(action, **values) -> None:
-    """Run one core action in its own transaction; show its outcome after the rerun."""
-    try:
-        with session_scope(data.engine()) as session:
-            view = action(session, token=token, now=datetime.now(UTC), **values)
-    except links.LinkError as exc:
-        st.error(t(f"selfservice.{exc.reason}"))
-        st.stop()
-    except WorkbenchError as exc:
-        st.error(say(exc))
-        return
-    st.session_state["mein_stand_flash"] = "saved" if view.changed else "unchanged"
-    st.rerun()
+def change(action, **values) -> None:
+    act("mein_stand", token, action, changed=lambda result: result.changed, **values)
 
 
-try:
-    with session_scope(data.engine()) as session:
-        view = mein_stand.load(session, token=token, now=datetime.now(UTC))
-except links.LinkError as exc:
-    st.error(t(f"selfservice.{exc.reason}"))
-    st.stop()
-
-flash = st.session_state.pop("mein_stand_flash", None)
-if flash:
-    (st.success if flash == "saved" else st.info)(t(f"selfservice.{flash}"))
 st.markdown(t("selfservice.status.hello", name=literal(view.first_name), reference=view.reference))
 state = view.search_status.value if view.search_status else "none"
 st.info(t(f"selfservice.status.{state}", started=f"{view.started_on:%d.%m.%Y}" if view.started_on else "",
@@ -67,7 +39,7 @@ with st.form("mein_stand_contact"):
     email = st.text_input(t("selfservice.status.email"), value=view.email or "", max_chars=254)
     phone = st.text_input(t("selfservice.status.phone"), value=view.phone or "", max_chars=40)
     if st.form_submit_button(t("selfservice.status.save_contact")):
-        act(mein_stand.update_contact, changes={"email": email.strip() or None, "phone": phone.strip() or None})
+        change(mein_stand.update_contact, changes={"email": email.strip() or None, "phone": phone.strip() or None})
 
 st.subheader(t("selfservice.status.availability"))
 current = outbox.availability_text(view.availability, weekly_hours=view.weekly_hours, language=current_language())
@@ -87,18 +59,18 @@ with st.form("mein_stand_availability"):
             st.error(t("selfservice.status.choose_days"))
         else:
             windows = [{"weekday": d, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"} for d in days]
-            act(mein_stand.update_contact, changes={"availability": windows})
+            change(mein_stand.update_contact, changes={"availability": windows})
 
 st.subheader(t("selfservice.status.updates"))
 with st.form("mein_stand_updates"):
     wanted = st.checkbox(t("selfservice.status.updates_on"), value=view.wants_status_updates)
     if st.form_submit_button(t("selfservice.status.updates_save")):
-        act(mein_stand.set_status_updates, wanted=wanted)
+        change(mein_stand.set_status_updates, wanted=wanted)
 
 st.subheader(t("selfservice.status.pause"))
 if view.paused_until:
     if st.button(t("selfservice.status.resume_button"), key="mein_stand_resume"):
-        act(mein_stand.resume)
+        change(mein_stand.resume)
 else:
     with st.form("mein_stand_pause"):
         until = st.date_input(t("selfservice.status.pause_until"), value=None, format="DD.MM.YYYY")
@@ -106,7 +78,7 @@ else:
             if until is None:
                 st.error(t("selfservice.status.choose_date"))
             else:
-                act(mein_stand.pause, until=until)
+                change(mein_stand.pause, until=until)
 
 st.subheader(t("selfservice.status.end"))
 with st.form("mein_stand_end"):
@@ -115,6 +87,6 @@ with st.form("mein_stand_end"):
     sure = st.checkbox(t("selfservice.status.end_confirm"))
     if st.form_submit_button(t("selfservice.status.end_button")):
         if reason and sure:
-            act(mein_stand.end_search, reason=reason)
+            change(mein_stand.end_search, reason=reason)
         else:
             st.error(t("selfservice.status.end_missing"))
