@@ -57,11 +57,16 @@ def day(value: date | None, *, language: str | None = None) -> str:
     return "—" if value is None else format_date(value, format="medium", locale=_locale(language))
 
 
-def moment(value: datetime | None, *, language: str | None = None) -> str:
-    """Return a date and time to the minute: "01.12.2026, 14:05" (de)."""
+def moment(value: datetime | None, *, seconds: bool = False, language: str | None = None) -> str:
+    """Return a date and time to the minute: "01.12.2026, 14:05" (de), "1 Dec 2026, 14:05" (en).
+
+    ``seconds`` keeps the seconds (logs and mail catchers, where order within a minute matters). The value is
+    shown as given: pass ``clock.local(...)`` for a stored UTC moment.
+    """
     if value is None:
         return "—"
-    return format_datetime(value, format="medium", locale=_locale(language)).rsplit(":", 1)[0]
+    text = format_datetime(value, format="medium", locale=_locale(language))
+    return text if seconds else text.rsplit(":", 1)[0]
 
 
 def clock_time(minutes: int) -> str:

@@ -12,7 +12,7 @@ import streamlit as st
 from core import clock
 from core.communication import inbound_store
 from core.db import session_scope
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.i18n import t
 
 
@@ -26,7 +26,9 @@ def show(*, inquiry_id: int, user) -> None:
     st.subheader(t("inbound.title"))
     for mail in mails:
         state = t("inbound.handled") if mail.handled_at else t("inbound.open")
-        label = f"{t(f'followup.kind.{mail.kind.value}')} · {clock.local(mail.received_at):%d.%m.%Y %H:%M} · {state}"
+        label = (
+            f"{t(f'followup.kind.{mail.kind.value}')} · {formatting.moment(clock.local(mail.received_at))} · {state}"
+        )
         with st.expander(label, expanded=mail.handled_at is None):
             who = mail.failed_address if mail.kind.value == "bounce" else mail.from_address
             st.text(f"{who or ''}\n{mail.subject}")

@@ -17,7 +17,7 @@ from core.db import session_scope
 from core.errors import WorkbenchError
 from core.patients import calls, tasks
 from core.patients.call_models import CallPurpose, PatientCallOutcome, TaskKind
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.login import CurrentUser
 from dashboards.i18n import nt, say, t
 from dashboards.navigation import page_path
@@ -150,7 +150,7 @@ def _history(rows: list[calls.CallRow]) -> None:
         return
     frame = pd.DataFrame(
         {
-            t("pcalls.col.when"): [f"{r.called_at:%d.%m.%Y %H:%M}" for r in rows],
+            t("pcalls.col.when"): [formatting.moment(r.called_at) for r in rows],  # local time already
             t("pcalls.col.purpose"): [t(f"pcalls.purpose.{r.purpose}") for r in rows],
             t("pcalls.col.outcome"): [t(f"pcalls.outcome.{r.outcome}") for r in rows],
             t("pcalls.col.note"): [r.note or "" for r in rows],

@@ -59,7 +59,7 @@ def show_audit(rows: list[dict[str, Any]]) -> None:
         return
     frame = pd.DataFrame(
         {
-            t("audit.col.when"): [f"{clock.local(r['when']):%d.%m.%Y %H:%M}" for r in rows],
+            t("audit.col.when"): [formatting.moment(clock.local(r["when"])) for r in rows],
             t("audit.col.actor"): [r["actor"] for r in rows],
             t("audit.col.action"): [audit_action(r["action"]) for r in rows],
             t("audit.col.fields"): [", ".join(_field_label(f) for f in r["fields"].split(", ") if f) for r in rows],

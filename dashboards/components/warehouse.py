@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import clock
 from core.errors import NotFound
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.figures import day
 from dashboards.i18n import t
 
@@ -42,7 +42,7 @@ def show_build(*, user: Any, key: str) -> Any | None:
     if build is None:
         left.info(t("analytics.empty"))
     else:
-        built = clock.local(build.built_at).strftime("%d.%m.%Y %H:%M") if build.built_at else "–"
+        built = formatting.moment(clock.local(build.built_at)) if build.built_at else "–"
         left.caption(t("analytics.built", extracted=day(build.extracted_on), built=built))
     allowed = user.role in REBUILD_ROLES
     if allowed and right.button(t("analytics.rebuild"), key=f"{key}_rebuild", icon=":material/refresh:"):

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.audit import chain, queries
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import ValidationError
 from core.operations import runner
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.login import require_user
 from dashboards.i18n import audit_action, say, t
 
@@ -25,7 +26,7 @@ tz = ZoneInfo(get_settings().timezone)
 
 
 def when(value) -> str:
-    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M:%S")
+    return formatting.moment(clock.local(value), seconds=True)
 
 
 st.title(t("audit.title"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -23,11 +22,10 @@ if user.role not in {"admin", "staff"}:
     st.error(t("mail.denied"))
     st.stop()
 settings = get_settings()
-tz = ZoneInfo(settings.timezone)
 
 
 def when(value: datetime) -> str:
-    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M:%S")
+    return formatting.moment(clock.local(value), seconds=True)
 
 
 st.title(t("mail.title"))

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
 from core.models_registry import service as registry
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.figures import number
 from dashboards.components.login import require_user
 from dashboards.i18n import say, t
@@ -70,7 +71,7 @@ st.dataframe(
     pd.DataFrame(
         {
             t("models.col.version"): [v["name"] for v in versions],
-            t("models.col.trained"): [v["trained_at"].strftime("%d.%m.%Y %H:%M") for v in versions],
+            t("models.col.trained"): [formatting.moment(clock.local(v["trained_at"])) for v in versions],
             t("models.col.window"): [f"{v['window'][0]:%d.%m.%Y}–{v['window'][1]:%d.%m.%Y}" for v in versions],
             t("models.col.rows"): [f"{number(v['rows'][0])} / {number(v['rows'][1])}" for v in versions],
             t("models.col.auc"): [pair(v["metrics"], "roc_auc") for v in versions],

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import pandas as pd
 import streamlit as st
 
-from core.config import get_settings
+from core import clock
 from core.operations import registry, runner
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.login import require_user
 from dashboards.i18n import CATALOG, current_language, job_counts, t
 
 user = require_user()
-tz = ZoneInfo(get_settings().timezone)
 
 
 def when(value) -> str:
-    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M") if value is not None else t("status.never")
+    return formatting.moment(clock.local(value)) if value is not None else t("status.never")
 
 
 st.title(t("status.title"))

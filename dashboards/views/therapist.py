@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import pandas as pd
 import streamlit as st
 
 from core import clock
-from core.config import get_settings
 from core.db import session_scope
 from core.errors import NotFound
 from core.therapists import overview as overviews
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components import (
     communication_timeline,
     match_history,
@@ -75,10 +72,9 @@ with history:
     if not view.audit:
         st.caption(t("therapists.audit.empty"))
     else:
-        tz = ZoneInfo(get_settings().timezone)
         audit = pd.DataFrame(
             {
-                t("therapists.audit.when"): [f"{a['occurred_at'].astimezone(tz):%d.%m.%Y %H:%M}" for a in view.audit],
+                t("therapists.audit.when"): [formatting.moment(clock.local(a["occurred_at"])) for a in view.audit],
                 t("therapists.audit.who"): [a["actor"] for a in view.audit],
                 t("therapists.audit.what"): [a["action"] for a in view.audit],
                 t("therapists.audit.fields"): [", ".join(a["fields"]) for a in view.audit],

@@ -7,7 +7,7 @@ import streamlit as st
 from core import clock
 from core.db import session_scope
 from core.operations import today as heute
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components import patient_calls
 from dashboards.components.login import require_user
 from dashboards.i18n import nt, t
@@ -19,7 +19,7 @@ SHOWN_ROWS = 15  # the rest is one click away on the linked pages
 user = require_user()
 now = clock.now()
 st.title(t("today.title"))
-st.caption(t("today.caption", when=f"{clock.local(now):%d.%m.%Y %H:%M}"))
+st.caption(t("today.caption", when=formatting.moment(clock.local(now))))
 with session_scope(data.engine()) as session:
     queue = heute.work_queue(session, now=now)
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
+from core import clock
 from core.auth import accounts, totp
 from core.auth import service as auth
 from core.auth.models import Role
 from core.config import get_settings
 from core.db import session_scope
 from core.errors import WorkbenchError
-from dashboards import data
+from dashboards import data, formatting
 from dashboards.components.login import require_user
 from dashboards.i18n import LANGUAGES, say, t
 
@@ -23,7 +23,6 @@ if user.role != "admin":
     st.error(t("users.only_admins"))
     st.stop()
 settings = get_settings()
-tz = ZoneInfo(settings.timezone)
 ROLES = [r.value for r in Role]
 
 
@@ -59,9 +58,7 @@ st.dataframe(
             t("users.role"): [t(f"role.{p[3]}") for p in people],
             t("users.status"): [t("users.active") if p[4] else t("users.inactive") for p in people],
             t("users.totp"): [t("users.totp_on") if p[5] else t("users.totp_off") for p in people],
-            t("users.last_login"): [
-                p[6].astimezone(tz).strftime("%d.%m.%Y %H:%M") if p[6] else t("users.never") for p in people
-            ],
+            t("users.last_login"): [formatting.moment(clock.local(p[6])) if p[6] else t("users.never") for p in people],
         }
     ),
     hide_index=True,
@@ -104,7 +101,7 @@ with right:
             act(lambda s: accounts.reactivate(s, user_id=picked, actor=user.email, actor_id=user.id),
                 "users.reactivated", email=email)  # fmt: skip
         if st.button(t("users.reset"), key="users_reset", icon=":material/key:"):
-            until = (now + accounts.RESET_LINK_VALIDITY).astimezone(tz).strftime("%d.%m.%Y %H:%M")
+            until = formatting.moment(clock.local(now + accounts.RESET_LINK_VALIDITY))
             act(lambda s: f"{settings.public_base_url}/reset?token="
                 + accounts.issue_password_reset(s, user_id=picked, actor=user.email, actor_id=user.id, now=now),
                 "users.reset_link", email=email, until=until)  # fmt: skip
