@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -226,42 +227,45 @@ def explain_rows(features: pd.DataFrame, contributions: np.ndarray) -> list[tupl
     """Return each row's strongest factors (up to TOP_FACTORS, |weight| >= MIN_FACTOR_WEIGHT), in words.
 
     ``contributions`` has one column per FACTOR_CODES entry (log-odds). Values are read from plain lists, not
-    numpy scalars, and each distinct sentence is built once (``_sentence_key``): nationwide this runs for
+    numpy scalars, and each distinct sentence is built once (``_sentence_keys``): nationwide this runs for
     ~27,000 proposed items per night, whose ~80,000 sentences have only a few thousand distinct texts (issue 13).
     """
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :TOP_FACTORS].tolist()
     weights = contributions.tolist()
     columns = {column: features[column].to_numpy(dtype=float).tolist() for column in FEATURE_COLUMNS}
+    keys = _sentence_keys(columns)  # per factor code: the list of each row's sentence key
     sentences: dict[tuple, Message] = {}
     factors = []
     for row, strongest in enumerate(order):
-        values = _RowView(columns, row)
+        row_weights = weights[row]
         row_factors = []
         for k in strongest:
-            weight = weights[row][k]
+            weight = row_weights[k]
             if abs(weight) < MIN_FACTOR_WEIGHT:
                 continue
-            code = FACTOR_CODES[k]
-            key = _sentence_key(code, values)
+            key = keys[k][row]
             sentence = sentences.get(key)
             if sentence is None:
-                sentence = sentences[key] = factor_sentence(code, values)
-            row_factors.append(Factor(code, sentence, weight))
+                sentence = sentences[key] = factor_sentence(FACTOR_CODES[k], _RowView(columns, row))
+            row_factors.append(Factor(FACTOR_CODES[k], sentence, weight))
         factors.append(tuple(row_factors))
     return factors
 
 
-def _sentence_key(code: str, values: Mapping[str, float]) -> tuple:
-    """Return everything ``factor_sentence(code, values)`` reads, as it reads it: equal keys, equal sentences.
+def _sentence_keys(columns: dict[str, list[float]]) -> list[list[tuple]]:
+    """Return, per FACTOR_CODES entry, each row's sentence key: everything ``factor_sentence`` reads, as it reads it.
 
-    A NaN in a key never equals another NaN, so such a sentence is simply built again.
+    Equal keys, equal sentences. A NaN in a key never equals another NaN, so such a sentence is built again.
     """
-    if code == "distance":
-        return (code, round(values["distance_km"], 1))
-    if code == "availability":
-        hours = values["overlap_hours"]
-        return (code, hours != hours, round(hours, 1) if hours == hours else hours)
-    return (code, *(values[column] for column in _SENTENCE_COLUMNS[code]))
+    keys = []
+    for code in FACTOR_CODES:
+        if code == "distance":
+            keys.append([(code, round(km, 1)) for km in columns["distance_km"]])
+        elif code == "availability":
+            keys.append([(code, h != h, round(h, 1) if h == h else h) for h in columns["overlap_hours"]])
+        else:
+            keys.append(list(zip(itertools.repeat(code), *(columns[c] for c in _SENTENCE_COLUMNS[code]))))
+    return keys
 
 
 _SENTENCE_COLUMNS = {  # the feature columns each factor's sentence reads (see factor_sentence)
