@@ -165,7 +165,7 @@ def overlap_hours(snapshot: Snapshot, search_rows: np.ndarray, therapist_rows: n
     hours = searches[[f"avail_{day}" for day in range(7)]].to_numpy(dtype=float)
     table = hours @ DAY_BITS.T  # (searches, 128): available hours on every set of weekdays
     days = therapists["hours_days"].to_numpy()[therapist_rows]
-    overlap = table[search_rows, days]
+    overlap = table.ravel().take(np.asarray(search_rows, dtype=np.int64) * table.shape[1] + days)  # one flat take
     known = searches["availability_known"].to_numpy()[search_rows] & (days != 0)
     return np.where(known, overlap, np.nan)
 
