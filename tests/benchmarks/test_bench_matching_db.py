@@ -12,6 +12,17 @@ Reported, all measured in this run:
 - peak memory (tracemalloc) of loading the snapshot and of storing the proposals, each measured alone.
 
 Only correctness is asserted (the run succeeds and stores what it proposed); times are printed, never asserted.
+
+Measured 2026-12-01 (shared 2-core machine; 2,656,318 candidate pairs, 902,843 passing, ~9,350 inquiries with
+~27,460 items):
+- morning, quiet (load average < 1), before issue 13's work on the steps: first run 14.50 s, second 16.27 s;
+  store 3.05-3.46 s, proposals 1.78-1.97 s, assignment 2.1 s, filters 1.8-3.6 s; in-memory pipeline 8.68 s.
+- 11:00 UTC, load average 14.5 (six developers' tests at once), after sharing sentences and their JSON, the
+  inline COPY rows and the cheaper filters: first run 91.7 s wall / 12.2 s CPU of this process, second run
+  80.8 s wall / 12.5 s CPU; in-memory pipeline 56.3 s wall / 9.3 s CPU. Wall times under that load say
+  nothing; the in-memory pipeline on test_bench_matching's snapshot, same load, old and new code back to
+  back: 4.89 -> 3.66 s CPU with identical proposals. The 3 s target is MISSED; see the matching benchmark
+  for what is left.
 """
 
 from __future__ import annotations
