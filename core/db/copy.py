@@ -34,13 +34,27 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
     """
     buffer = io.StringIO()
     count = 0
-    # the csv module cannot write NULL (unquoted empty) next to quoted text: each line is built here
+    # the csv module cannot write NULL (unquoted empty) next to quoted text: each line is built here, inline
+    # (no call per value: the nightly run writes ~400,000 values)
+    lines = []
     for row in rows:
-        buffer.write(
-            ",".join("" if value is None else '"' + str(_csv_value(value)).replace('"', '""') + '"' for value in row)
-        )
-        buffer.write("\n")
+        fields = []
+        for value in row:
+            if value is None:
+                fields.append("")
+                continue
+            kind = type(value)
+            if kind is str:
+                text = value
+            elif kind is bool or kind is datetime:
+                text = _csv_value(value)
+            else:
+                text = str(_csv_value(value))
+            fields.append('"' + text.replace('"', '""') + '"' if '"' in text else '"' + text + '"')
+        lines.append(",".join(fields))
         count += 1
+    buffer.write("\n".join(lines))
+    buffer.write("\n")
     if not count:
         return 0
     buffer.seek(0)

@@ -165,7 +165,7 @@ def overlap_hours(snapshot: Snapshot, search_rows: np.ndarray, therapist_rows: n
     hours = searches[[f"avail_{day}" for day in range(7)]].to_numpy(dtype=float)
     table = hours @ DAY_BITS.T  # (searches, 128): available hours on every set of weekdays
     days = therapists["hours_days"].to_numpy()[therapist_rows]
-    overlap = table[search_rows, days]
+    overlap = table.ravel().take(np.asarray(search_rows, dtype=np.int64) * table.shape[1] + days)  # one flat take
     known = searches["availability_known"].to_numpy()[search_rows] & (days != 0)
     return np.where(known, overlap, np.nan)
 
@@ -183,6 +183,22 @@ def _pairs_in(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         return np.zeros(keys.shape, dtype=bool)
     at = np.minimum(np.searchsorted(wanted, keys), wanted.size - 1)
     return wanted[at] == keys
+
+
+def _pairs_of_searches_in(snapshot: Snapshot, s: np.ndarray, keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Return ``_pairs_in(keys, wanted)``, searching only the pairs whose search has a key in ``wanted`` at all.
+
+    A key is search row * therapists + therapist row (``Snapshot.pair_keys``), so its search row is key //
+    therapists; nationwide few searches have such history and the binary search skips ~2.5 M pairs.
+    """
+    if wanted.size == 0 or keys.size == 0:
+        return np.zeros(keys.shape, dtype=bool)
+    has_any = np.zeros(len(snapshot.searches), dtype=bool)
+    has_any[wanted // max(len(snapshot.therapists), 1)] = True
+    rows = np.flatnonzero(has_any[s])
+    found = np.zeros(keys.shape, dtype=bool)
+    found[rows] = _pairs_in(keys[rows], wanted)
+    return found
 
 
 def _history_keys(snapshot: Snapshot, outcome: str, since_day: float = -np.inf) -> np.ndarray:
@@ -264,7 +280,7 @@ def evaluate(
     )
     failed["statutory_licence"] = search("statutory") & ~therapist("statutory_licence")
     keys = snapshot.pair_keys(s, t)
-    failed["excluded"] = _pairs_in(keys, snapshot.excluded_keys)
+    failed["excluded"] = _pairs_of_searches_in(snapshot, s, keys, snapshot.excluded_keys)
     status = therapist("status_code")
     failed["therapist_inactive"] = status == 2
     failed["therapist_blocked"] = status == 1
@@ -278,11 +294,15 @@ def evaluate(
     with np.errstate(invalid="ignore"):
         failed["availability_overlap"] = overlap < minimum - 1e-9
     since = snapshot.today_day - settings.match_capacity_decline_days
-    failed["recent_capacity_decline"] = _pairs_in(keys, _history_keys(snapshot, _DECLINED_CAPACITY, since))
-    failed["unsuitable"] = _pairs_in(keys, _history_keys(snapshot, _DECLINED_UNSUITABLE))
+    declined = _history_keys(snapshot, _DECLINED_CAPACITY, since)
+    failed["recent_capacity_decline"] = _pairs_of_searches_in(snapshot, s, keys, declined)
+    failed["unsuitable"] = _pairs_of_searches_in(snapshot, s, keys, _history_keys(snapshot, _DECLINED_UNSUITABLE))
     failed["search_saturated"] = search("open_items") >= search("max_parallel")
     failed = {code: np.asarray(failed[code], dtype=bool) for code in REASON_CODES}
-    passed = ~np.logical_or.reduce(list(failed.values())) if len(s) else np.zeros(0, dtype=bool)
+    failing = np.zeros(len(s), dtype=bool)
+    for mask in failed.values():  # in place: a (rules, pairs) stack would copy ~60 MB nationwide
+        np.logical_or(failing, mask, out=failing)
+    passed = ~failing
     return FilterResult(failed=failed, passed=passed)
 
 

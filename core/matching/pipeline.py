@@ -229,10 +229,9 @@ def _proposals(
 def stored_features(features: Any) -> list[dict[str, float | None]]:
     """Return each feature row as a JSON-ready dict (NaN -> None): the training data fixed at proposal time."""
     values = features.loc[:, list(FEATURE_COLUMNS)].to_numpy(dtype=float)
-    return [
-        {column: (None if value != value else float(value)) for column, value in zip(FEATURE_COLUMNS, row, strict=True)}
-        for row in values.tolist()
-    ]
+    cells = values.astype(object)  # Python floats, and None where a value is unknown
+    cells[np.isnan(values)] = None
+    return [dict(zip(FEATURE_COLUMNS, row, strict=True)) for row in cells.tolist()]
 
 
 def propose(

@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -226,22 +227,55 @@ def explain_rows(features: pd.DataFrame, contributions: np.ndarray) -> list[tupl
     """Return each row's strongest factors (up to TOP_FACTORS, |weight| >= MIN_FACTOR_WEIGHT), in words.
 
     ``contributions`` has one column per FACTOR_CODES entry (log-odds). Values are read from plain lists, not
-    numpy scalars: nationwide this runs for ~27,000 proposed items per night (issue 13).
+    numpy scalars, and each distinct sentence is built once (``_sentence_keys``): nationwide this runs for
+    ~27,000 proposed items per night, whose ~80,000 sentences have only a few thousand distinct texts (issue 13).
     """
     order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :TOP_FACTORS].tolist()
     weights = contributions.tolist()
     columns = {column: features[column].to_numpy(dtype=float).tolist() for column in FEATURE_COLUMNS}
+    keys = _sentence_keys(columns)  # per factor code: the list of each row's sentence key
+    sentences: dict[tuple, Message] = {}
     factors = []
     for row, strongest in enumerate(order):
-        values = _RowView(columns, row)
-        factors.append(
-            tuple(
-                Factor(FACTOR_CODES[k], factor_sentence(FACTOR_CODES[k], values), weights[row][k])
-                for k in strongest
-                if abs(weights[row][k]) >= MIN_FACTOR_WEIGHT
-            )
-        )
+        row_weights = weights[row]
+        row_factors = []
+        for k in strongest:
+            weight = row_weights[k]
+            if abs(weight) < MIN_FACTOR_WEIGHT:
+                continue
+            key = keys[k][row]
+            sentence = sentences.get(key)
+            if sentence is None:
+                sentence = sentences[key] = factor_sentence(FACTOR_CODES[k], _RowView(columns, row))
+            row_factors.append(Factor(FACTOR_CODES[k], sentence, weight))
+        factors.append(tuple(row_factors))
     return factors
+
+
+def _sentence_keys(columns: dict[str, list[float]]) -> list[list[tuple]]:
+    """Return, per FACTOR_CODES entry, each row's sentence key: everything ``factor_sentence`` reads, as it reads it.
+
+    Equal keys, equal sentences. A NaN in a key never equals another NaN, so such a sentence is built again.
+    """
+    keys = []
+    for code in FACTOR_CODES:
+        if code == "distance":
+            keys.append([(code, round(km, 1)) for km in columns["distance_km"]])
+        elif code == "availability":
+            keys.append([(code, h != h, round(h, 1) if h == h else h) for h in columns["overlap_hours"]])
+        else:
+            keys.append(list(zip(itertools.repeat(code), *(columns[c] for c in _SENTENCE_COLUMNS[code]))))
+    return keys
+
+
+_SENTENCE_COLUMNS = {  # the feature columns each factor's sentence reads (see factor_sentence)
+    "accepting": ("accepting", "accepting_age_days"),
+    "response_rate": ("inquiries_answered", "inquiries_closed"),
+    "acceptance_rate": ("items_offered", "items_answered"),
+    "recent_contact": ("days_since_contact",),
+    "data_freshness": ("data_age_days",),
+    "waiting_time": ("waiting_days",),
+}
 
 
 class _RowView(Mapping[str, float]):

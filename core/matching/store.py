@@ -10,6 +10,8 @@ never touched. Example:
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, exists, select, text
@@ -23,7 +25,7 @@ from core.events import service as events
 from core.matching import references
 from core.matching.limits import local_today
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
-from core.matching.proposals import MatchingResult
+from core.matching.proposals import Factor, MatchingResult
 from core.messages import Message
 from core.patients.models import Patient, Search
 
@@ -98,6 +100,26 @@ def store_proposals(
     return [by_id[i] for i in ids]
 
 
+def factors_json(factors: Sequence[Factor], fragments: dict[tuple[str, int], tuple[object, str, str]]) -> str:
+    """Return ``json.dumps([factor.as_dict() for factor in factors])``, each distinct sentence encoded once.
+
+    The pipeline shares one sentence object between the items that say the same (score.explain_rows), so
+    ``fragments`` (keyed by code and the sentence's id; it holds the sentence, so the id stays its own) keeps the JSON
+    before and after the weight: nationwide ~80,000 factors have a few thousand sentences (issue 13).
+    """
+    parts = []
+    for factor in factors:
+        key = (factor.code, id(factor.sentence))
+        known = fragments.get(key)
+        if known is None or known[0] is not factor.sentence:
+            text = json.dumps({**factor.as_dict(), "weight": 0.0})  # the weight's place, filled in below
+            head, tail = text.split('"weight": 0.0', 1)  # inside a JSON string every quote is escaped
+            known = fragments[key] = (factor.sentence, head + '"weight": ', tail)
+        weight = round(factor.weight, 4)
+        parts.append(known[1] + (repr(weight) if math.isfinite(weight) else json.dumps(weight)) + known[2])
+    return "[" + ", ".join(parts) + "]"
+
+
 INQUIRY_COLUMNS = (
     *("id", "reference", "therapist_id", "practice_id", "status", "matching_run", "version"),
     *("created_at", "updated_at"),
@@ -139,6 +161,7 @@ def store_proposal_ids(
                 {"n": len(result.inquiries)},
             )
         )
+        fragments: dict[tuple[str, int], tuple[object, str, str]] = {}
         proposed_status = InquiryStatus.PROPOSED.value
         model_name, model_version = result.stats.get("model"), result.stats.get("model_version")
         copy_rows(
@@ -160,7 +183,7 @@ def store_proposal_ids(
                     item.search_id,
                     ItemOutcome.PENDING.value,
                     item.score,
-                    json.dumps([factor.as_dict() for factor in item.factors]),
+                    factors_json(item.factors, fragments),
                     None if item.distance_km is None else round(float(item.distance_km), 2),
                     item.is_exploration,
                     item.selection_probability,

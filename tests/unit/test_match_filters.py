@@ -320,3 +320,21 @@ CODES = st.builds(
 def test_filters__diagnosis_rule_follows_the_icd10_hierarchy(focus, diagnoses):
     codes, _ = check({"diagnoses": tuple(diagnoses)}, {"pref_diagnoses": tuple(focus)})
     assert (codes == ["diagnosis"]) == (not covers_any(focus, diagnoses))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_filters__history_lookup_limited_to_searches_with_history_finds_the_same_pairs(seed):
+    from types import SimpleNamespace
+
+    from core.matching.filters import _pairs_in, _pairs_of_searches_in
+
+    rng = np.random.default_rng(seed)
+    searches, therapists = 300, 700
+    fake = SimpleNamespace(searches=range(searches), therapists=range(therapists))
+    s, t = rng.integers(0, searches, 20_000), rng.integers(0, therapists, 20_000)
+    keys = s * therapists + t
+    history = np.unique(np.r_[rng.choice(keys, 40), rng.integers(0, searches * therapists, 40)])
+
+    assert np.array_equal(_pairs_of_searches_in(fake, s, keys, history), _pairs_in(keys, history))
+    assert _pairs_of_searches_in(fake, s, keys, history).sum() >= 1
+    assert not _pairs_of_searches_in(fake, s, keys, history[:0]).any()

@@ -185,3 +185,57 @@ def test_match_model__a_learned_model_plugs_into_the_pipeline():
     assert inquiry.items[0].score == pytest.approx(
         model.predict_proba(pd.DataFrame({"distance_km": [2.0]}))[0], abs=1e-6
     )
+
+
+def random_features(rows: int, seed: int) -> pd.DataFrame:
+    """Feature rows with few distinct values (as nationwide) and NaNs where a feature may be unknown."""
+    rng = np.random.default_rng(seed)
+
+    def some(values, nan_share=0.0):
+        column = rng.choice(np.asarray(values, dtype=float), rows)
+        column[rng.random(rows) < nan_share] = np.nan
+        return column
+
+    closed = some(range(0, 12))
+    answered = np.minimum(some(range(0, 12)), closed)
+    items_answered = some(range(0, 30))
+    offered = np.minimum(some(range(0, 5)), items_answered)
+    return pd.DataFrame(
+        {
+            "distance_km": rng.uniform(0, 45, rows),  # rounded sentences: 4.95 and 5.04 both say "5.0 km"
+            "overlap_hours": some(np.round(rng.uniform(0, 30, 50), 2), nan_share=0.2),
+            "inquiries_closed": closed,
+            "inquiries_answered": answered,
+            "items_answered": items_answered,
+            "items_offered": offered,
+            "response_rate": smoothed_rate(answered, closed, prior=0.74, strength=4.0),
+            "acceptance_rate": smoothed_rate(offered, items_answered, prior=0.06, strength=20.0),
+            "days_since_contact": some(range(0, 400), nan_share=0.3),
+            "accepting": some([0.0, 1.0], nan_share=0.3),
+            "accepting_age_days": some(range(0, 500), nan_share=0.3),
+            "data_age_days": some(range(0, 900), nan_share=0.2),
+            "waiting_days": some(range(0, 400)),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_explain_rows__says_what_each_row_says_alone_when_sentences_are_shared(seed):
+    from core.matching.score import FACTOR_CODES, MIN_FACTOR_WEIGHT, TOP_FACTORS, explain_rows, factor_sentence
+
+    frame = random_features(3_000, seed)
+    contributions = PriorModel().contributions(frame)
+    explained = explain_rows(frame, contributions)
+
+    for row, factors in enumerate(explained):  # the definition: each row's sentences built from that row alone
+        values = {column: float(frame[column].iloc[row]) for column in FEATURE_COLUMNS}
+        strongest = np.argsort(-np.abs(contributions[row]), kind="stable")[:TOP_FACTORS]
+        expected = [
+            (FACTOR_CODES[k], factor_sentence(FACTOR_CODES[k], values), float(contributions[row, k]))
+            for k in strongest
+            if abs(contributions[row, k]) >= MIN_FACTOR_WEIGHT
+        ]
+        got = [(f.code, f.sentence, f.weight) for f in factors]
+        assert [(c, str(s), s.code, s.params, w) for c, s, w in got] == [
+            (c, str(s), s.code, s.params, w) for c, s, w in expected
+        ], row
