@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
@@ -94,13 +93,13 @@ _HELD = text(
 def _held(session: Session, entries: Sequence[Entry]) -> list[planning.Held]:
     ids = [e.external_id for e in entries if e.external_id]
     postcodes = sorted({e.values["postcode"] for e in entries})
-    rows = session.execute(_HELD, {"ids": ids, "postcodes": postcodes}).mappings()
+    rows = session.execute(_HELD, {"ids": ids, "postcodes": postcodes})
+    fields = len(IMPORTED_FIELDS)  # the SELECT lists them in this order after id and external_id
     return [
         planning.Held(
-            id=r["id"], external_id=r["external_id"], values={name: r[name] for name in IMPORTED_FIELDS},
-            staff_edited=frozenset(r["staff_edited_fields"] or ()), status=r["status"], listed=r["listed"],
-            missed_imports=r["missed_imports"], not_seen_since=r["not_seen_since"],
-            deactivated_by_import=r["deactivated_by_import"],
+            id=r[0], external_id=r[1], values=dict(zip(IMPORTED_FIELDS, r[2 : 2 + fields], strict=True)),
+            staff_edited=frozenset(r[2 + fields] or ()), status=r[3 + fields], listed=r[4 + fields],
+            missed_imports=r[5 + fields], not_seen_since=r[6 + fields], deactivated_by_import=r[7 + fields],
         )
         for r in rows
     ]  # fmt: skip
@@ -169,10 +168,19 @@ def _content_hash(entry: Entry) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _rows_statement(sql: str) -> Any:
+    """``sql`` reading ``:rows`` as one JSON text: serialised once here, parsed once by the server (no round trip)."""
+    return text(sql.replace("jsonb_to_recordset(:rows)", "jsonb_to_recordset(CAST(:rows AS jsonb))"))
+
+
+def _rows_text(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=str)
+
+
 def _recordset(session: Session, sql: str, rows: list[dict[str, Any]]) -> None:
     """Run ``sql`` once over all ``rows`` (passed as one JSONB array, read with jsonb_to_recordset)."""
     if rows:
-        session.execute(text(sql).bindparams(bindparam("rows", type_=JSONB)), {"rows": _json(rows)})
+        session.execute(_rows_statement(sql), {"rows": _rows_text(rows)})
 
 
 _INSERT_NEW = """
@@ -276,8 +284,7 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     new_ids: list[int] = []
     if plan.new:
         rows = [_values_row(e, ord=i) for i, e in enumerate(plan.new)]
-        statement = text(_INSERT_NEW).bindparams(bindparam("rows", type_=JSONB))
-        new_ids = list(session.scalars(statement, {"rows": _json(rows), **params}))
+        new_ids = list(session.scalars(_rows_statement(_INSERT_NEW), {"rows": _rows_text(rows), **params}))
     changed = plan.changed
     update_rows = [
         {
@@ -323,8 +330,8 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
 
 def _run(session: Session, sql: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None:
     if rows:
-        statement = text(sql).bindparams(bindparam("rows", type_=JSONB))
-        session.execute(statement, {"rows": _json(rows), **{k: v for k, v in params.items() if f":{k}" in sql}})
+        session.execute(_rows_statement(sql), {"rows": _rows_text(rows), **{k: v for k, v in params.items()
+                                                                            if f":{k}" in sql}})  # fmt: skip
 
 
 def _audit(session: Session, changes: list[dict[str, Any]], *, record: DirectoryImport, actor: str) -> None:
@@ -438,9 +445,9 @@ def separate_review(session: Session, *, review_id: int, actor: str, today: date
     review = _open_review(session, review_id)
     entry = Entry(file="", line=None, external_id=review.external_id,
                   values={name: review.entry.get(name) for name in IMPORTED_FIELDS})  # fmt: skip
-    statement = text(_INSERT_NEW).bindparams(bindparam("rows", type_=JSONB))
-    [new_id] = session.scalars(statement, {"rows": _json([_values_row(entry, ord=0)]), "today": today,
-                                           "location_source": LOCATION_SOURCE})  # fmt: skip
+    rows = _rows_text([_values_row(entry, ord=0)])
+    [new_id] = session.scalars(_rows_statement(_INSERT_NEW), {"rows": rows, "today": today,
+                                                              "location_source": LOCATION_SOURCE})  # fmt: skip
     _run(session, _LISTINGS, [{"id": new_id, "hours": {}, "details": {}}], {"import_id": review.import_id})
     session.add(DirectoryChange(import_id=review.import_id, therapist_id=new_id, kind="new", field="*",
                                 old_value=None, new_value=_json(entry.values)))  # fmt: skip
