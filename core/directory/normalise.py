@@ -78,11 +78,42 @@ def _phone(raw: str | None) -> str | None:
     """
     if raw is not None and _NATIONAL_NUMBER.match(raw):
         national = _NOT_DIGIT.sub("", raw)[1:]
-        if len(national) <= 15 and phonenumbers.is_valid_number(
-            phonenumbers.PhoneNumber(country_code=49, national_number=int(national))
-        ):
+        if len(national) <= 15 and _valid_german(national):
             return "+49" + national
     return normalise_phone(raw)
+
+
+def _descs() -> tuple[tuple[frozenset[int], re.Pattern[str]] | None, ...]:
+    """Germany's number descriptions as phonenumbers' validity check reads them: the general one first."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("DE")
+    descs = [metadata.general_desc] + [
+        getattr(metadata, kind) for kind in ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
+                                             "pager", "uan", "voicemail", "fixed_line", "mobile")
+    ]  # fmt: skip
+    return tuple(
+        (frozenset(d.possible_length), re.compile(d.national_number_pattern)) if d and d.national_number_pattern
+        else None for d in descs
+    )  # fmt: skip
+
+
+_GERMAN = _descs()
+
+
+def _valid_german(national: str) -> bool:
+    """``phonenumbers.is_valid_number`` for +49 ``national`` (no leading zero): the general pattern and any type.
+
+    phonenumbers compiles (from its cache) and tries each type's pattern in turn per call; here they are
+    compiled once. The type it would name does not matter for validity, only that one matches.
+    """
+
+    def matches(desc: tuple[frozenset[int], re.Pattern[str]] | None) -> bool:
+        if desc is None:
+            return False
+        lengths, pattern = desc
+        return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+    general, *types = _GERMAN
+    return matches(general) and any(matches(desc) for desc in types)
 
 
 def _hours_key(by_day: Mapping[str, list[list[str]]]) -> tuple:
