@@ -116,18 +116,24 @@ def _valid_german(national: str) -> bool:
     return matches(general) and any(matches(desc) for desc in types)
 
 
-def _hours_key(by_day: Mapping[str, list[list[str]]]) -> tuple:
-    return tuple((day, tuple(tuple(pair) for pair in pairs)) for day, pairs in by_day.items())
-
-
-@functools.lru_cache(maxsize=20_000)
-def _hours_of(key: tuple) -> dict[str, list[list[str]]]:
-    return normalise_phone_hours({day: [list(pair) for pair in pairs] for day, pairs in key}, field="tsz")
+_HOURS_REMEMBERED = 20_000
+_hours_seen: dict[str, dict[str, list[list[str]]]] = {}
 
 
 def _normal_hours(by_day: Mapping[str, list[list[str]]]) -> dict[str, list[list[str]]]:
-    """``normalise_phone_hours`` remembered per distinct week (most practices list the same few); a fresh copy."""
-    return {day: [list(pair) for pair in pairs] for day, pairs in _hours_of(_hours_key(by_day)).items()}
+    """``normalise_phone_hours`` remembered per distinct week (most practices list the same few); a fresh copy.
+
+    The key is the week's repr (insertion order and all), so only an identical input shares a result; an
+    invalid week raises each time, as the definition does.
+    """
+    key = repr(by_day)
+    normal = _hours_seen.get(key)
+    if normal is None:
+        normal = normalise_phone_hours(by_day, field="tsz")
+        if len(_hours_seen) >= _HOURS_REMEMBERED:
+            _hours_seen.clear()
+        _hours_seen[key] = normal
+    return {day: [list(pair) for pair in pairs] for day, pairs in normal.items()}
 
 
 def _text(value: Any) -> str | None:

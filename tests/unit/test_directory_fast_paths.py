@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import random
 
 from core.contact import normalise_phone
-from core.directory import normalise
+from core.directory import json_stream, normalise
 from core.errors import ValidationError
 from core.therapists.phone_hours import normalise_phone_hours
 
@@ -61,3 +63,17 @@ def test_hours_memo__gives_what_normalise_phone_hours_gives_and_a_copy_each_time
     first = normalise._normal_hours({"0": [["09:00", "10:00"]]})
     first["0"][0][0] = "changed"
     assert normalise._normal_hours({"0": [["09:00", "10:00"]]}) == {"0": [["09:00", "10:00"]]}
+
+
+def test_json_stream_line_numbers__are_the_lines_the_entries_start_on_across_many_chunks():
+    rng = random.Random(3)
+    text, expected = '{"meta": 1,\n "arztPraxisDatas": [', []
+    for index in range(3_000):  # several 64 KiB chunks, entries of varying length and layout
+        text += rng.choice(["", "\n", "\n\n  ", " "]) + ("," if index else "") + rng.choice(["", "\n", " \n "])
+        expected.append(text.count("\n") + 1)
+        entry = {"id": f"L-{index}", "name": "x" * rng.randint(0, 300)}
+        text += json.dumps(entry, indent=rng.choice([None, 2]))
+    text += "\n]}\n"
+    entries = list(json_stream.read_entries(io.BytesIO(text.encode()), file_name="lines.json"))
+    assert [e.line for e in entries] == expected
+    assert [e.data["id"] for e in entries] == [f"L-{i}" for i in range(3_000)]
