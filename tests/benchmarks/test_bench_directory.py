@@ -17,7 +17,19 @@ Each figure is printed as wall time and this process's CPU time (time.process_ti
 the machine is shared, wall times are noisy, the CPU time is the one to compare. The database server's own
 work is in the wall time only. Only correctness is asserted (the counts); times are printed, never asserted.
 
-Measured: see the end of this docstring.
+Measured 2026-12-01, 11:15-11:25 UTC, on the shared 2-core machine under heavy load (load average 14-16
+throughout), with BENCH_DIRECTORY_BASELINE_SHARE=5:
+- set-based commit of all 50,000 entries: 102.9 s wall, 20.0 s CPU of this process (before this round's
+  profiling: 282 s wall / 53.7 s CPU under cProfile at load 15; 20.6 s wall at 1/10 size);
+- peak memory (tracemalloc) of reading and diffing: 317 MiB for the 26 MiB file (all entries are held for
+  the diff; the file itself is streamed);
+- baseline row by row, measured on 10,000 entries: 197.4 s wall, 26.7 s CPU; extrapolated x5: 987 s wall,
+  134 s CPU (the full-size baseline alone took 965 s at a similar load earlier); ratio 9.6x wall, 6.7x CPU.
+The 30 s target is not shown on this loaded machine: wall time there is about five times the CPU time. Of
+the remaining time, about 20 s is this process's CPU (reading and normalising about 8 s, the diff and the
+held rows about 4 s, practice grouping in core.therapists.grouping about 3 s, serialising the row sets) and
+the rest is the server's: the audit rows (hash-chained by a trigger), the listing upsert and the
+last-seen update of the 30,000 seen therapists, the change rows and the 20,000 inserts.
 """
 
 from __future__ import annotations
