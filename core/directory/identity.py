@@ -11,30 +11,39 @@ Example: ``name_key("Dr. Anna-Lena", "Müller ")`` -> ``"anna lena|mueller"``
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-_STREET_WORDS = ((r"stra(ss|ß)e\b", "str"), (r"str\.", "str"), (r"\bstr\b", "str"))
+_STREET_WORDS = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in ((r"stra(ss|ß)e\b", "str"), (r"str\.", "str"), (r"\bstr\b", "str"))
+)
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+# Keys are asked for every therapist we hold and every entry (twice: the index and the match): remembered.
+_KEYS_REMEMBERED = 200_000
 
 
+@functools.lru_cache(maxsize=_KEYS_REMEMBERED)
 def _fold(text: str | None) -> str:
     text = (text or "").lower().translate(_UMLAUTS)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    return " ".join(_NOT_ALNUM.sub(" ", text).split())
 
 
 def name_key(first_name: str | None, last_name: str | None) -> str:
     return f"{_fold(first_name)}|{_fold(last_name)}"
 
 
+@functools.lru_cache(maxsize=_KEYS_REMEMBERED)
 def street_key(street: str | None) -> str:
     text = (street or "").lower().translate(_UMLAUTS)
     for pattern, replacement in _STREET_WORDS:
-        text = re.sub(pattern, replacement, text)
-    return re.sub(r"[^a-z0-9]+", "", text)
+        text = pattern.sub(replacement, text)
+    return _NOT_ALNUM.sub("", text)
 
 
 @dataclass(frozen=True)

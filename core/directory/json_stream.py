@@ -46,6 +46,7 @@ class _Buffer:
         self.text = ""
         self.pos = 0
         self.line = 1  # line number at self.text[0]
+        self._mark = (0, 1)  # (position, its line): line_at counts on from here, not from the start each time
         self.eof = False
 
     def more(self) -> bool:
@@ -69,14 +70,21 @@ class _Buffer:
         if not chunk:
             self.eof = True
         if self.pos > CHUNK_CHARS:  # drop what was consumed, keep the line count right
-            self.line += self.text.count("\n", 0, self.pos)
+            self.line = self.line_at(self.pos)
             self.text = self.text[self.pos :]
             self.pos = 0
+            self._mark = (0, self.line)
         self.text += decoded
         return True
 
     def line_at(self, pos: int) -> int:
-        return self.line + self.text.count("\n", 0, pos)
+        """The line of ``text[pos]``, counted on from the last position asked for (entries are asked in order)."""
+        mark, line = self._mark
+        if pos < mark:
+            mark, line = 0, self.line
+        line += self.text.count("\n", mark, pos)
+        self._mark = (pos, line)
+        return line
 
     def skip_space(self, *, commas: bool = False) -> None:
         pattern = _SPACE if commas else _BLANK

@@ -9,6 +9,7 @@ take an existing therapist elsewhere (a new colleague links two practices) is le
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,8 @@ from core.therapists.grouping import Member
 from core.therapists.phone_hours import normalise_phone_hours
 
 MAX_NAMES = practices.MAX_NAMES_IN_PRACTICE_NAME  # "Praxis A, B, C u. a."
+# grouping's key, remembered for the import: colleagues share an address and each key costs five regexes
+_address_key = functools.lru_cache(maxsize=100_000)(grouping.address_key)
 
 _LINKED = text(
     """
@@ -84,17 +87,14 @@ def place_new(session: Session, *, created: Sequence[tuple[int, Entry]], actor: 
         return {"placed": 0, "practices_created": 0, "regrouped": 0}
     by_id = dict(created)
     new_members = [Member(i, e.values["email"], e.values["street"], e.values["postcode"], None) for i, e in created]
-    keys = {grouping.address_key(m.street, m.postcode) for m in new_members} - {None}
+    keys = {_address_key(m.street, m.postcode) for m in new_members} - {None}
     emails = {grouping.normalise_email(m.email) for m in new_members} - {None}
     linked = []
     for row in session.execute(_LINKED, {"new": list(by_id), "emails": sorted(emails),
                                          "postcodes": sorted({k.split("|")[0] for k in keys})}):  # fmt: skip
         member = Member(row.id, row.email, row.street, row.postcode, row.practice_id,
                         grouping.PINNED_FIELD in (row.staff_edited_fields or []))  # fmt: skip
-        if (
-            grouping.address_key(member.street, member.postcode) in keys
-            or grouping.normalise_email(member.email) in emails
-        ):
+        if _address_key(member.street, member.postcode) in keys or grouping.normalise_email(member.email) in emails:
             linked.append(member)
     moves, groups = grouping.practice_moves([*new_members, *linked])
     existing_moved = [i for i in moves if i not in by_id]

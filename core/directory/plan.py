@@ -103,6 +103,18 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def compare(ours: Held, entry: Entry) -> tuple[dict[str, tuple[Any, Any]], dict[str, tuple[Any, Any]]]:
+    """Return (changes, conflicts), each field -> (ours, imported): what the entry changes and what staff keep."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    conflicts: dict[str, tuple[Any, Any]] = {}
+    for name in IMPORTED_FIELDS:
+        current, imported = ours.values.get(name), entry.values[name]
+        if current == imported or _empty(imported):
+            continue
+        (conflicts if name in ours.staff_edited else changes)[name] = (current, imported)
+    return changes, conflicts
+
+
 def build(entries: Iterable[Entry], held: Iterable[Held], *, today: date) -> Plan:
     """Return what importing ``entries`` does to the therapists ``held`` (all in the covered area or by id)."""
     entries = list(entries)
@@ -126,13 +138,7 @@ def build(entries: Iterable[Entry], held: Iterable[Held], *, today: date) -> Pla
         if match.kind == "uncertain":
             plan.reviews.append(Review(ours.id, entry, match.differs or ""))
             continue
-        changes: dict[str, tuple[Any, Any]] = {}
-        conflicts: dict[str, tuple[Any, Any]] = {}
-        for name in IMPORTED_FIELDS:
-            current, imported = ours.values.get(name), v[name]
-            if current == imported or _empty(imported):
-                continue
-            (conflicts if name in ours.staff_edited else changes)[name] = (current, imported)
+        changes, conflicts = compare(ours, entry)
         link = bool(entry.external_id) and ours.external_id != entry.external_id
         comes_back = ours.deactivated_by_import and ours.status == "inactive"
         plan.updates.append(Update(ours.id, entry, changes, conflicts, link, comes_back, dict(ours.values)))

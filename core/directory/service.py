@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
@@ -86,21 +85,25 @@ _HELD = text(
            coalesce(l.missed_imports, 0) AS missed_imports, l.not_seen_since,
            coalesce(l.deactivated_by_import, false) AS deactivated_by_import
     FROM therapist t LEFT JOIN directory_listing l ON l.therapist_id = t.id
-    WHERE t.external_id = ANY(:ids) OR t.postcode = ANY(:postcodes)
     """
 )
+_HELD_FOR_ENTRIES = text(_HELD.text + " WHERE t.external_id = ANY(:ids) OR t.postcode = ANY(:postcodes)")
+_HELD_BY_ID = text(_HELD.text + " WHERE t.id = ANY(:therapist_ids)")
 
 
 def _held(session: Session, entries: Sequence[Entry]) -> list[planning.Held]:
     ids = [e.external_id for e in entries if e.external_id]
     postcodes = sorted({e.values["postcode"] for e in entries})
-    rows = session.execute(_HELD, {"ids": ids, "postcodes": postcodes}).mappings()
+    return _held_rows(session.execute(_HELD_FOR_ENTRIES, {"ids": ids, "postcodes": postcodes}))
+
+
+def _held_rows(rows: Any) -> list[planning.Held]:
+    fields = len(IMPORTED_FIELDS)  # the SELECT lists them in this order after id and external_id
     return [
         planning.Held(
-            id=r["id"], external_id=r["external_id"], values={name: r[name] for name in IMPORTED_FIELDS},
-            staff_edited=frozenset(r["staff_edited_fields"] or ()), status=r["status"], listed=r["listed"],
-            missed_imports=r["missed_imports"], not_seen_since=r["not_seen_since"],
-            deactivated_by_import=r["deactivated_by_import"],
+            id=r[0], external_id=r[1], values=dict(zip(IMPORTED_FIELDS, r[2 : 2 + fields], strict=True)),
+            staff_edited=frozenset(r[2 + fields] or ()), status=r[3 + fields], listed=r[4 + fields],
+            missed_imports=r[5 + fields], not_seen_since=r[6 + fields], deactivated_by_import=r[7 + fields],
         )
         for r in rows
     ]  # fmt: skip
@@ -169,10 +172,19 @@ def _content_hash(entry: Entry) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def _rows_statement(sql: str) -> Any:
+    """``sql`` reading ``:rows`` as one JSON text: serialised once here, parsed once by the server (no round trip)."""
+    return text(sql.replace("jsonb_to_recordset(:rows)", "jsonb_to_recordset(CAST(:rows AS jsonb))"))
+
+
+def _rows_text(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=str)
+
+
 def _recordset(session: Session, sql: str, rows: list[dict[str, Any]]) -> None:
     """Run ``sql`` once over all ``rows`` (passed as one JSONB array, read with jsonb_to_recordset)."""
     if rows:
-        session.execute(text(sql).bindparams(bindparam("rows", type_=JSONB)), {"rows": _json(rows)})
+        session.execute(_rows_statement(sql), {"rows": _rows_text(rows)})
 
 
 _INSERT_NEW = """
@@ -276,8 +288,7 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     new_ids: list[int] = []
     if plan.new:
         rows = [_values_row(e, ord=i) for i, e in enumerate(plan.new)]
-        statement = text(_INSERT_NEW).bindparams(bindparam("rows", type_=JSONB))
-        new_ids = list(session.scalars(statement, {"rows": _json(rows), **params}))
+        new_ids = list(session.scalars(_rows_statement(_INSERT_NEW), {"rows": _rows_text(rows), **params}))
     changed = plan.changed
     update_rows = [
         {
@@ -323,8 +334,8 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
 
 def _run(session: Session, sql: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> None:
     if rows:
-        statement = text(sql).bindparams(bindparam("rows", type_=JSONB))
-        session.execute(statement, {"rows": _json(rows), **{k: v for k, v in params.items() if f":{k}" in sql}})
+        session.execute(_rows_statement(sql), {"rows": _rows_text(rows), **{k: v for k, v in params.items()
+                                                                            if f":{k}" in sql}})  # fmt: skip
 
 
 def _audit(session: Session, changes: list[dict[str, Any]], *, record: DirectoryImport, actor: str) -> None:
@@ -344,9 +355,11 @@ def _reviews(session: Session, plan: planning.Plan, *, import_id: int) -> None:
     for review in plan.reviews:
         if (review.therapist_id, review.entry.external_id) in open_pairs:
             continue  # already waiting for staff: one item per pair
+        entry = {**review.entry.values, "consultation_hours": review.entry.consultation_hours,
+                 "details": review.entry.details}  # fmt: skip
         session.add(DirectoryReview(import_id=import_id, therapist_id=review.therapist_id,
                                     external_id=review.entry.external_id, differs=review.differs,
-                                    entry=_json(review.entry.values), status="open"))  # fmt: skip
+                                    entry=_json(entry), status="open"))  # fmt: skip
     session.flush()
 
 
@@ -411,37 +424,66 @@ def _decide(review: DirectoryReview, *, status: str, actor: str) -> None:
     review.status, review.resolved_by, review.resolved_at = status, actor, func.now()
 
 
-def merge_review(session: Session, *, review_id: int, actor: str, today: date) -> Therapist:
-    """Staff say the entry is the therapist we hold: link the directory id; later imports match and update them.
+def _review_entry(review: DirectoryReview) -> Entry:
+    """The directory entry a review holds (reviews queued before hours were kept there have none)."""
+    stored = review.entry
+    return Entry(file="", line=None, external_id=review.external_id,
+                 values={name: stored.get(name) for name in IMPORTED_FIELDS},
+                 consultation_hours=stored.get("consultation_hours") or {},
+                 details=stored.get("details") or {})  # fmt: skip
 
-    Fields are not copied here: the next import compares them field by field, so staff edits still win.
+
+def merge_review(session: Session, *, review_id: int, actor: str, today: date) -> Therapist:
+    """Staff say the entry is the therapist we hold: link the directory id and update them as an import would.
+
+    The entry's fields replace ours unless staff edited them (those are kept and listed as conflicts); every
+    change is a row in the therapist's import history, with the review's import, and audited.
     """
     review = _open_review(session, review_id)
     therapist = session.get(Therapist, review.therapist_id, with_for_update=True)
-    linked = review.external_id if therapist.external_id is None else None
+    session.flush()
+    [ours] = _held_rows(session.execute(_HELD_BY_ID, {"therapist_ids": [therapist.id]}))
+    entry = _review_entry(review)
+    changes, conflicts = planning.compare(ours, entry)
+    linked = review.external_id if ours.external_id is None else None
+    params = {"location_source": LOCATION_SOURCE, "today": today, "import_id": review.import_id}
+    if changes or linked:
+        update = planning.Update(ours.id, entry, changes, conflicts, bool(linked), False, dict(ours.values))
+        row = {**update.written(), "id": ours.id, "external_id": linked, "content_hash": _content_hash(entry)}
+        _run(session, _UPDATE, [row], params)
+    session.execute(text("UPDATE therapist SET last_verified_on = :today, last_seen_on = :today WHERE id = :id"),
+                    {"today": today, "id": ours.id})  # fmt: skip
+    _run(session, _LISTINGS, [{"id": ours.id, "hours": entry.consultation_hours, "details": entry.details}], params)
+    rows = [{"id": ours.id, "kind": "changed", "field": f, "old": old, "new": new} for f, (old, new) in
+            changes.items()]  # fmt: skip
     if linked:
-        therapist.external_id = linked
-        session.add(DirectoryChange(import_id=review.import_id, therapist_id=therapist.id, kind="changed",
-                                    field="external_id", old_value=None, new_value=linked))  # fmt: skip
-    therapist.last_verified_on = therapist.last_seen_on = today
+        rows.append({"id": ours.id, "kind": "changed", "field": "external_id", "old": None, "new": linked})
+    rows += [{"id": ours.id, "kind": "conflict", "field": f, "old": old, "new": new} for f, (old, new) in
+             conflicts.items()]  # fmt: skip
+    _run(session, _CHANGES, rows, params)
+    _audit(session, rows, record=get_import(session, review.import_id), actor=actor)
     _decide(review, status="merged", actor=actor)
     audit.record(session, actor=actor, action="directory.review_merged", entity_type="therapist",
-                 entity_id=therapist.id, details={"review_id": review.id, "external_id": review.external_id,
-                                                   "differs": review.differs, "import_id": review.import_id},
+                 entity_id=ours.id, details={"review_id": review.id, "external_id": review.external_id,
+                                             "differs": review.differs, "import_id": review.import_id,
+                                             "fields": sorted(changes)},
                  reason=f"Verzeichnisimport #{review.import_id}")  # fmt: skip
     session.flush()
-    return therapist
+    session.expire(therapist)  # written set-based, as an import writes
+    if GROUPING_FIELDS & set(changes):  # the address or e-mail changed: the practice may change
+        practices.regroup(session, therapist_ids=[ours.id], actor=actor)
+    return session.get(Therapist, ours.id)
 
 
 def separate_review(session: Session, *, review_id: int, actor: str, today: date) -> Therapist:
-    """Staff say the entry is another person: create it as a new therapist; ours stays as it is."""
+    """Staff say the entry is another person: create it as a new therapist (with its hours); ours stays as it is."""
     review = _open_review(session, review_id)
-    entry = Entry(file="", line=None, external_id=review.external_id,
-                  values={name: review.entry.get(name) for name in IMPORTED_FIELDS})  # fmt: skip
-    statement = text(_INSERT_NEW).bindparams(bindparam("rows", type_=JSONB))
-    [new_id] = session.scalars(statement, {"rows": _json([_values_row(entry, ord=0)]), "today": today,
-                                           "location_source": LOCATION_SOURCE})  # fmt: skip
-    _run(session, _LISTINGS, [{"id": new_id, "hours": {}, "details": {}}], {"import_id": review.import_id})
+    entry = _review_entry(review)
+    rows = _rows_text([_values_row(entry, ord=0)])
+    [new_id] = session.scalars(_rows_statement(_INSERT_NEW), {"rows": rows, "today": today,
+                                                              "location_source": LOCATION_SOURCE})  # fmt: skip
+    _run(session, _LISTINGS, [{"id": new_id, "hours": entry.consultation_hours, "details": entry.details}],
+         {"import_id": review.import_id})  # fmt: skip
     session.add(DirectoryChange(import_id=review.import_id, therapist_id=new_id, kind="new", field="*",
                                 old_value=None, new_value=_json(entry.values)))  # fmt: skip
     _decide(review, status="separate", actor=actor)

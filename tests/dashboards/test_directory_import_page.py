@@ -90,10 +90,12 @@ def test_review_section__shows_both_sides_and_merging_links_the_therapist(repo_r
     [merge] = [b for b in at.button if b.label == "Derselbe Therapeut (zusammenführen)"]
     merge.click().run()
     assert not at.exception
-    assert "Zusammengeführt: Anna Beispiel trägt jetzt die Verzeichnis-ID" in texts(at)
+    # merged as an import updates: the directory's title and street replace ours (staff edited neither)
+    assert "Zusammengeführt: Dr. Anna Beispiel trägt jetzt die Verzeichnis-ID" in texts(at)
     assert "Keine offenen Zuordnungen" in texts(at)
     with Session(committed_db) as session:
-        assert session.get(Therapist, ours_id).external_id == "SYN-1001"
+        merged = session.get(Therapist, ours_id)
+        assert (merged.external_id, merged.street) == ("SYN-1001", "Musterstraße 1")
 
 
 def test_review_section__another_person_is_created_new(repo_root, make_user, committed_db):

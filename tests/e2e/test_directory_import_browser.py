@@ -79,6 +79,6 @@ def test_review_in_browser__staff_merge_an_uncertain_match(page, streamlit_app, 
     page.get_by_test_id("stFileUploaderDropzone").wait_for()  # the page has finished drawing
     screenshot(page, "directory-review-open")
     page.get_by_role("button", name="Derselbe Therapeut (zusammenführen)").click()
-    page.get_by_text("Zusammengeführt: Anna Beispiel").wait_for(timeout=30_000)
+    page.get_by_text("Zusammengeführt: Dr. Anna Beispiel").wait_for(timeout=30_000)  # with the directory's title
     page.get_by_text("Keine offenen Zuordnungen").wait_for(timeout=30_000)
     screenshot(page, "directory-review-merged")

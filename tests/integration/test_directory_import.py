@@ -276,3 +276,31 @@ def test_review__a_decided_review_cannot_be_decided_again(session):
     with pytest.raises(IllegalTransition, match="already decided"):
         directory.separate_review(session, review_id=review.id, actor=STAFF, today=TODAY)
     assert count(session, Therapist) == 2
+
+
+def test_review_same_therapist__takes_the_entrys_fields_staff_did_not_edit_and_records_them(session):
+    ours, review = queued_review(session)
+    therapists.update(session, therapist_id=ours.id, version=ours.version, original=therapists.editable_values(ours),
+                      changes={"phone": "030 5555555"}, actor=STAFF, today=TODAY)  # fmt: skip
+    directory.merge_review(session, review_id=review.id, actor=STAFF, today=TODAY)
+    session.refresh(ours)
+    assert (ours.title, ours.street, ours.email) == ("Dr.", "Musterstraße 1", "praxis.beispiel@example.org")
+    assert ours.phone_hours == {"0": [["09:00", "10:00"]], "2": [["14:00", "15:00"]]}
+    assert ours.phone == "+49305555555"  # staff's own number wins, as in an import
+    assert session.get(DirectoryListing, ours.id).consultation_hours["consultation"] == {"0": [["10:00", "13:00"]]}
+    rows = {(c.kind, c.field): (c.old_value, c.new_value) for c in directory.changes_of(session, therapist_id=ours.id)}
+    assert rows[("changed", "street")] == ("Ganz andere Straße 99", "Musterstraße 1")
+    assert rows[("changed", "title")] == (None, "Dr.")
+    assert rows[("conflict", "phone")] == ("+49305555555", "+49301234567")
+    assert rows[("changed", "external_id")] == (None, "SYN-1001")
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.entity_id == str(ours.id),
+                                                     AuditEvent.action == "therapist.imported")).one()  # fmt: skip
+    assert {"street", "title", "email", "external_id"} <= set(audit.details["fields"])
+
+
+def test_review_other_person__the_new_therapist_has_the_entrys_consultation_hours(session):
+    _, review = queued_review(session)
+    created = directory.separate_review(session, review_id=review.id, actor=STAFF, today=TODAY)
+    listing = session.get(DirectoryListing, created.id)
+    assert listing.consultation_hours["consultation"] == {"0": [["10:00", "13:00"]]}
+    assert created.phone_hours == {"0": [["09:00", "10:00"]], "2": [["14:00", "15:00"]]}
