@@ -45,7 +45,7 @@ from core.matching.limits import practice_rules, search_rule
 from core.matching.models import InquiryStatus
 from core.matching.pipeline import run_pipeline
 from core.matching.score import FEATURE_COLUMNS, PriorModel, build_features
-from core.matching.snapshot import build_snapshot
+from core.matching.snapshot import assemble_snapshot, derive_therapists
 from core.simulation.audit import ContactLog
 from core.simulation.policies import (
     LearnedPolicyModel,
@@ -89,16 +89,41 @@ class SimulationConfig:
         return self
 
 
-@dataclass
-class Practice:
-    open_inquiry: int | None = None
-    cooldown_until: int | None = None  # day
-    last_contact: int | None = None  # day
-    sends: list[int] = field(default_factory=list)  # days
-    closed: int = 0
-    answered: int = 0
-    items_answered: int = 0
-    items_offered: int = 0
+class Practices:
+    """Every practice's contact state, one array slot per practice (position = practice id - 1)."""
+
+    def __init__(self, practice_ids: np.ndarray) -> None:
+        ids = np.asarray(practice_ids, dtype=np.int64)
+        if not np.array_equal(ids, np.arange(1, len(ids) + 1)):
+            raise ValueError("the simulated practices must be numbered 1..n")
+        n = len(ids)
+        self.ids = ids
+        self.open_inquiry = np.zeros(n, dtype=np.int64)  # 0: none open
+        self.cooldown_until = np.full(n, np.nan)  # day
+        self.last_contact = np.full(n, np.nan)  # day
+        self.send_count = np.zeros(n, dtype=np.int64)
+        self.closed = np.zeros(n, dtype=np.int64)
+        self.answered = np.zeros(n, dtype=np.int64)
+        self.items_answered = np.zeros(n, dtype=np.int64)
+        self.items_offered = np.zeros(n, dtype=np.int64)
+        self.send_slots: list[int] = []  # one entry per send: practice slot, and its day
+        self.send_days: list[int] = []
+
+    def slot(self, practice_id: int) -> int:
+        return int(practice_id) - 1
+
+    def sent(self, practice_id: int, inquiry_id: int, day: int) -> None:
+        slot = self.slot(practice_id)
+        self.open_inquiry[slot], self.last_contact[slot] = inquiry_id, day
+        self.send_count[slot] += 1
+        self.send_slots.append(slot)
+        self.send_days.append(day)
+
+    def recent_sends(self, day: int) -> np.ndarray:
+        """Inquiries sent to each practice in the 30 days before ``day`` (and on it), per slot."""
+        days = np.asarray(self.send_days, dtype=np.int64)
+        slots = np.asarray(self.send_slots, dtype=np.int64)
+        return np.bincount(slots[days >= day - 30], minlength=len(self.ids))
 
 
 @dataclass
@@ -136,6 +161,8 @@ class SimulationResult:
     trainings: list[dict[str, Any]]
     seconds_per_day: list[float]
     report: dict[str, Any] = field(default_factory=dict)
+    pipeline_seconds_per_day: list[float] = field(default_factory=list)  # of seconds_per_day, in run_pipeline
+    setup_seconds: float = 0.0  # drawing the population and starting the world, before day 0
 
 
 class Simulation:
@@ -161,7 +188,9 @@ class Simulation:
             zip(self.therapists["therapist_id"].tolist(), self.therapists["practice_id"].tolist(), strict=True)
         )
         self.practice_size = self.therapists.groupby("practice_id").size().to_dict()
-        self.practices = {int(p): Practice() for p in self.therapists["practice_id"].unique()}
+        self.practices = Practices(np.unique(self.therapists["practice_id"].to_numpy()))
+        # the therapist side never changes during a run: its filter columns are derived once
+        self.derived_therapists = derive_therapists(self.therapists)
         self.searches: dict[int, Search] = {}
         self.active: dict[int, Search] = {}
         self.inquiries: dict[int, Inquiry] = {}
@@ -169,7 +198,10 @@ class Simulation:
         self.items: list[dict[str, Any]] = []
         self.features: list[pd.DataFrame] = []  # per sending day, the features each item was scored with
         self.due: dict[int, list[int]] = {}  # answer day -> item indices
-        self.pair_history: list[tuple[int, int, str, int]] = []  # search, therapist, outcome, day
+        # the declines the filters read: search, therapist, outcome, day (one list per column)
+        self.pair_history: tuple[list[int], list[int], list[str], list[int]] = ([], [], [], [])
+        self.give_up_on: dict[int, list[int]] = {}  # day -> searches that give up on it (if still active)
+        self.recent_sends = np.zeros(0, dtype=np.int64)  # per practice slot, set by _match for the approval check
         self.contacts = ContactLog(
             cooldown_days=7 * base.match_cooldown_weeks,
             monthly_cap=base.match_monthly_cap,
@@ -196,13 +228,18 @@ class Simulation:
             else None
         )
         self.seconds_per_day: list[float] = []
+        self.pipeline_seconds_per_day: list[float] = []  # of each day, the time spent in run_pipeline
+        self.setup_seconds = 0.0
 
     # the loop ------------------------------------------------------------------------------------------
 
     def run(self) -> SimulationResult:
+        started = clock.perf_counter()
         self.world.start(self._practice_frame(), self.world_rng)
+        self.setup_seconds += clock.perf_counter() - started
         for day in range(self.config.days):
             started = clock.perf_counter()
+            self.pipeline_seconds_per_day.append(0.0)
             self._arrivals(day)
             self._give_ups(day)
             self._ladder(day)
@@ -220,6 +257,8 @@ class Simulation:
             contacts=self.contacts,
             trainings=self.learned.trainings if self.learned else [],
             seconds_per_day=self.seconds_per_day,
+            pipeline_seconds_per_day=self.pipeline_seconds_per_day,
+            setup_seconds=self.setup_seconds,
         )
 
     def _moment(self, day: int, at: time) -> datetime:
@@ -232,11 +271,15 @@ class Simulation:
             patient = draw_patient(self.geography, rng=self.draw, today=self.config.start)
             search = Search(search_id, day, day + max(1, int(weeks * 7)), patient)
             self.searches[search_id] = self.active[search_id] = search
+            self.give_up_on.setdefault(search.give_up_day, []).append(search_id)
 
     def _give_ups(self, day: int) -> None:
-        for search in [s for s in self.active.values() if s.give_up_day <= day]:
-            self._end(search, day, "cancelled")
-            self.counts["given_up"] += 1
+        # a search gives up on exactly its give_up_day (>= the day after it arrived), in arrival order
+        for search_id in sorted(self.give_up_on.pop(day, [])):
+            search = self.active.get(search_id)
+            if search is not None:
+                self._end(search, day, "cancelled")
+                self.counts["given_up"] += 1
 
     def _end(self, search: Search, day: int, status: str) -> None:
         search.status, search.ended_day = status, day
@@ -256,28 +299,25 @@ class Simulation:
     def _close_inquiry(self, inquiry: Inquiry, day: int) -> None:
         inquiry.closed = True
         del self.open_inquiries[inquiry.inquiry_id]
-        practice = self.practices[inquiry.practice_id]
-        practice.open_inquiry = None
+        slot = self.practices.slot(inquiry.practice_id)
+        self.practices.open_inquiry[slot] = 0
         self.contacts.inquiry_closed(inquiry.practice_id, inquiry.inquiry_id)
         if inquiry.answered or inquiry.status == S.EXPIRED:
-            practice.closed += 1
-            practice.answered += inquiry.answered
+            self.practices.closed[slot] += 1
+            self.practices.answered[slot] += inquiry.answered
 
     def _ladder(self, day: int) -> None:
         now = self._moment(day, LADDER_TIME)
+        # the production rule decides once per distinct ladder state: inquiries sent, reminded and called on
+        # the same days are in the same state (an open inquiry always has pending items)
+        decisions: dict[tuple, Any] = {}
         for inquiry in list(self.open_inquiries.values()):
             if inquiry.sent_day >= day:
                 continue
-            pending = sum(1 for i in inquiry.items if self.items[i]["outcome"] == "pending")
-            state = LadderState(
-                status=inquiry.status,
-                sent_at=self._moment(inquiry.sent_day, SEND_TIME),
-                reminded_at=None if inquiry.reminded_day is None else self._moment(inquiry.reminded_day, LADDER_TIME),
-                has_email=True,
-                pending_items=pending,
-                calls_made=inquiry.calls_made,
-            )
-            decision = decide(state, now=now, rules=self.rules, tz=self.settings.timezone)
+            key = (inquiry.status, inquiry.sent_day, inquiry.reminded_day, inquiry.calls_made)
+            decision = decisions.get(key)
+            if decision is None:
+                decision = decisions[key] = self._decide(inquiry, now)
             if decision.action == Action.REMIND:
                 inquiry.status, inquiry.reminded_day = S.REMINDED, day
                 self.counts["reminders"] += 1
@@ -293,6 +333,18 @@ class Simulation:
                     if self.items[index]["outcome"] == "pending":
                         self._close_item(index, "no_answer", day)
 
+    def _decide(self, inquiry: Inquiry, now: datetime) -> Any:
+        pending = sum(1 for i in inquiry.items if self.items[i]["outcome"] == "pending")
+        state = LadderState(
+            status=inquiry.status,
+            sent_at=self._moment(inquiry.sent_day, SEND_TIME),
+            reminded_at=None if inquiry.reminded_day is None else self._moment(inquiry.reminded_day, LADDER_TIME),
+            has_email=True,
+            pending_items=pending,
+            calls_made=inquiry.calls_made,
+        )
+        return decide(state, now=now, rules=self.rules, tz=self.settings.timezone)
+
     def _answers(self, day: int) -> None:
         for index in self.due.pop(day, []):
             item = self.items[index]
@@ -304,18 +356,20 @@ class Simulation:
             if item["outcome"] == "withdrawn":
                 self.counts["conflicts"] += outcome == "offered"
                 continue
+            slot = self.practices.slot(inquiry.practice_id)
             if not inquiry.answered:
                 inquiry.answered = True
-                practice = self.practices[inquiry.practice_id]
                 until = day + 7 * self.settings.match_cooldown_weeks
-                practice.cooldown_until = max(practice.cooldown_until or until, until)
+                self.practices.cooldown_until[slot] = np.fmax(self.practices.cooldown_until[slot], until)
                 self.contacts.answered(inquiry.practice_id, day)
-            practice = self.practices[inquiry.practice_id]
-            practice.items_answered += 1
+            self.practices.items_answered[slot] += 1
             if outcome in DECLINES_REMEMBERED:
-                self.pair_history.append((item["search_id"], item["therapist_id"], outcome, day))
+                for column, value in zip(
+                    self.pair_history, (item["search_id"], item["therapist_id"], outcome, day), strict=True
+                ):
+                    column.append(value)
             if outcome == "offered":
-                practice.items_offered += 1
+                self.practices.items_offered[slot] += 1
                 search = self.searches[item["search_id"]]
                 self._close_item(index, "offered", day)
                 self._end(search, day, "successful")
@@ -330,15 +384,18 @@ class Simulation:
             return
         now = self._moment(day, MATCHING_TIME)
         today = now.date()
-        snapshot = build_snapshot(
+        self.recent_sends = self.practices.recent_sends(day)
+        # what build_snapshot(therapists=self.therapists, ...) returns, with the therapist side derived once
+        snapshot = assemble_snapshot(
             now=now,
             today=today,
             searches=self._active_frame(),
-            therapists=self.therapists,
+            therapists=self.derived_therapists,
             practices=self._practices_frame(day, now),
             pair_history=self._history_frame(),
         )
         model = self.learned.current if self.learned else PriorModel()
+        pipeline_started = clock.perf_counter()
         result = run_pipeline(
             snapshot,
             now=now,
@@ -347,6 +404,7 @@ class Simulation:
             model=model,
             assignment=assignment_of(self.config.policy),
         )
+        self.pipeline_seconds_per_day[-1] += clock.perf_counter() - pipeline_started
         approved = [inquiry for inquiry in result.inquiries if self._approvable(inquiry, day, today)]
         self.counts["refused_at_approval"] += len(result.inquiries) - len(approved)
         if approved:
@@ -354,14 +412,15 @@ class Simulation:
 
     def _approvable(self, proposed: Any, day: int, today: date) -> bool:
         """The approval check staff's "approve" runs (core.matching.limits), on the simulated state."""
-        practice_id = int(self.practice_of[proposed.therapist_id])
-        practice = self.practices[practice_id]
+        slot = self.practices.slot(self.practice_of[proposed.therapist_id])
+        open_inquiry = int(self.practices.open_inquiry[slot])
+        cooldown_until = self.practices.cooldown_until[slot]
         found = practice_rules(
-            open_references=[] if practice.open_inquiry is None else [f"#{practice.open_inquiry}"],
+            open_references=[f"#{open_inquiry}"] if open_inquiry else [],
             cooldown_until=None
-            if practice.cooldown_until is None
-            else self.config.start + timedelta(days=practice.cooldown_until),
-            recent_count=sum(1 for sent in practice.sends if sent >= day - 30),
+            if np.isnan(cooldown_until)
+            else self.config.start + timedelta(days=int(cooldown_until)),
+            recent_count=int(self.recent_sends[slot]),
             monthly_cap=self.settings.match_monthly_cap,
             today=today,
         )
@@ -386,10 +445,8 @@ class Simulation:
             practice_id = int(self.practice_of[proposed.therapist_id])
             inquiry = Inquiry(inquiry_id, practice_id, proposed.therapist_id, day, [])
             self.inquiries[inquiry_id] = self.open_inquiries[inquiry_id] = inquiry
-            practice = self.practices[practice_id]
             self.contacts.sent(practice_id, inquiry_id, day, [item.search_id for item in proposed.items])
-            practice.open_inquiry, practice.last_contact = inquiry_id, day
-            practice.sends.append(day)
+            self.practices.sent(practice_id, inquiry_id, day)
             self.counts["inquiries"] += 1
             for item in proposed.items:
                 index = len(self.items)
@@ -506,60 +563,71 @@ class Simulation:
         return frame
 
     def _practices_frame(self, day: int, now: datetime) -> pd.DataFrame:
-        rows = []
-        for practice_id, p in self.practices.items():
-            if not p.sends:
-                continue
-            rows.append(
-                {
-                    "practice_key": practice_id,
-                    "open_inquiries": int(p.open_inquiry is not None),
-                    "inquiries_30d": sum(1 for sent in p.sends if sent >= day - 30),
-                    "inquiries_closed": p.closed,
-                    "inquiries_answered": p.answered,
-                    "items_answered": p.items_answered,
-                    "items_offered": p.items_offered,
-                    "cooldown_until": None
-                    if p.cooldown_until is None
-                    else self.config.start + timedelta(days=p.cooldown_until),
-                    "last_contacted_at": None if p.last_contact is None else self._moment(p.last_contact, SEND_TIME),
-                }
-            )
+        """The contact state of every practice sent an inquiry so far (the others start with no history)."""
+        p = self.practices
+        rows = np.flatnonzero(p.send_count > 0)
         columns = ["practice_key", "open_inquiries", "inquiries_30d", "cooldown_until", "last_contacted_at"]
-        return pd.DataFrame(rows) if rows else pd.DataFrame({c: [] for c in columns}).astype({"practice_key": int})
+        if not rows.size:
+            return pd.DataFrame({c: [] for c in columns}).astype({"practice_key": int})
+        dates = {}  # day -> (date, moment): few distinct days
+        for value in np.unique(np.concatenate([p.cooldown_until[rows], p.last_contact[rows]])):
+            if not np.isnan(value):
+                dates[value] = (self.config.start + timedelta(days=int(value)), self._moment(int(value), SEND_TIME))
+        return pd.DataFrame(
+            {
+                "practice_key": p.ids[rows],
+                "open_inquiries": (p.open_inquiry[rows] > 0).astype(np.int64),
+                "inquiries_30d": self.recent_sends[rows],
+                "inquiries_closed": p.closed[rows],
+                "inquiries_answered": p.answered[rows],
+                "items_answered": p.items_answered[rows],
+                "items_offered": p.items_offered[rows],
+                "cooldown_until": [None if np.isnan(v) else dates[v][0] for v in p.cooldown_until[rows]],
+                "last_contacted_at": [None if np.isnan(v) else dates[v][1] for v in p.last_contact[rows]],
+            }
+        )
 
     def _history_frame(self) -> pd.DataFrame | None:
-        rows = [
-            (s, t, outcome, self._moment(day, SEND_TIME))
-            for s, t, outcome, day in self.pair_history
-            if s in self.active
-        ]
-        if not rows:
+        search_ids, therapist_ids, outcomes, days = (np.asarray(column) for column in self.pair_history)
+        if not search_ids.size:
             return None
-        return pd.DataFrame(rows, columns=["search_id", "therapist_id", "outcome", "answered_at"])
+        keep = np.isin(search_ids, np.fromiter(self.active, dtype=np.int64, count=len(self.active)))
+        if not keep.any():
+            return None
+        moments = {int(d): self._moment(int(d), SEND_TIME) for d in np.unique(days[keep])}
+        return pd.DataFrame(
+            {
+                "search_id": search_ids[keep],
+                "therapist_id": therapist_ids[keep],
+                "outcome": outcomes[keep].astype(object),
+                "answered_at": [moments[int(d)] for d in days[keep]],
+            }
+        )
 
     def _practice_frame(self) -> pd.DataFrame:
         """The world's view of the practices (core.simulation.world.PRACTICE_COLUMNS)."""
-        grouped = self.therapists.groupby("practice_id", sort=True)
-        rows = []
-        for practice_id, group in grouped:
-            rows.append(
-                {
-                    "practice_id": int(practice_id),
-                    "latitude": float(group["latitude"].iat[0]),
-                    "longitude": float(group["longitude"].iat[0]),
-                    "therapists": len(group),
-                    "therapist_ids": tuple(int(x) for x in group["therapist_id"]),
-                    "therapist_genders": tuple(group["gender"]),
-                    "therapist_procedures": tuple(
-                        ";".join(sorted({e["procedure"] for e in entries})) for entries in group["procedures"]
-                    ),
-                    "accepting": tuple(group["accepting_patients"]),
-                    "statutory_licence": tuple(bool(x) for x in group["statutory_licence"]),
-                    "languages": tuple(";".join(codes) for codes in group["languages"]),
-                }
-            )
-        return pd.DataFrame(rows)
+        t = self.therapists.sort_values("practice_id", kind="stable")
+        practice_ids, first = np.unique(t["practice_id"].to_numpy(), return_index=True)
+        bounds = list(zip(first.tolist(), [*first[1:].tolist(), len(t)], strict=True))
+
+        def per_practice(values: list) -> list[tuple]:
+            return [tuple(values[a:b]) for a, b in bounds]
+
+        procedures = [";".join(sorted({e["procedure"] for e in entries})) for entries in t["procedures"]]
+        return pd.DataFrame(
+            {
+                "practice_id": practice_ids.astype(int),
+                "latitude": t["latitude"].to_numpy(dtype=float)[first],
+                "longitude": t["longitude"].to_numpy(dtype=float)[first],
+                "therapists": np.diff([*first.tolist(), len(t)]),
+                "therapist_ids": per_practice([int(x) for x in t["therapist_id"]]),
+                "therapist_genders": per_practice(t["gender"].tolist()),
+                "therapist_procedures": per_practice(procedures),
+                "accepting": per_practice(t["accepting_patients"].tolist()),
+                "statutory_licence": per_practice([bool(x) for x in t["statutory_licence"]]),
+                "languages": per_practice([";".join(codes) for codes in t["languages"]]),
+            }
+        )
 
     def _search_frame(self) -> pd.DataFrame:
         from core.simulation.population import age_band
