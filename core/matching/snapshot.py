@@ -288,6 +288,16 @@ def derive_therapists(therapists: pd.DataFrame) -> pd.DataFrame:
     return _derive_therapists(frame)
 
 
+def derive_searches(searches: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[dict[str, Any]]]]:
+    """Return the search frame with the filter columns the pipeline reads, and the ignored relaxations by search id.
+
+    Every row is derived on its own, so rows of several derived frames may be put together and passed to
+    ``assemble_snapshot(..., searches_derived=True)`` (the simulator derives each search once, on arrival).
+    """
+    frame = _with_defaults(searches, SEARCH_DEFAULTS, SEARCH_REQUIRED, "searches").reset_index(drop=True)
+    return _derive_searches(frame)
+
+
 def assemble_snapshot(
     *,
     now: datetime,
@@ -296,11 +306,18 @@ def assemble_snapshot(
     therapists: pd.DataFrame,
     practices: pd.DataFrame | None,
     pair_history: pd.DataFrame | None,
+    searches_derived: bool = False,
+    ignored_relaxations: dict[int, list[dict[str, Any]]] | None = None,
 ) -> Snapshot:
-    """Return a snapshot from plain search frames and a therapist frame from ``derive_therapists``."""
+    """Return a snapshot from plain search frames and a therapist frame from ``derive_therapists``.
+
+    With ``searches_derived`` the searches come from ``derive_searches`` (their ignored relaxations with them).
+    """
     today = today or now.date()
-    searches = _with_defaults(searches, SEARCH_DEFAULTS, SEARCH_REQUIRED, "searches").reset_index(drop=True)
-    searches, ignored = _derive_searches(searches)
+    if searches_derived:
+        searches, ignored = searches.reset_index(drop=True), dict(ignored_relaxations or {})
+    else:
+        searches, ignored = derive_searches(searches)
     practices, therapists = _derive_practices(practices, therapists, now)
     language_vocabulary = tuple(sorted({code for codes in searches["languages"] for code in codes}))
     focus_lists = set(map(tuple, therapists["pref_diagnoses"]))  # few distinct lists among all therapists

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import random
 import time as clock
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -45,7 +47,7 @@ from core.matching.limits import practice_rules, search_rule
 from core.matching.models import InquiryStatus
 from core.matching.pipeline import run_pipeline
 from core.matching.score import FEATURE_COLUMNS, PriorModel, build_features
-from core.matching.snapshot import assemble_snapshot, derive_therapists
+from core.matching.snapshot import assemble_snapshot, derive_searches, derive_therapists
 from core.simulation.audit import ContactLog
 from core.simulation.policies import (
     LearnedPolicyModel,
@@ -64,6 +66,9 @@ SEND_TIME = time(9, 0)  # approved in the morning review, mailed right after
 DECLINES_REMEMBERED = ("declined_capacity", "declined_unsuitable")  # the filters read these from the history
 LABELLED = ("offered", "declined_capacity", "declined_unsuitable", "declined_other", "no_answer")
 S = InquiryStatus
+# the parts of a simulated day, timed separately (SimulationResult.phase_seconds): "pipeline" is the production
+# run_pipeline; "training" fits the learned model; the rest is the simulator's own work
+PHASES = ("arrivals", "ladder", "answers", "training", "snapshot", "pipeline", "send")
 
 
 @dataclass(frozen=True)
@@ -161,14 +166,16 @@ class SimulationResult:
     trainings: list[dict[str, Any]]
     seconds_per_day: list[float]
     report: dict[str, Any] = field(default_factory=dict)
-    pipeline_seconds_per_day: list[float] = field(default_factory=list)  # of seconds_per_day, in run_pipeline
-    setup_seconds: float = 0.0  # drawing the population and starting the world, before day 0
+    # where each day's seconds went (PHASES: phase -> one entry per day); "pipeline" is run_pipeline itself
+    phase_seconds: dict[str, list[float]] = field(default_factory=dict)
+    setup_seconds: float = 0.0  # drawing the population, deriving the therapists and starting the world
 
 
 class Simulation:
     """The simulated service and its world; ``run()`` plays every day and returns the result."""
 
     def __init__(self, config: SimulationConfig, *, world: World, settings: SimulationSettings | None = None) -> None:
+        constructed = clock.perf_counter()
         self.config = config.check()
         self.world = world
         base = settings or SimulationSettings.from_settings(get_settings())
@@ -202,6 +209,10 @@ class Simulation:
         self.pair_history: tuple[list[int], list[int], list[str], list[int]] = ([], [], [], [])
         self.give_up_on: dict[int, list[int]] = {}  # day -> searches that give up on it (if still active)
         self.recent_sends = np.zeros(0, dtype=np.int64)  # per practice slot, set by _match for the approval check
+        # the active searches' filter columns, each search derived once (derive_searches) on its first match day
+        self.active_table: pd.DataFrame | None = None
+        self.derived_upto = 0  # the highest search id derived so far
+        self.ignored_relaxations: dict[int, list[dict[str, Any]]] = {}
         self.contacts = ContactLog(
             cooldown_days=7 * base.match_cooldown_weeks,
             monthly_cap=base.match_monthly_cap,
@@ -228,8 +239,8 @@ class Simulation:
             else None
         )
         self.seconds_per_day: list[float] = []
-        self.pipeline_seconds_per_day: list[float] = []  # of each day, the time spent in run_pipeline
-        self.setup_seconds = 0.0
+        self.phase_seconds: dict[str, list[float]] = {phase: [] for phase in PHASES}
+        self.setup_seconds = clock.perf_counter() - constructed
 
     # the loop ------------------------------------------------------------------------------------------
 
@@ -239,15 +250,21 @@ class Simulation:
         self.setup_seconds += clock.perf_counter() - started
         for day in range(self.config.days):
             started = clock.perf_counter()
-            self.pipeline_seconds_per_day.append(0.0)
-            self._arrivals(day)
-            self._give_ups(day)
-            self._ladder(day)
-            self._answers(day)
+            for seconds in self.phase_seconds.values():
+                seconds.append(0.0)
+            with self._timed("arrivals"):
+                self._arrivals(day)
+                self._give_ups(day)
+            with self._timed("ladder"):
+                self._ladder(day)
+            with self._timed("answers"):
+                self._answers(day)
             if self.learned is not None and self.learned.due(day):
-                self._train(day)
+                with self._timed("training"):
+                    self._train(day)
             self._match(day)
-            self._answers(day)
+            with self._timed("answers"):
+                self._answers(day)
             self.seconds_per_day.append(clock.perf_counter() - started)
         return SimulationResult(
             config=self.config,
@@ -257,9 +274,17 @@ class Simulation:
             contacts=self.contacts,
             trainings=self.learned.trainings if self.learned else [],
             seconds_per_day=self.seconds_per_day,
-            pipeline_seconds_per_day=self.pipeline_seconds_per_day,
+            phase_seconds=self.phase_seconds,
             setup_seconds=self.setup_seconds,
         )
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        started = clock.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_seconds[phase][-1] += clock.perf_counter() - started
 
     def _moment(self, day: int, at: time) -> datetime:
         return datetime.combine(self.config.start + timedelta(days=day), at, self.zone)
@@ -384,31 +409,34 @@ class Simulation:
             return
         now = self._moment(day, MATCHING_TIME)
         today = now.date()
-        self.recent_sends = self.practices.recent_sends(day)
-        # what build_snapshot(therapists=self.therapists, ...) returns, with the therapist side derived once
-        snapshot = assemble_snapshot(
-            now=now,
-            today=today,
-            searches=self._active_frame(),
-            therapists=self.derived_therapists,
-            practices=self._practices_frame(day, now),
-            pair_history=self._history_frame(),
-        )
+        with self._timed("snapshot"):
+            self.recent_sends = self.practices.recent_sends(day)
+            # what build_snapshot(therapists=self.therapists, ...) returns, with the therapist side derived once
+            snapshot = assemble_snapshot(
+                now=now,
+                today=today,
+                searches=self._derived_active(),
+                therapists=self.derived_therapists,
+                practices=self._practices_frame(day, now),
+                pair_history=self._history_frame(),
+                searches_derived=True,
+                ignored_relaxations=self.ignored_relaxations,
+            )
         model = self.learned.current if self.learned else PriorModel()
-        pipeline_started = clock.perf_counter()
-        result = run_pipeline(
-            snapshot,
-            now=now,
-            settings=self.settings,
-            rng=self.matching_rng,
-            model=model,
-            assignment=assignment_of(self.config.policy),
-        )
-        self.pipeline_seconds_per_day[-1] += clock.perf_counter() - pipeline_started
-        approved = [inquiry for inquiry in result.inquiries if self._approvable(inquiry, day, today)]
-        self.counts["refused_at_approval"] += len(result.inquiries) - len(approved)
-        if approved:
-            self._send(approved, snapshot, day)
+        with self._timed("pipeline"):
+            result = run_pipeline(
+                snapshot,
+                now=now,
+                settings=self.settings,
+                rng=self.matching_rng,
+                model=model,
+                assignment=assignment_of(self.config.policy),
+            )
+        with self._timed("send"):
+            approved = [inquiry for inquiry in result.inquiries if self._approvable(inquiry, day, today)]
+            self.counts["refused_at_approval"] += len(result.inquiries) - len(approved)
+            if approved:
+                self._send(approved, snapshot, day)
 
     def _approvable(self, proposed: Any, day: int, today: date) -> bool:
         """The approval check staff's "approve" runs (core.matching.limits), on the simulated state."""
@@ -480,10 +508,13 @@ class Simulation:
         self.features.append(features)
         frame = self._item_frame(snapshot, rows, s, t, km, features, day)
         answers = validate_answers(self.world.respond(frame, self.world_rng), frame)
+        answered = answers["answered"].to_numpy()
+        answer_days = answers["answer_day"].to_numpy()
+        outcomes = answers["outcome"].to_numpy()
         for position, (index, *_rest) in enumerate(rows):
-            if answers["answered"].iat[position]:
-                answer_day = int(answers["answer_day"].iat[position])
-                self.items[index]["world_outcome"] = answers["outcome"].iat[position]
+            if answered[position]:
+                answer_day = int(answer_days[position])
+                self.items[index]["world_outcome"] = outcomes[position]
                 self.items[index]["answer_day"] = answer_day
                 self.due.setdefault(answer_day, []).append(index)
 
@@ -550,8 +581,27 @@ class Simulation:
 
     # frames for the snapshot -----------------------------------------------------------------------------
 
-    def _active_frame(self) -> pd.DataFrame:
-        searches = list(self.active.values())
+    def _derived_active(self) -> pd.DataFrame:
+        """What derive_searches(self._active_frame()) returns: kept rows of earlier days, new searches derived."""
+        ids = np.fromiter(self.active, dtype=np.int64, count=len(self.active))  # ascending: arrival order
+        parts = []
+        if self.active_table is not None:
+            parts.append(self.active_table[np.isin(self.active_table["search_id"].to_numpy(), ids)])
+        new = [self.active[i] for i in range(self.derived_upto + 1, len(self.searches) + 1) if i in self.active]
+        if new:
+            derived, ignored = derive_searches(self._active_frame(new))
+            parts.append(derived)
+            self.ignored_relaxations.update(ignored)
+            self.derived_upto = new[-1].search_id
+        table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        table["open_items"] = np.asarray([len(self.active[i].open_items) for i in ids.tolist()], dtype=np.int64)
+        self.active_table = table
+        self.ignored_relaxations = {k: v for k, v in self.ignored_relaxations.items() if k in self.active}
+        return table
+
+    def _active_frame(self, searches: list[Search] | None = None) -> pd.DataFrame:
+        """The plain search frame of ``searches`` (default: every active search), as build_snapshot reads it."""
+        searches = list(self.active.values()) if searches is None else searches
         patient_columns = [c for c in searches[0].patient if c != "region"]
         frame = pd.DataFrame([{c: s.patient[c] for c in patient_columns} for s in searches])
         frame["search_id"] = [s.search_id for s in searches]

@@ -1,6 +1,7 @@
 """The simulator's fast paths (issue 12, national-scale benchmark) give the results of the plain definitions.
 
-The simulator derives the therapist side once and keeps its day-to-day bookkeeping in arrays; these tests
+The simulator derives the therapist side once and each search once, on arrival, and keeps its day-to-day
+bookkeeping in arrays; these tests
 check that every day's snapshot is the one ``build_snapshot`` makes from the simulated state, and that a
 small run reports exactly what the simulator reported before the fast paths (values recorded from the code
 of commit 44465cd, where every day rebuilt the snapshot from scratch and kept the state in row loops).
@@ -40,10 +41,11 @@ def test_simulation__every_day_matches_on_the_snapshot_build_snapshot_makes(monk
 
     def assemble_and_compare(**frames):
         fast = real_assemble(**frames)
+        assert frames["searches_derived"]
         plain = snapshots.build_snapshot(
             now=frames["now"],
             today=frames["today"],
-            searches=frames["searches"],
+            searches=simulation._active_frame(),  # every active search, derived afresh
             therapists=simulation.therapists,  # the raw frame the population drew, derived afresh
             practices=frames["practices"],
             pair_history=frames["pair_history"],
