@@ -11,27 +11,14 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
-import pandas as pd
-
 from core.matching import snapshot as snapshots
 from core.simulation import SimulationConfig, engine, simulate
 from core.simulation.demo_world import DemoWorld
+from tests.support.same_snapshot import assert_same_snapshot
 
 LEARNED = SimulationConfig(
     policy="exact-learned", days=49, seed=3, therapists=300, searches_per_week=60.0, train_after=28
 )
-
-
-def assert_same_snapshot(fast: snapshots.Snapshot, plain: snapshots.Snapshot) -> None:
-    for name in snapshots.Snapshot.__dataclass_fields__:
-        mine, theirs = getattr(fast, name), getattr(plain, name)
-        if isinstance(mine, pd.DataFrame):
-            pd.testing.assert_frame_equal(mine, theirs, check_like=False, obj=name)
-        elif isinstance(mine, np.ndarray):
-            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), name
-        else:
-            assert mine == theirs, name
 
 
 def test_simulation__every_day_matches_on_the_snapshot_build_snapshot_makes(monkeypatch):
