@@ -205,8 +205,16 @@ class Simulation:
         self.items: list[dict[str, Any]] = []
         self.features: list[pd.DataFrame] = []  # per sending day, the features each item was scored with
         self.due: dict[int, list[int]] = {}  # answer day -> item indices
-        # the declines the filters read: search, therapist, outcome, day (one list per column)
+        # the declines the filters read: search, therapist, outcome, day (one list per column), appended as they
+        # arrive and moved into history_arrays (only those of still active searches) when a snapshot is built
         self.pair_history: tuple[list[int], list[int], list[str], list[int]] = ([], [], [], [])
+        self.history_arrays = (
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=object),
+            np.zeros(0, dtype=np.int64),
+        )
+        self.feature_table: pd.DataFrame | None = None  # self.features of earlier trainings, put together
         self.give_up_on: dict[int, list[int]] = {}  # day -> searches that give up on it (if still active)
         self.recent_sends = np.zeros(0, dtype=np.int64)  # per practice slot, set by _match for the approval check
         # the active searches' filter columns, each search derived once (derive_searches) on its first match day
@@ -575,7 +583,11 @@ class Simulation:
         ]
         if not known or self.learned is None:
             return
-        features = pd.concat(self.features).loc[known, list(FEATURE_COLUMNS)].reset_index(drop=True)
+        if self.features:
+            earlier = [] if self.feature_table is None else [self.feature_table]
+            self.feature_table = pd.concat([*earlier, *self.features])
+            self.features = []
+        features = self.feature_table.loc[known, list(FEATURE_COLUMNS)].reset_index(drop=True)
         labels = np.asarray([self.items[i]["outcome"] == "offered" for i in known], dtype=int)
         self.learned.train(day, features, labels)
 
@@ -638,19 +650,29 @@ class Simulation:
         )
 
     def _history_frame(self) -> pd.DataFrame | None:
-        search_ids, therapist_ids, outcomes, days = (np.asarray(column) for column in self.pair_history)
+        search_ids, therapist_ids, outcomes, days = (
+            np.concatenate([kept, np.asarray(new, dtype=kept.dtype)])
+            for kept, new in zip(self.history_arrays, self.pair_history, strict=True)
+        )
+        for column in self.pair_history:
+            column.clear()
+        keep = np.isin(search_ids, np.fromiter(self.active, dtype=np.int64, count=len(self.active)))
+        # an ended search never searches again: its declines are not needed any more
+        self.history_arrays = search_ids, therapist_ids, outcomes, days = (
+            search_ids[keep],
+            therapist_ids[keep],
+            outcomes[keep],
+            days[keep],
+        )
         if not search_ids.size:
             return None
-        keep = np.isin(search_ids, np.fromiter(self.active, dtype=np.int64, count=len(self.active)))
-        if not keep.any():
-            return None
-        moments = {int(d): self._moment(int(d), SEND_TIME) for d in np.unique(days[keep])}
+        moments = {int(d): self._moment(int(d), SEND_TIME) for d in np.unique(days)}
         return pd.DataFrame(
             {
-                "search_id": search_ids[keep],
-                "therapist_id": therapist_ids[keep],
-                "outcome": outcomes[keep].astype(object),
-                "answered_at": [moments[int(d)] for d in days[keep]],
+                "search_id": search_ids,
+                "therapist_id": therapist_ids,
+                "outcome": outcomes,
+                "answered_at": [moments[int(d)] for d in days],
             }
         )
 
