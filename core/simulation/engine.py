@@ -8,12 +8,17 @@ Every simulated day, in this order:
 3. answers due today are recorded: first acceptance wins (placement, the search's other open items are
    withdrawn; a later offer is a conflict), any answer starts the practice's cooldown
    (MATCH_COOLDOWN_WEEKS), declines for capacity or unsuitability go into the pair history the filters read;
-4. matching: a ``Snapshot`` is built from the simulated state with ``core.matching.snapshot.build_snapshot``
-   and ``core.matching.pipeline.run_pipeline`` proposes (candidates, hard filters, contact limits, cooldowns,
-   scores, exploration, assignment: the production functions, nothing copied);
+4. matching: a ``Snapshot`` of the simulated state, the one ``core.matching.snapshot.build_snapshot`` makes
+   (assembled with ``assemble_snapshot`` from the therapists derived once per run and each search derived
+   once, on arrival; the state itself is kept in arrays and dicts), and ``core.matching.pipeline.run_pipeline``
+   proposes (candidates, hard filters, contact limits, cooldowns, scores, exploration, assignment: the
+   production functions, nothing copied);
 5. staff approve every proposal that passes the approval check of ``core.matching.limits`` (pure rules);
    the inquiries are sent and the world answers them (``World.respond``, validated);
 6. answers that arrive the same day are recorded.
+
+Each day is timed by phase (``SimulationResult.phase_seconds``, PHASES), so a benchmark can tell the
+pipeline's share from the simulator's own work.
 
 Three random streams are derived from the seed, so every policy sees the same arrivals, patients and
 give-ups: "population", "world" and "matching" (exploration draws).
