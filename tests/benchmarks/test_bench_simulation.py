@@ -76,6 +76,8 @@ def measure(*, therapists: int, searches_per_week: float, days: int, train_after
         "per_day_last_week": float(per_day[-7:].mean()),
         "phase_mean": {phase: float(seconds.mean()) for phase, seconds in phases.items()},
         "phase_share": {phase: float(seconds.sum() / max(per_day.sum(), 1e-9)) for phase, seconds in phases.items()},
+        "per_day": per_day,
+        "phases": phases,
         "snapshot_baseline": snapshot_baseline(simulation, days - 1),
         "report": result.report,
     }
