@@ -10,6 +10,9 @@ of commit 44465cd, where every day rebuilt the snapshot from scratch and kept th
 from __future__ import annotations
 
 import hashlib
+import random
+
+import numpy as np
 
 from core.matching import snapshot as snapshots
 from core.simulation import SimulationConfig, engine, simulate
@@ -109,3 +112,28 @@ RECORDED: dict = {
     ],
 }
 RECORDED_ITEMS = "3078aee2986c50c188fdeba4790dfa02d6a9a8cab5c52da26e9aefb3194c6a73"
+
+
+def bitsets_by_definition(lists, vocabulary):
+    """One row at a time, as core.matching.snapshot.bitsets did before it looked up each distinct list once."""
+    position = {code: i for i, code in enumerate(vocabulary)}
+    rows = list(lists)
+    bits = np.zeros((len(rows), max(1, -(-len(vocabulary) // 64))), dtype=np.uint64)
+    for row, codes in enumerate(rows):
+        for code in codes or ():
+            if code in position:
+                bits[row, position[code] // 64] |= np.uint64(1) << np.uint64(position[code] % 64)
+    return bits
+
+
+def test_bitsets__per_distinct_list_are_the_row_by_row_bits_on_random_lists():
+    rng = random.Random(12)
+    vocabulary = tuple(f"c{i:02d}" for i in range(90))  # two words
+    cases = [[], [(), ()], [None, ["c01"]], [("c01", "c02"), ["c01", "c02"], ("zz",)], [("de",)] * 3]
+    cases += [[tuple(rng.sample([*vocabulary, "zz"], rng.randint(0, 4))) for _ in range(60)] for _ in range(30)]
+    for lists in cases:
+        for words in (vocabulary, vocabulary[:3], ()):
+            fast, plain = snapshots.bitsets(lists, words), bitsets_by_definition(lists, words)
+            assert fast.dtype == plain.dtype
+            assert fast.shape == plain.shape
+            assert np.array_equal(fast, plain)
