@@ -173,6 +173,7 @@ class SimulationResult:
     report: dict[str, Any] = field(default_factory=dict)
     # where each day's seconds went (PHASES: phase -> one entry per day); "pipeline" is run_pipeline itself
     phase_seconds: dict[str, list[float]] = field(default_factory=dict)
+    phase_cpu_seconds: dict[str, list[float]] = field(default_factory=dict)  # the same in this process's CPU time
     setup_seconds: float = 0.0  # drawing the population, deriving the therapists and starting the world
 
 
@@ -253,6 +254,7 @@ class Simulation:
         )
         self.seconds_per_day: list[float] = []
         self.phase_seconds: dict[str, list[float]] = {phase: [] for phase in PHASES}
+        self.phase_cpu_seconds: dict[str, list[float]] = {phase: [] for phase in PHASES}
         self.setup_seconds = clock.perf_counter() - constructed
 
     # the loop ------------------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ class Simulation:
         self.setup_seconds += clock.perf_counter() - started
         for day in range(self.config.days):
             started = clock.perf_counter()
-            for seconds in self.phase_seconds.values():
+            for seconds in (*self.phase_seconds.values(), *self.phase_cpu_seconds.values()):
                 seconds.append(0.0)
             with self._timed("arrivals"):
                 self._arrivals(day)
@@ -288,16 +290,18 @@ class Simulation:
             trainings=self.learned.trainings if self.learned else [],
             seconds_per_day=self.seconds_per_day,
             phase_seconds=self.phase_seconds,
+            phase_cpu_seconds=self.phase_cpu_seconds,
             setup_seconds=self.setup_seconds,
         )
 
     @contextmanager
     def _timed(self, phase: str) -> Iterator[None]:
-        started = clock.perf_counter()
+        started, cpu = clock.perf_counter(), clock.process_time()
         try:
             yield
         finally:
             self.phase_seconds[phase][-1] += clock.perf_counter() - started
+            self.phase_cpu_seconds[phase][-1] += clock.process_time() - cpu
 
     def _moment(self, day: int, at: time) -> datetime:
         return datetime.combine(self.config.start + timedelta(days=day), at, self.zone)

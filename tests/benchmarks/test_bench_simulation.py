@@ -60,11 +60,13 @@ def measure(*, therapists: int, searches_per_week: float, days: int, train_after
         train_after=train_after,
     )
     simulation = Simulation(config, world=DemoWorld())
+    setup_cpu = time.process_time() - cpu
     result = simulation.run()
     result.report = build_report(result)
     total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
     per_day = np.asarray(result.seconds_per_day)
     phases = {phase: np.asarray(seconds) for phase, seconds in result.phase_seconds.items()}
+    phases_cpu = {phase: np.asarray(seconds) for phase, seconds in result.phase_cpu_seconds.items()}
     return {
         "total_seconds": total,
         "cpu_seconds": total_cpu,
@@ -76,8 +78,11 @@ def measure(*, therapists: int, searches_per_week: float, days: int, train_after
         "per_day_last_week": float(per_day[-7:].mean()),
         "phase_mean": {phase: float(seconds.mean()) for phase, seconds in phases.items()},
         "phase_share": {phase: float(seconds.sum() / max(per_day.sum(), 1e-9)) for phase, seconds in phases.items()},
+        "setup_cpu_seconds": setup_cpu,
+        "phase_cpu_mean": {phase: float(seconds.mean()) for phase, seconds in phases_cpu.items()},
         "per_day": per_day,
         "phases": phases,
+        "phases_cpu": phases_cpu,
         "snapshot_baseline": snapshot_baseline(simulation, days - 1),
         "report": result.report,
     }
@@ -121,6 +126,8 @@ def describe(measured: dict, *, therapists: int, searches_per_week: float, days:
     mean = measured["phase_mean"]
     own = sum(mean[phase] for phase in OWN_PHASES)
     own_share = sum(measured["phase_share"][phase] for phase in OWN_PHASES)
+    cpu = measured["phase_cpu_mean"]
+    own_cpu = sum(cpu[phase] for phase in OWN_PHASES)
     return (
         f"\nsimulation, exact-learned, {therapists:,} therapists, {searches_per_week:,} searches a week, {days} days:"
         f"\n  setup              {measured['setup_seconds']:.1f} s (population, therapists derived once, world start)"
@@ -129,6 +136,9 @@ def describe(measured: dict, *, therapists: int, searches_per_week: float, days:
         f"\n  where a day went   pipeline {mean['pipeline']:.2f} s ({measured['phase_share']['pipeline']:.0%}), "
         f"training {mean['training']:.2f} s ({measured['phase_share']['training']:.0%}), simulator's own "
         f"{own:.2f} s ({own_share:.0%}: " + ", ".join(f"{phase} {mean[phase]:.3f}" for phase in OWN_PHASES) + ")"
+        f"\n  CPU per day        pipeline {cpu['pipeline']:.2f} s, training {cpu['training']:.2f} s, simulator's own "
+        f"{own_cpu:.2f} s (" + ", ".join(f"{phase} {cpu[phase]:.3f}" for phase in OWN_PHASES) + "); setup "
+        f"{measured['setup_cpu_seconds']:.1f} s CPU (population, therapists derived once)"
         f"\n  total              {measured['total_seconds']:.0f} s wall, {measured['cpu_seconds']:.0f} s CPU "
         f"(target {TARGET_SECONDS} s: {'met' if measured['total_seconds'] < TARGET_SECONDS else 'missed'}); "
         f"load average {measured['load'][0]:.1f} at the start, {measured['load'][1]:.1f} at the end"
