@@ -13,11 +13,21 @@ in the same run: on the last day's state, the snapshot built from scratch as the
 
 A shorter probe at the same scale: ``.venv/bin/python -m tests.benchmarks.test_bench_simulation --days 14``.
 
-Measured so far:
-- before (2026-12-01, load average about 16): the full year was not run; a 4-day probe took 445 s to set up
-  and 152 s of wall clock per simulated day, about 70 s of CPU in all; ``build_snapshot`` (per-row Python
-  over every therapist, every day) dominated the smaller runs' profiles.
-- after the simulator's fast paths: see MEASURED below the imports (filled in from the probe).
+Measured (2026-12-01, the shared 2-core machine, load average 12 to 16 throughout, so wall clock is about
+six times CPU time; judge by CPU):
+- before the simulator's fast paths: the full year was not run; a 4-day probe took 445 s to set up and 152 s
+  of wall clock per simulated day, about 70 s of CPU in all; ``build_snapshot`` (per-row Python over every
+  therapist, every day) dominated the smaller runs' profiles.
+- after (this file's probe, ``--days 14``, measured): setup 65 s wall; per simulated day mean 71.7 s wall,
+  median 68.6 s, slowest 144 s; of each day 97 % in run_pipeline (69.6 s wall), 3 % the simulator's own
+  work (1.9 s wall: snapshot 0.93, send and world 0.55, arrivals 0.36, answers 0.04, ladder 0.02);
+  total 1068 s wall, 164 s CPU for setup and 14 days; 3,249 active searches on day 14; the last day's
+  snapshot from scratch 0.59 s CPU against 0.15 s CPU on the simulator's path (x3.9), equal.
+- the full year was NOT run (it does not fit the time on this machine today). Extrapolated, not measured:
+  the pipeline's own cost, about 10 s CPU a day at 3,000 active searches and growing with them, makes a
+  year at least an hour of CPU until the pipeline itself gets faster (core/matching, another change); the
+  target (under 15 minutes, about 2.4 s a day with setup) needs run_pipeline under about 2 s a day. The
+  simulator's own work is a few per cent of a day and no longer the bottleneck.
 
 Only correctness is asserted (nobody contacted beyond the limits, placements happen, the learned model
 took over, the fast snapshot equals the one built from scratch); times are printed, never asserted:
