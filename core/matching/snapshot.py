@@ -288,6 +288,16 @@ def derive_therapists(therapists: pd.DataFrame) -> pd.DataFrame:
     return _derive_therapists(frame)
 
 
+def derive_searches(searches: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[dict[str, Any]]]]:
+    """Return the search frame with the filter columns the pipeline reads, and the ignored relaxations by search id.
+
+    Every row is derived on its own, so rows of several derived frames may be put together and passed to
+    ``assemble_snapshot(..., searches_derived=True)`` (the simulator derives each search once, on arrival).
+    """
+    frame = _with_defaults(searches, SEARCH_DEFAULTS, SEARCH_REQUIRED, "searches").reset_index(drop=True)
+    return _derive_searches(frame)
+
+
 def assemble_snapshot(
     *,
     now: datetime,
@@ -296,14 +306,22 @@ def assemble_snapshot(
     therapists: pd.DataFrame,
     practices: pd.DataFrame | None,
     pair_history: pd.DataFrame | None,
+    searches_derived: bool = False,
+    ignored_relaxations: dict[int, list[dict[str, Any]]] | None = None,
 ) -> Snapshot:
-    """Return a snapshot from plain search frames and a therapist frame from ``derive_therapists``."""
+    """Return a snapshot from plain search frames and a therapist frame from ``derive_therapists``.
+
+    With ``searches_derived`` the searches come from ``derive_searches`` (their ignored relaxations with them).
+    """
     today = today or now.date()
-    searches = _with_defaults(searches, SEARCH_DEFAULTS, SEARCH_REQUIRED, "searches").reset_index(drop=True)
-    searches, ignored = _derive_searches(searches)
+    if searches_derived:
+        searches, ignored = searches.reset_index(drop=True), dict(ignored_relaxations or {})
+    else:
+        searches, ignored = derive_searches(searches)
     practices, therapists = _derive_practices(practices, therapists, now)
     language_vocabulary = tuple(sorted({code for codes in searches["languages"] for code in codes}))
-    diagnosis_vocabulary = tuple(sorted({code for codes in therapists["pref_diagnoses"] for code in codes}))
+    focus_lists = set(map(tuple, therapists["pref_diagnoses"]))  # few distinct lists among all therapists
+    diagnosis_vocabulary = tuple(sorted({code for codes in focus_lists for code in codes}))
     search_ancestors = [sorted({a for code in codes for a in icd10_ancestors(code)}) for codes in searches["diagnoses"]]
     return Snapshot(
         now=now,
@@ -345,15 +363,17 @@ def icd10_ancestors(code: str) -> tuple[str, ...]:
 def bitsets(lists: Iterable[Iterable[str]], vocabulary: Sequence[str]) -> np.ndarray:
     """Return an (n, words) uint64 array: bit i of a row is set when vocabulary[i] is in that row's list."""
     position = {code: i for i, code in enumerate(vocabulary)}
-    rows = list(lists)
+    # few distinct lists (a handful of language and focus combinations): each is turned into bits once
+    rows = pd.Series([tuple(codes or ()) for codes in lists], dtype=object)
+    row_codes, distinct = pd.factorize(rows)
     words = max(1, -(-len(vocabulary) // 64))
-    bits = np.zeros((len(rows), words), dtype=np.uint64)
-    for row, codes in enumerate(rows):
-        for code in codes or ():
+    bits = np.zeros((len(distinct), words), dtype=np.uint64)
+    for row, codes in enumerate(distinct):
+        for code in codes:
             i = position.get(code)
             if i is not None:
                 bits[row, i // 64] |= np.uint64(1) << np.uint64(i % 64)
-    return bits
+    return bits[row_codes] if len(rows) else np.zeros((0, words), dtype=np.uint64)
 
 
 def _day_numbers(values: Iterable[Any]) -> np.ndarray:

@@ -44,22 +44,26 @@ class DemoWorld:
         answered = np.zeros(len(items), dtype=bool)
         answer_day = np.full(len(items), -1, dtype=np.int64)
         outcome = np.full(len(items), None, dtype=object)
+        practices = items["practice_id"].to_numpy()
+        flags = items["accepting"].to_numpy(dtype=object)
+        distances = items["distance_km"].to_numpy()
+        days = items["day"].to_numpy()
         for _, rows in items.groupby("inquiry_id", sort=True).indices.items():
             first = rows[0]
-            practice = int(items["practice_id"].iat[first])
+            practice = int(practices[first])
             fate = response.draw_fate(draw, responsiveness=self.responsiveness.get(practice, 0.74), phone_only=False)
             delay = response.answer_delay_days(fate, reminder_days=self.reminder_days, call_days=self.call_days)
             if delay is None:
                 continue
             accepts = 0
             for row in rows:
-                accepting = items["accepting"].iat[row]
+                accepting = flags[row]
                 accepting = None if accepting is None or accepting != accepting else bool(accepting)
-                km = float(items["distance_km"].iat[row])
+                km = float(distances[row])
                 wants = response.wants_place(draw, accepting=accepting, distance_km=km)
                 said = response.patient_outcome(draw, wants=wants, accepts_so_far=accepts)
                 accepts += said == "accepted"
                 answered[row] = True
-                answer_day[row] = int(items["day"].iat[row]) + delay
+                answer_day[row] = int(days[row]) + delay
                 outcome[row] = "offered" if said == "accepted" else said
         return pd.DataFrame({"answered": answered, "answer_day": answer_day, "outcome": outcome}, index=items.index)
