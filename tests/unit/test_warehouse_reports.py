@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, datetime
 
 import duckdb
 import pytest
 
 from core.errors import ValidationError
 from core.warehouse.read import SUPPRESSED, suppress_small_cells
-from core.warehouse.reports import ReportDefinition, build_query, execute
+from core.warehouse.reports import DIMENSIONS, SOURCES, ReportDefinition, build_query, execute, values_of
 
 # 8 searches: patient p7 searched twice. Columns as in fct_search_spells (only those reports read).
 SPELLS = [
@@ -173,3 +174,62 @@ def test_definition__survives_a_round_trip_through_json():
         metric="offers", dimensions=("week", "practice"), filters={"gender": ("female",)}, date_from=date(2026, 1, 1)
     )
     assert ReportDefinition.from_json(definition.to_json()) == definition
+
+
+def values_by_definition(con, dimension: str) -> list[str]:
+    """The filter values as the report's own relation defines them: every grain's SOURCES, joins and all."""
+    values = set()
+    for grain, expression in DIMENSIONS[dimension].expressions.items():
+        sql = f"with facts as ({SOURCES[grain]}) select distinct cast({expression} as varchar) from facts"
+        values |= {row[0] for row in con.execute(sql).fetchall() if row[0] is not None}
+    return sorted(values)
+
+
+@pytest.mark.parametrize("dimension", list(DIMENSIONS))
+def test_values_of__offers_exactly_the_values_a_report_can_show(con, dimension):
+    assert values_of(dimension, con) == values_by_definition(con, dimension)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_values_of__agrees_with_the_definition_on_random_marts(seed):
+    # random searches and items, with missing attributes, unsent items and items whose search is unknown
+    rng = random.Random(seed)
+    con = duckdb.connect()
+    con.execute(
+        "create table fct_search_spells (search_pseudonym varchar, patient_pseudonym varchar, started_on date, "
+        "cohort_month date, start_week date, region2 varchar, region3 varchar, gender varchar, "
+        "first_procedure_wish varchar, insurance_type varchar, age_band varchar)"
+    )
+    con.execute(
+        "create table fct_inquiry_items (item_id integer, search_pseudonym varchar, therapist_id integer, "
+        "practice_id integer, practice_key integer, sent_at timestamp, region2 varchar, region3 varchar, "
+        "first_procedure_wish varchar, age_band varchar)"
+    )
+    con.execute("create table dim_practices (practice_id integer, practice_name varchar)")
+    con.execute("insert into dim_practices values (1, 'Praxis Am Markt'), (2, 'Praxis Seeblick')")
+
+    def pick(*choices):
+        return rng.choice([None, *choices])
+
+    for s in range(rng.randint(0, 30)):
+        started = date(2026, rng.randint(1, 12), rng.randint(1, 28))
+        con.execute(
+            "insert into fct_search_spells values (?, ?, ?, date_trunc('month', ?), date_trunc('week', ?), "
+            "?, ?, ?, ?, ?, ?)",
+            [f"s{s}", f"p{s % 7}", started, started, started, pick("10", "12"), pick("101", "123"),
+             pick("female", "male", "diverse"), rng.choice(["VT", "TP", "any"]), pick("statutory", "private"),
+             pick("30-34", "60-64")],
+        )  # fmt: skip
+    for item in range(rng.randint(0, 60)):
+        sent = rng.choice([None, datetime(2026, rng.randint(1, 12), rng.randint(1, 28), 9)])
+        practice = pick(1, 2, 3)
+        con.execute(
+            "insert into fct_inquiry_items values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [item, f"s{rng.randint(0, 40)}", 10 + item % 4, practice, practice or -(10 + item % 4), sent,
+             pick("10", "13"), pick("101", "134"), pick("VT", "AP"), pick("30-34", "20-24")],
+        )  # fmt: skip
+    try:
+        for dimension in DIMENSIONS:
+            assert values_of(dimension, con) == values_by_definition(con, dimension), dimension
+    finally:
+        con.close()
