@@ -40,8 +40,7 @@ def capacity_url(therapist_id: int, *, now: datetime, settings: Settings | None 
 
     ``secret``: the settings' resolved secret key, when the caller already has it (many links at once).
     """
-    return _url(therapist_id, purpose=THERAPIST_PURPOSE, page=THERAPIST_PAGE, now=now, settings=settings,
-                secret=secret)
+    return _url(therapist_id, purpose=THERAPIST_PURPOSE, page=THERAPIST_PAGE, now=now, settings=settings, secret=secret)
 
 
 def read_patient(token: str | None, *, now: datetime, settings: Settings | None = None) -> int:
