@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.communication import calls, outbox
@@ -129,23 +130,28 @@ def _claim(session: Session, *, limit: int | None) -> list[Any]:
     return list(session.execute(query))
 
 
+def _any(ids: list[int]):
+    """``= ANY(array)``: one parameter for thousands of ids (an IN list binds and processes each one)."""
+    return any_(bindparam(None, ids, type_=ARRAY(Integer)))
+
+
 def load_states(session: Session, claimed: list[Any]) -> dict[int, LadderState]:
     """Build the ladder state of every claimed inquiry (Inquiry or a row with id, status, sent_at, reminded_at)
     with four set-based queries."""
-    ids = [inquiry.id for inquiry in claimed]
-    if not ids:
+    if not claimed:
         return {}
+    ids = _any([inquiry.id for inquiry in claimed])
     pending = dict(
         session.execute(
             select(InquiryItem.inquiry_id, func.count())
-            .where(InquiryItem.inquiry_id.in_(ids), InquiryItem.outcome == ItemOutcome.PENDING)
+            .where(InquiryItem.inquiry_id == ids, InquiryItem.outcome == ItemOutcome.PENDING)
             .group_by(InquiryItem.inquiry_id)
         ).all()
     )
     scheduled, made, last = {}, {}, {}
     for inquiry_id, status, outcome in session.execute(
         select(PhoneCall.inquiry_id, PhoneCall.status, PhoneCall.outcome)
-        .where(PhoneCall.inquiry_id.in_(ids), PhoneCall.status != CallStatus.CANCELLED)
+        .where(PhoneCall.inquiry_id == ids, PhoneCall.status != CallStatus.CANCELLED)
         .order_by(PhoneCall.inquiry_id, PhoneCall.attempt, PhoneCall.id)
     ):
         if status == CallStatus.SCHEDULED:
@@ -159,7 +165,7 @@ def load_states(session: Session, claimed: list[Any]) -> dict[int, LadderState]:
             select(Inquiry.id, Therapist.email, Practice.email_normalized, Practice.contact_channel)
             .join(Therapist, Therapist.id == Inquiry.therapist_id)
             .outerjoin(Practice, Practice.id == Inquiry.practice_id)
-            .where(Inquiry.id.in_(ids))
+            .where(Inquiry.id == ids)
         )
     }
     bouncing = failing_addresses(session, set(addresses.values()))  # a bounced address counts as none
@@ -205,7 +211,7 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
     decisions = {row.id: decide(states[row.id], now=now, rules=rules, tz=settings.timezone) for row in claimed}
     acting_ids = [i for i, d in decisions.items() if d.action in (Action.REMIND, Action.CALL, Action.EXPIRE)]
     # the inquiries that move as ORM objects (locked above); the waiting ones are only counted
-    loaded = {inquiry.id: inquiry for inquiry in session.scalars(select(Inquiry).where(Inquiry.id.in_(acting_ids)))}
+    loaded = {inquiry.id: inquiry for inquiry in session.scalars(select(Inquiry).where(Inquiry.id == _any(acting_ids)))}
     due: dict[Action, list[tuple[Inquiry, Decision]]] = {action: [] for action in Action}
     for row in claimed:  # in id order: calls get their slots in this order
         decision = decisions[row.id]
