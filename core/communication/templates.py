@@ -163,7 +163,13 @@ def template_language(template: str, language: str) -> str:
             ),
             field="language",
         )
-    return language if (TEMPLATE_DIR / f"{template}.{language}.md").exists() else "de"
+    return language if _translated(template, language) else "de"
+
+
+@cache
+def _translated(template: str, language: str) -> bool:
+    # once per process, like the compiled templates: a run renders thousands of mails of one template
+    return (TEMPLATE_DIR / f"{template}.{language}.md").exists()
 
 
 @cache
