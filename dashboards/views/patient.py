@@ -40,7 +40,7 @@ try:
         if patient_id not in viewed:  # one audit row per opening, not per click inside the page
             patients.open_record(session, patient_id=patient_id, actor=user.email, actor_id=user.id)
             viewed.add(patient_id)
-        view = patient_overview.overview(session, patient_id=patient_id, today=today)
+        view = patient_overview.overview(session, patient_id=patient_id, today=today, history=False)  # tabs 3, 5
 except NotFound:
     st.error(t("patient.not_found", id=patient_id))
     st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
@@ -89,13 +89,17 @@ with tabs[2]:
         patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
 with tabs[3]:
     if tabs[3].open:
-        patient_history.show_timeline(view.timeline)
+        with session_scope(data.engine()) as session:
+            events = patient_overview.timeline(session, patient_id=patient_id)
+        patient_history.show_timeline(events)
 with tabs[4]:
     if tabs[4].open:
         communication_timeline.show(patient_id=p["id"])
 with tabs[5]:
     if tabs[5].open:
-        patient_history.show_audit(view.audit)
+        with session_scope(data.engine()) as session:
+            trail = patient_overview.audit_trail(session, patient_id=patient_id)
+        patient_history.show_audit(trail)
 with tabs[6]:
     if tabs[6].open:
         patient_edit.show(view=view, user=user, today=today)
