@@ -10,9 +10,11 @@ and the load average. Nothing here asserts a time: machines are shared and noisy
 
 Measured 2026-12-01 on the shared 2-core machine at load average 13.2: app shell 67 ms (27 ms CPU), patient
 detail 159 ms (51 ms CPU), i.e. 92 ms over the shell (issue 13: under 120 ms); patients list 175 ms; map tab
-638 ms (271 ms CPU: the nearby search and the filter check). Before (every tab drew its widgets and ran its
-queries on each rerun; same machine, load 13.0): detail 283 ms (73 ms CPU) against a 83 ms shell, and
-806 ms against a 272 ms shell under heavier load the day before.
+638 ms (271 ms CPU: the nearby search and the filter check). Steps: with every tab drawing its widgets and
+running its queries on each rerun, the detail page took 806 ms against a 272 ms shell (reported at the start of
+this work, heavy load) and 1,160 ms against 130 ms in one profiled run (load 13); with only the open tab
+running, 283 ms (73 ms CPU) against 83 ms (load 13.0); with the timeline and audit trail also read only in
+their tabs, the figures above.
 """
 
 import os
