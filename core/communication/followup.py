@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.communication import calls, outbox
@@ -117,33 +118,40 @@ def decide(state: LadderState, *, now: datetime, rules: Rules, tz: str) -> Decis
     return Decision(Action.CALL, today, state.calls_made + 1)
 
 
-def _claim(session: Session, *, limit: int | None) -> list[Inquiry]:
+def _claim(session: Session, *, limit: int | None) -> list[Any]:
+    """Lock the open inquiries; return the columns ``decide`` needs (rows: most inquiries only wait)."""
     query = (
-        select(Inquiry)
+        select(Inquiry.id, Inquiry.status, Inquiry.sent_at, Inquiry.reminded_at)
         .where(Inquiry.status.in_(LADDER_STATUSES))
         .order_by(Inquiry.id)
         .with_for_update(skip_locked=True, of=Inquiry)  # a colleague recording an answer keeps their inquiry
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
-def load_states(session: Session, claimed: list[Inquiry]) -> dict[int, LadderState]:
-    """Build the ladder state of every claimed inquiry with four set-based queries."""
-    ids = [inquiry.id for inquiry in claimed]
-    if not ids:
+def _any(ids: list[int]):
+    """``= ANY(array)``: one parameter for thousands of ids (an IN list binds and processes each one)."""
+    return any_(bindparam(None, ids, type_=ARRAY(Integer)))
+
+
+def load_states(session: Session, claimed: list[Any]) -> dict[int, LadderState]:
+    """Build the ladder state of every claimed inquiry (Inquiry or a row with id, status, sent_at, reminded_at)
+    with four set-based queries."""
+    if not claimed:
         return {}
+    ids = _any([inquiry.id for inquiry in claimed])
     pending = dict(
         session.execute(
             select(InquiryItem.inquiry_id, func.count())
-            .where(InquiryItem.inquiry_id.in_(ids), InquiryItem.outcome == ItemOutcome.PENDING)
+            .where(InquiryItem.inquiry_id == ids, InquiryItem.outcome == ItemOutcome.PENDING)
             .group_by(InquiryItem.inquiry_id)
         ).all()
     )
     scheduled, made, last = {}, {}, {}
     for inquiry_id, status, outcome in session.execute(
         select(PhoneCall.inquiry_id, PhoneCall.status, PhoneCall.outcome)
-        .where(PhoneCall.inquiry_id.in_(ids), PhoneCall.status != CallStatus.CANCELLED)
+        .where(PhoneCall.inquiry_id == ids, PhoneCall.status != CallStatus.CANCELLED)
         .order_by(PhoneCall.inquiry_id, PhoneCall.attempt, PhoneCall.id)
     ):
         if status == CallStatus.SCHEDULED:
@@ -157,7 +165,7 @@ def load_states(session: Session, claimed: list[Inquiry]) -> dict[int, LadderSta
             select(Inquiry.id, Therapist.email, Practice.email_normalized, Practice.contact_channel)
             .join(Therapist, Therapist.id == Inquiry.therapist_id)
             .outerjoin(Practice, Practice.id == Inquiry.practice_id)
-            .where(Inquiry.id.in_(ids))
+            .where(Inquiry.id == ids)
         )
     }
     bouncing = failing_addresses(session, set(addresses.values()))  # a bounced address counts as none
@@ -200,10 +208,14 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
     states = load_states(session, claimed)
     counts: dict[str, Any] = {"claimed": len(claimed), "reminded": 0, "calls_scheduled": 0, "expired": 0,
                               "waiting": 0, "blocked": 0, "no_slot": 0, "busy": 0, "dry_run": dry_run}  # fmt: skip
+    decisions = {row.id: decide(states[row.id], now=now, rules=rules, tz=settings.timezone) for row in claimed}
+    acting_ids = [i for i, d in decisions.items() if d.action in (Action.REMIND, Action.CALL, Action.EXPIRE)]
+    # the inquiries that move as ORM objects (locked above); the waiting ones are only counted
+    loaded = {inquiry.id: inquiry for inquiry in session.scalars(select(Inquiry).where(Inquiry.id == _any(acting_ids)))}
     due: dict[Action, list[tuple[Inquiry, Decision]]] = {action: [] for action in Action}
-    for inquiry in claimed:  # in id order: calls get their slots in this order
-        decision = decide(states[inquiry.id], now=now, rules=rules, tz=settings.timezone)
-        due[decision.action].append((inquiry, decision))
+    for row in claimed:  # in id order: calls get their slots in this order
+        decision = decisions[row.id]
+        due[decision.action].append((loaded.get(row.id, row), decision))
     counts["waiting"], counts["blocked"] = len(due[Action.WAIT]), len(due[Action.BLOCKED])
     # therapists and practices of the mails and calls in the identity map: the steps look them up by id
     acting = [inquiry for action in (Action.REMIND, Action.CALL) for inquiry, _d in due[action]]

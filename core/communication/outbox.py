@@ -193,8 +193,11 @@ def recipient(therapist: Therapist, practice: Practice | None) -> str | None:
     return therapist.email or (practice.email_normalized if practice else None)
 
 
-def item_summary(patient: Patient, search: Search, *, asked_on: date) -> dict[str, Any]:
-    """The pseudonymous summary of one patient shown to a therapist (no name, address, e-mail or phone)."""
+def item_summary(patient: Any, search: Search | None, *, asked_on: date) -> dict[str, Any]:
+    """The pseudonymous summary of one patient shown to a therapist (no name, address, e-mail or phone).
+
+    ``patient``: a Patient or a row with its summary columns (``_SUMMARY_COLUMNS``); ``search`` is not read.
+    """
     return {
         "patient_reference": patient.reference,
         "age": age_on(patient.birth_date, asked_on),
@@ -246,39 +249,55 @@ def inquiry_contexts(
     """
     settings = settings or get_settings()
     rows = _pending_rows(session, [inquiry.id for inquiry in inquiries])
+    secret = settings.resolved_secret_key()  # once: it may be read from a file
     contexts = {}
     for inquiry in inquiries:
         if rows.get(inquiry.id):
             therapist = session.get(Therapist, inquiry.therapist_id)
             practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
             contexts[inquiry.id] = _inquiry_context(inquiry, therapist, practice, rows[inquiry.id], now=now,
-                                                    settings=settings)  # fmt: skip
+                                                    settings=settings, secret=secret)  # fmt: skip
     return contexts
 
 
-def _pending_rows(session: Session, inquiry_ids: list[int]) -> dict[int, list[tuple[InquiryItem, Search, Patient]]]:
-    rows: dict[int, list[tuple[InquiryItem, Search, Patient]]] = {}
-    for item, search, patient in session.execute(
-        select(InquiryItem, Search, Patient)
+# what item_summary reads of a patient: the pending rows are read as plain rows, not ORM objects (faster in bulk)
+_SUMMARY_COLUMNS = (
+    Patient.reference,
+    Patient.birth_date,
+    Patient.gender,
+    Patient.insurance_type,
+    Patient.symptoms,
+    Patient.diagnoses,
+    Patient.availability,
+    Patient.weekly_hours,
+    Patient.procedure_wishes,
+)
+
+
+def _pending_rows(session: Session, inquiry_ids: list[int]) -> dict[int, list[tuple[int, Any]]]:
+    """(item id, the patient's summary columns) of the pending items of ``inquiry_ids``, in item order."""
+    rows: dict[int, list[tuple[int, Any]]] = {}
+    for row in session.execute(
+        select(InquiryItem.inquiry_id, InquiryItem.id.label("item_id"), *_SUMMARY_COLUMNS)
         .join(Search, Search.id == InquiryItem.search_id)
         .join(Patient, Patient.id == Search.patient_id)
         .where(InquiryItem.inquiry_id.in_(inquiry_ids), InquiryItem.outcome == ItemOutcome.PENDING)
         .order_by(InquiryItem.inquiry_id, InquiryItem.id)
     ):
-        rows.setdefault(item.inquiry_id, []).append((item, search, patient))
+        rows.setdefault(row.inquiry_id, []).append((row.item_id, row))
     return rows
 
 
 def _inquiry_context(inquiry: Inquiry, therapist: Therapist, practice: Practice | None,
-                     rows: list[tuple[InquiryItem, Search, Patient]], *, now: datetime,
-                     settings: Settings) -> dict[str, Any]:  # fmt: skip
+                     rows: list[tuple[int, Any]], *, now: datetime, settings: Settings,
+                     secret: str | None = None) -> dict[str, Any]:  # fmt: skip
     expires_at = now + timedelta(days=settings.answer_link_days)
-    secret = settings.resolved_secret_key()
+    secret = secret or settings.resolved_secret_key()
     asked_on = clock.local_date(inquiry.created_at, settings)
     items = []
-    for item, search, patient in rows:
-        token = links.make_token(item.id, secret=secret, expires_at=expires_at)
-        items.append({**item_summary(patient, search, asked_on=asked_on), "item_id": item.id,
+    for item_id, patient in rows:
+        token = links.make_token(item_id, secret=secret, expires_at=expires_at)
+        items.append({**item_summary(patient, None, asked_on=asked_on), "item_id": item_id,
                       "answer_url": links.answer_url(settings.public_base_url, token)})  # fmt: skip
     return {
         "reference": inquiry.reference,
@@ -288,7 +307,7 @@ def _inquiry_context(inquiry: Inquiry, therapist: Therapist, practice: Practice 
         "expires_on": clock.local_date(expires_at, settings),
         "sent_on": clock.local_date(inquiry.sent_at or now, settings),
         "to_address": recipient(therapist, practice),
-        "capacity_url": selfservice_links.capacity_url(therapist.id, now=now, settings=settings),
+        "capacity_url": selfservice_links.capacity_url(therapist.id, now=now, settings=settings, secret=secret),
     }
 
 

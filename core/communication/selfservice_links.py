@@ -21,9 +21,10 @@ PATIENT_PAGE = "mein_stand"
 THERAPIST_PAGE = "kapazitaet"
 
 
-def _url(record_id: int, *, purpose: bytes, page: str, now: datetime, settings: Settings | None) -> str:
+def _url(record_id: int, *, purpose: bytes, page: str, now: datetime, settings: Settings | None,
+         secret: str | None = None) -> str:  # fmt: skip
     settings = settings or get_settings()
-    token = links.make_token(record_id, secret=settings.resolved_secret_key(), purpose=purpose,
+    token = links.make_token(record_id, secret=secret or settings.resolved_secret_key(), purpose=purpose,
                              expires_at=now + timedelta(days=settings.answer_link_days))  # fmt: skip
     return links.answer_url(settings.public_base_url, token, page=page)
 
@@ -33,9 +34,13 @@ def patient_url(patient_id: int, *, now: datetime, settings: Settings | None = N
     return _url(patient_id, purpose=PATIENT_PURPOSE, page=PATIENT_PAGE, now=now, settings=settings)
 
 
-def capacity_url(therapist_id: int, *, now: datetime, settings: Settings | None = None) -> str:
-    """Return the therapist's "Kapazität melden" address, valid ANSWER_LINK_DAYS from ``now``."""
-    return _url(therapist_id, purpose=THERAPIST_PURPOSE, page=THERAPIST_PAGE, now=now, settings=settings)
+def capacity_url(therapist_id: int, *, now: datetime, settings: Settings | None = None,
+                 secret: str | None = None) -> str:  # fmt: skip
+    """Return the therapist's "Kapazität melden" address, valid ANSWER_LINK_DAYS from ``now``.
+
+    ``secret``: the settings' resolved secret key, when the caller already has it (many links at once).
+    """
+    return _url(therapist_id, purpose=THERAPIST_PURPOSE, page=THERAPIST_PAGE, now=now, settings=settings, secret=secret)
 
 
 def read_patient(token: str | None, *, now: datetime, settings: Settings | None = None) -> int:

@@ -163,7 +163,13 @@ def template_language(template: str, language: str) -> str:
             ),
             field="language",
         )
-    return language if (TEMPLATE_DIR / f"{template}.{language}.md").exists() else "de"
+    return language if _translated(template, language) else "de"
+
+
+@cache
+def _translated(template: str, language: str) -> bool:
+    # once per process, like the compiled templates: a run renders thousands of mails of one template
+    return (TEMPLATE_DIR / f"{template}.{language}.md").exists()
 
 
 @cache
@@ -191,6 +197,31 @@ def _compiled_skeleton(template: str, language: str) -> jinja2.Template:
     return _SKELETON_ENV.from_string(_FRONT.match(source)["body"])
 
 
+# a plain web address: scheme and host (letters, digits, dots, hyphens; optional port), then path/query/fragment
+_PLAIN_LINK = re.compile(r"(https?://[A-Za-z0-9.\-]+(?::[0-9]+)?)([/?#][A-Za-z0-9\-._~:/?#@!$&'*+,;=]*)")
+_LINK_HEADS: dict[str, str] = {}  # scheme and host -> what normalizeLink makes of them (few distinct values)
+
+
+def normalize_link(url: str) -> str:
+    """``_MARKDOWN.normalizeLink(url)``, with the scheme and host of a plain web address normalised once.
+
+    In such an address normalizeLink changes at most the scheme and host (case, punycode): the rest consists
+    of characters it leaves as they are. The first link of every host is normalised in full and the split
+    checked, so a head is cached only when the result really is the head's result plus the unchanged rest.
+    """
+    match = _PLAIN_LINK.fullmatch(url)
+    if match is None:
+        return _MARKDOWN.normalizeLink(url)
+    head, rest = match[1], match[2]
+    normalized_head = _LINK_HEADS.get(head)
+    if normalized_head is not None:
+        return normalized_head + rest
+    normalized = _MARKDOWN.normalizeLink(url)
+    if normalized.endswith(rest) and len(_LINK_HEADS) < SKELETON_CACHE_SIZE:
+        _LINK_HEADS[head] = normalized[: len(normalized) - len(rest)]
+    return normalized
+
+
 def _fill(skeleton_html: str, values: list[str]) -> str | None:
     """Put the values into the rendered skeleton; None if a placeholder sits where swapping is not exact."""
     found = [int(n) for n in _SLOT.findall(skeleton_html)]
@@ -201,7 +232,7 @@ def _fill(skeleton_html: str, values: list[str]) -> str | None:
         return None
     if len(_ATTRIBUTE_SLOT.findall(skeleton_html)) != len(hrefs):
         return None
-    html = _HREF_SLOT.sub(lambda m: f'href="{escapeHtml(_MARKDOWN.normalizeLink(values[int(m[1])]))}"', skeleton_html)
+    html = _HREF_SLOT.sub(lambda m: f'href="{escapeHtml(normalize_link(values[int(m[1])]))}"', skeleton_html)
     return _SLOT.sub(lambda m: escapeHtml(values[int(m[1])]), html)
 
 

@@ -31,12 +31,16 @@ class PatientOverview:
     search: dict[str, Any] | None  # the open (active/paused) search
     waiting_days: int | None
     unmet: list[rules.Requirement]
-    timeline: list[dict[str, Any]]  # when, kind, what (codes for translation), reference
-    audit: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]  # when, kind, what (codes for translation), reference; [] without history
+    audit: list[dict[str, Any]]  # [] without history
 
 
-def overview(session: Session, *, patient_id: int, today: date) -> PatientOverview:
-    """Return the detail view of one patient; NotFound if the id is unknown."""
+def overview(session: Session, *, patient_id: int, today: date, history: bool = True) -> PatientOverview:
+    """Return the detail view of one patient; NotFound if the id is unknown.
+
+    ``history=False`` leaves out the timeline and the audit trail (a page that shows them only in a tab reads
+    them with ``timeline`` and ``audit_trail`` when the tab is open).
+    """
     patient = get(session, patient_id=patient_id)
     values = {
         **form_values(patient),
@@ -77,9 +81,19 @@ def overview(session: Session, *, patient_id: int, today: date) -> PatientOvervi
         },
         waiting_days=(today - search.started_on).days if search else None,
         unmet=unmet_requirements(session, patient=patient, today=today) if search is None else [],
-        timeline=_timeline(session, patient.id),
-        audit=_audit(session, patient.id),
+        timeline=_timeline(session, patient.id) if history else [],
+        audit=_audit(session, patient.id) if history else [],
     )
+
+
+def timeline(session: Session, *, patient_id: int) -> list[dict[str, Any]]:
+    """The patient's searches, sent inquiries and placements, newest first (``PatientOverview.timeline``)."""
+    return _timeline(session, patient_id)
+
+
+def audit_trail(session: Session, *, patient_id: int) -> list[dict[str, Any]]:
+    """The last 200 audit events of the patient and their searches (``PatientOverview.audit``)."""
+    return _audit(session, patient_id)
 
 
 def _timeline(session: Session, patient_id: int) -> list[dict[str, Any]]:

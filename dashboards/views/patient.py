@@ -40,7 +40,7 @@ try:
         if patient_id not in viewed:  # one audit row per opening, not per click inside the page
             patients.open_record(session, patient_id=patient_id, actor=user.email, actor_id=user.id)
             viewed.add(patient_id)
-        view = patient_overview.overview(session, patient_id=patient_id, today=today)
+        view = patient_overview.overview(session, patient_id=patient_id, today=today, history=False)  # tabs 3, 5
 except NotFound:
     st.error(t("patient.not_found", id=patient_id))
     st.page_link(page_path("patients.py"), label=t("patient.back"), icon=":material/arrow_back:")
@@ -75,23 +75,34 @@ tabs = st.tabs(
         t("pcalls.tab"),
     ],
     key=f"patient_tabs_{patient_id}",  # a key keeps the open tab across the rerun after an action
-    on_change="rerun",  # lazy: the map's nearby search and filter check run only while its tab is open
+    on_change="rerun",  # lazy: only the open tab runs (its queries and widgets); opening another one reruns
 )
 with tabs[0]:
-    patient_actions.show(view=view, user=user, today=today)
+    if tabs[0].open:
+        patient_actions.show(view=view, user=user, today=today)
 with tabs[1]:
-    patient_history.show_wishes(p)
-    availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
+    if tabs[1].open:
+        patient_history.show_wishes(p)
+        availability_grid.show(p["availability"], weekly_hours=p["weekly_hours"])
 with tabs[2]:
     if tabs[2].open:
         patient_nearby.show(p, search_id=view.search["id"] if view.search else None)
 with tabs[3]:
-    patient_history.show_timeline(view.timeline)
+    if tabs[3].open:
+        with session_scope(data.engine()) as session:
+            events = patient_overview.timeline(session, patient_id=patient_id)
+        patient_history.show_timeline(events)
 with tabs[4]:
-    communication_timeline.show(patient_id=p["id"])
+    if tabs[4].open:
+        communication_timeline.show(patient_id=p["id"])
 with tabs[5]:
-    patient_history.show_audit(view.audit)
+    if tabs[5].open:
+        with session_scope(data.engine()) as session:
+            trail = patient_overview.audit_trail(session, patient_id=patient_id)
+        patient_history.show_audit(trail)
 with tabs[6]:
-    patient_edit.show(view=view, user=user, today=today)
+    if tabs[6].open:
+        patient_edit.show(view=view, user=user, today=today)
 with tabs[7]:
-    patient_calls.show(patient_id=patient_id, user=user, today=today, erased=bool(p["erased_at"]))
+    if tabs[7].open:
+        patient_calls.show(patient_id=patient_id, user=user, today=today, erased=bool(p["erased_at"]))

@@ -28,7 +28,11 @@ def new_tab(at: AppTest, file: str, query: dict | None = None) -> AppTest:
     for name, value in (query or {}).items():
         other.query_params[name] = value
     other.switch_page(f"views/{file}")
-    return other.run()
+    other.run()
+    if file == "patient.py":  # the user opens the edit tab (only the open tab runs)
+        other.session_state[f"patient_tabs_{query['id']}"] = "Bearbeiten"
+        other.run()
+    return other
 
 
 def test_edit_tab__typed_input_comes_back_in_a_new_tab_and_is_gone_after_the_save(repo_root, staff, committed_db):
@@ -36,6 +40,8 @@ def test_edit_tab__typed_input_comes_back_in_a_new_tab_and_is_gone_after_the_sav
     key = f"edit_patient_{patient_id}"
     at = open_page(repo_root, "patient.py", user_id=staff[0], email=staff[1], role="staff",
                    query={"id": str(patient_id)})  # fmt: skip
+    at.session_state[f"patient_tabs_{patient_id}"] = "Bearbeiten"  # the user opens the edit tab
+    at.run()
     at.text_input(key=f"{key}_city").input("Berlin-Mitte").run()
 
     again = new_tab(at, "patient.py", {"id": str(patient_id)})

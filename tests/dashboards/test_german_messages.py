@@ -49,6 +49,8 @@ def test_search_start__blockers_are_german_with_german_numbers(repo_root, staff,
 def test_patient_protocol_tab__columns_and_actions_are_german(repo_root, staff, committed_db):
     pid = make_patient(committed_db)
     at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    at.session_state[f"patient_tabs_{pid}"] = "Protokoll"  # the user opens the tab (only the open tab runs)
+    at.run()
     (protocol,) = [d.value for d in at.dataframe if "Aktion" in d.value.columns]
     assert list(protocol.columns) == ["Zeitpunkt", "Wer", "Aktion", "Felder", "Anlass"]
     assert "Akte geöffnet" in set(protocol["Aktion"])

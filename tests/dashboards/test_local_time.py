@@ -101,8 +101,10 @@ def test_patient_tabs__protokoll_and_kommunikation_show_one_event_at_one_local_t
                                entity_id=str(patient.id)))  # fmt: skip
     at = as_staff(repo_root, staff, "patient.py", id=str(patient_id))
     assert not at.exception
-    audit = frame_with(at, "Wer")  # the Protokoll tab: Zeitpunkt, Wer, Aktion, ...
-    communication = frame_with(at, "Zeitpunkt", without="Wer")
+    at.session_state[f"patient_tabs_{patient_id}"] = "Protokoll"  # only the open tab runs
+    audit = frame_with(at.run(), "Wer")  # the Protokoll tab: Zeitpunkt, Wer, Aktion, ...
+    at.session_state[f"patient_tabs_{patient_id}"] = "Kommunikation"
+    communication = frame_with(at.run(), "Zeitpunkt", without="Wer")
     assert LOCAL_MOMENT in list(audit["Zeitpunkt"])
     assert LOCAL_MOMENT in list(communication["Zeitpunkt"])  # the same moment written the same way in both tabs
     assert "01.12.2026, 23:30" not in [*audit["Zeitpunkt"], *communication["Zeitpunkt"]]  # UTC, an hour off

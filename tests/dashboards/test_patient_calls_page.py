@@ -22,8 +22,13 @@ def make_patient(committed_db, **changes) -> int:
 
 
 def as_staff(repo_root, staff, file, **query):
+    """Open ``file``; the patient page with its calls tab open (only the open tab runs), as a click on it does."""
     user_id, email = staff
-    return open_page(repo_root, file, user_id=user_id, email=email, role="staff", query=query)
+    at = open_page(repo_root, file, user_id=user_id, email=email, role="staff", query=query)
+    if file == "patient.py":
+        at.session_state[f"patient_tabs_{query['id']}"] = "Anrufe & Aufgaben"
+        at.run()
+    return at
 
 
 def submit(at, label: str):

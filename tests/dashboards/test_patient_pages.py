@@ -25,6 +25,12 @@ def as_staff(repo_root, staff, file, **query):
     return open_page(repo_root, file, user_id=user_id, email=email, role="staff", query=query)
 
 
+def open_tab(at, patient_id: int, label: str):
+    """Open a tab of the detail page, as a click on it does (only the open tab runs)."""
+    at.session_state[f"patient_tabs_{patient_id}"] = label
+    return at.run()
+
+
 def make_patient(committed_db, **changes) -> int:
     data = {
         "first_name": "Lea",
@@ -134,7 +140,7 @@ def test_detail__search_start_lists_missing_consents_then_starts(repo_root, staf
 
 def test_edit__stale_form_is_refused_with_the_changed_fields(repo_root, staff, committed_db):
     pid = make_patient(committed_db)
-    at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    at = open_tab(as_staff(repo_root, staff, "patient.py", id=str(pid)), pid, "Bearbeiten")  # the form is open
     with session_scope(committed_db) as session:  # a colleague saves first
         p = session.get(Patient, pid)
         patients.update(
@@ -209,11 +215,12 @@ def test_edit__second_visit_after_another_patient_shows_the_record_and_saving_ke
     a = make_patient(committed_db, phone="030 1234567", previous_therapy_end=date(2019, 5, 1))
     b = make_patient(committed_db, first_name="Ben", last_name="Anders", email="ben@example.org")
     key = f"edit_patient_{a}"
-    at = as_staff(repo_root, staff, "patient.py", id=str(a))
+    at = open_tab(as_staff(repo_root, staff, "patient.py", id=str(a)), a, "Bearbeiten")
     assert at.text_input(key=f"{key}_first_name").value == "Lea"
     assert at.text_input(key=f"{key}_phone").value == "030 1234567"  # as dialled, not +49301234567
     visit(at, "patient.py", id=str(b))
     visit(at, "patient.py", id=str(a))
+    open_tab(at, a, "Bearbeiten")
     assert not at.exception
     shown = {f: at.text_input(key=f"{key}_{f}").value for f in ("first_name", "last_name", "postcode", "phone")}
     assert shown == {"first_name": "Lea", "last_name": "Beispiel", "postcode": "10115", "phone": "030 1234567"}
@@ -286,7 +293,7 @@ def test_edit__coming_back_shows_what_a_colleague_saved_meanwhile_and_saves_over
             actor="ben@example.org",
             today=TODAY,
         )
-    visit(at, "patient.py", id=str(a))
+    open_tab(visit(at, "patient.py", id=str(a)), a, "Bearbeiten")
     assert at.text_input(key=f"{key}_city").value == "Berlin"
     at.text_input(key=f"{key}_street").input("Lindenstraße 4")
     next(b for b in at.button if b.label == "Speichern").click().run()
@@ -299,13 +306,13 @@ def test_edit__failed_save_keeps_the_input_after_visiting_another_patient(repo_r
     a = make_patient(committed_db)
     b = make_patient(committed_db, first_name="Ben", last_name="Anders", email="ben@example.org")
     key = f"edit_patient_{a}"
-    at = as_staff(repo_root, staff, "patient.py", id=str(a))
+    at = open_tab(as_staff(repo_root, staff, "patient.py", id=str(a)), a, "Bearbeiten")
     at.text_input(key=f"{key}_city").input("Berlin-Mitte")
     at.text_input(key=f"{key}_postcode").input("99999")
     next(b for b in at.button if b.label == "Speichern").click().run()
     assert "Die PLZ „99999“ gibt es in Deutschland nicht" in texts(at)
     visit(at, "patient.py", id=str(b))
-    visit(at, "patient.py", id=str(a))
+    open_tab(visit(at, "patient.py", id=str(a)), a, "Bearbeiten")
     assert (at.text_input(key=f"{key}_city").value, at.text_input(key=f"{key}_postcode").value) == (
         "Berlin-Mitte",
         "99999",
@@ -324,3 +331,21 @@ def test_new__input_of_a_failed_save_can_be_discarded(repo_root, staff, committe
     next(b for b in at.button if b.label == "Eingaben verwerfen").click().run()
     assert at.text_input(key="new_patient_first_name").value == ""
     assert "Bitte die markierten Angaben korrigieren" not in texts(at)
+
+
+def test_detail__only_the_open_tab_runs_and_input_survives_a_change_of_tab(repo_root, staff, committed_db):
+    pid = make_patient(committed_db)
+    key = f"edit_patient_{pid}"
+    at = as_staff(repo_root, staff, "patient.py", id=str(pid))
+    assert "Noch keine Praxis kontaktiert" in texts(at)  # the first tab, Profil
+    assert not [w for w in at.text_input if w.key == f"{key}_city"]  # the edit form waits for its tab
+    open_tab(at, pid, "Bearbeiten")
+    assert "Noch keine Praxis kontaktiert" not in texts(at)
+    at.text_input(key=f"{key}_city").input("Berlin-Mitte").run()  # typed, not saved
+    open_tab(at, pid, "Protokoll")  # a look at another tab
+    open_tab(at, pid, "Bearbeiten")
+    assert at.text_input(key=f"{key}_city").value == "Berlin-Mitte"
+    save(at)
+    assert "Änderungen gespeichert" in texts(at)
+    with Session(committed_db) as session:
+        assert session.get(Patient, pid).city == "Berlin-Mitte"

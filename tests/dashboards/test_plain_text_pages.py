@@ -13,6 +13,8 @@ from tests.support.matching import searching_patient, sent, therapist
 
 IMAGE = "![Logo](https://tracker.example.net/pixel.png)"  # as Markdown, every viewer's browser would fetch it
 MARKDOWN_IMAGE = re.compile(r"(?<!\\)!(?<!\\)\[|(?<!\\)\]\(")  # "![" or "](" not escaped by a backslash
+PATIENT_TABS = ["Profil", "Wünsche & Verfügbarkeit", "Karte", "Suche & Anfragen", "Kommunikation", "Protokoll",
+                "Bearbeiten", "Anrufe & Aufgaben"]  # fmt: skip
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
@@ -55,6 +57,12 @@ def test_staff_pages__show_entered_text_literally(repo_root, staff, typed_in, fi
     assert not at.exception
     assert "tracker" in texts(at)  # the text is there ...
     assert not [text for text in _rendered_markdown(at) if MARKDOWN_IMAGE.search(text)]  # ... but never as an image
+    if file == "patient.py":  # only the open tab runs: open each one, as a user clicks it (the history among them)
+        for label in PATIENT_TABS[1:]:
+            at.session_state[f"patient_tabs_{typed_in['patient']}"] = label
+            at.run()
+            assert not at.exception
+            assert not [text for text in _rendered_markdown(at) if MARKDOWN_IMAGE.search(text)], label
 
 
 @pytest.mark.parametrize(

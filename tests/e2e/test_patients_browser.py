@@ -4,6 +4,7 @@ import json
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -136,7 +137,8 @@ def test_edit__second_visit_via_quick_search_shows_the_record_and_saving_wipes_n
     login(page, f"{streamlit_app}/patient?id={a}", "sam@example.org", PASSWORD)
     page.get_by_role("heading", name="Lea Beispiel").wait_for(timeout=30_000)
     page.get_by_role("tab", name="Bearbeiten").click()
-    assert page.get_by_label("Vorname *").input_value() == "Lea"
+    expect(page.get_by_label("Vorname *")).to_have_value("Lea", timeout=30_000)  # the tab runs once opened
+    screenshot(page, "patient-edit-tab-opened")
     quick_open(page, "Anders", f"Anders, Ben · {b_reference}", "Ben Anders")
     quick_open(page, "Beispiel", f"Beispiel, Lea · {a_reference}", "Lea Beispiel")
     page.get_by_role("tab", name="Bearbeiten").click()

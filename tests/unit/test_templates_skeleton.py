@@ -68,3 +68,19 @@ def test_render__mails_of_one_shape_parse_markdown_once(monkeypatch):
         context = {**sample, "reference": f"A-2026-{n:06d}", "items": [item(f"P-{n:04d}")]}
         assert render("reminder", language="de", context=context).html == full_render_html("reminder", "de", context)
     assert len(calls) == 2  # the skeleton once, and once the full render that checks it
+
+
+def test_normalize_link__matches_markdown_it_on_random_addresses():
+    """Answer links are normalised with the host cached: the result is always markdown-it's own."""
+    import random
+
+    rnd = random.Random(13)
+    hosts = ["vermittlung.example.org", "Vermittlung.EXAMPLE.org", "localhost", "127.0.0.1", "xn--bcher-kva.example"]
+    characters = "ABCxyz019-._~:/?#@!$&'*+,;=%[]()ÄéΩ <>\"\\"
+    for index in range(5_000):
+        if index % 7 == 0:
+            templates._LINK_HEADS.clear()  # first links of a host (normalised in full) as well as cached ones
+        scheme = rnd.choice(["http://", "https://", "HTTPS://", "mailto:", ""])
+        rest = rnd.choice("/?#x") + "".join(rnd.choice(characters) for _ in range(rnd.randint(0, 40)))
+        url = scheme + rnd.choice(hosts) + rnd.choice(["", ":8501"]) + rest
+        assert templates.normalize_link(url) == FULL_MARKDOWN.normalizeLink(url), url
