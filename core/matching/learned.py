@@ -1,19 +1,28 @@
-"""The learned match model (DESIGN 4, step 3): P(offer | pair) trained on past inquiry outcomes.
+"""The learned match model (DESIGN 4, step 3): P(offer | pair) trained on past inquiry outcomes, anchored on the prior.
 
-A scikit-learn ``HistGradientBoostingClassifier`` over the prior's feature frame (``score.FEATURE_COLUMNS``,
-missing values kept as NaN: the booster learns where they go), constrained to never score a farther
-therapist higher (monotone decreasing in ``distance_km``), then calibrated on a held-out slice of the
-training rows (isotonic with enough rows, a Platt sigmoid below that). ``LearnedModel`` implements the
-same ``MatchModel`` protocol as the prior, so the pipeline, the simulator and the review pages use it
-unchanged.
+A logistic regression whose offset is the prior's log-odds (``score.PriorModel``), so it starts from what the
+prior knows and learns only what the answers say differently:
 
-Explanations: boosted trees have no coefficients, so a factor's weight is an *ablation*: the booster's
-log-odds for the pair minus its log-odds when that factor's features are set to a typical pair's values
-(the training medians; NaN where most rows have no value). Like the prior's terms, every weight is 0 for
-a typical pair, positive helps, and the codes and sentences are the prior's (``score.FACTOR_CODES``), so
-pages translate them the same way. Unlike the prior's, the weights need not add up to the score:
-features interact in the trees, and the weights are measured before calibration. Cost: one extra
-booster prediction per factor for the explained rows only (the pipeline explains just the chosen items).
+    log-odds = intercept + sum_k (1 + d_k) * prior_term_k + sum_j w_j * basis_j (standardised)
+
+- ``d_k`` rescales each of the prior's eight terms (``score.FACTOR_CODES``); ``basis_j`` are a few plain
+  shapes the prior lacks (``BASIS``: linear rates, "reported yes/no" without the decay, "never contacted",
+  unknown hours, waiting beyond half a year). Every d and w is pulled toward 0 by an L2 penalty, i.e.
+  toward the prior: with few answers the model *is* the prior, recalibrated; with many it follows the data.
+- The penalty's strength is chosen by cross-validated log loss on the training rows themselves
+  (``FOLDS`` contiguous blocks, so the newest answers are also predicted from older ones), never by looking
+  at outcomes elsewhere.
+- Calibration: a Platt step (slope and intercept) fitted on those out-of-fold log-odds, as scikit-learn's
+  ``CalibratedClassifierCV(method="sigmoid", ensemble=False)`` does.
+- A farther therapist never scores higher: the distance term's factor (1 + d) is bounded below by 0 and the
+  calibration slope is never negative.
+
+Explanations: the score is a sum, so a factor's weight is exactly its part of the log-odds (its prior term,
+rescaled, plus its basis terms, each centred on its training mean), 0 for a typical pair, positive helps; the
+codes and sentences are the prior's, so pages translate them the same way.
+
+Cost: one design matrix (n x 21, float64) and L-BFGS-B with an analytic gradient; no per-row Python.
+``tests/benchmarks/test_bench_training.py`` times 1,000,000 items against scikit-learn's LogisticRegression.
 
 Example:
     model = fit_learned_model(features, labels, seed=7)   # features: FEATURE_COLUMNS, labels: 1 = offered
@@ -29,37 +38,46 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from core.errors import ValidationError
 from core.matching.proposals import Factor
-from core.matching.score import FACTOR_CODES, FEATURE_COLUMNS, explain_rows
+from core.matching.score import FACTOR_CODES, FEATURE_COLUMNS, PriorModel, explain_rows
 from core.messages import Message
 
-MODEL_KIND = "learned-hgb"
-# which feature columns each factor (score.FACTOR_CODES) stands for; ablating a factor resets them together
-FACTOR_FEATURES: dict[str, tuple[str, ...]] = {
-    "distance": ("distance_km",),
-    "accepting": ("accepting", "accepting_age_days"),
-    "response_rate": ("inquiries_closed", "inquiries_answered", "response_rate"),
-    "acceptance_rate": ("items_answered", "items_offered", "acceptance_rate"),
-    "recent_contact": ("days_since_contact",),
-    "data_freshness": ("data_age_days",),
-    "availability": ("overlap_hours",),
-    "waiting_time": ("waiting_days",),
-}
-MONOTONE = {"distance_km": -1}  # a farther practice never scores higher, whatever the data's noise says
-CALIBRATION_SHARE = 0.2  # training rows held out to calibrate the booster's probabilities
-ISOTONIC_MIN_ROWS = 1_000  # below this many calibration rows isotonic steps overfit; use a sigmoid
+MODEL_KIND = "learned-prior-logit"
+HALF_YEAR_DAYS = 182.0  # the prior's waiting term stops growing at 26 weeks; the data may say it should not
+
+
+def _basis(f: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """Return (factor code, column) per basis function: shapes the prior's terms cannot take."""
+    known = lambda column: ~np.isnan(f[column])  # noqa: E731
+    return [
+        ("accepting", (f["accepting"] == 1).astype(float)),  # without the prior's decay by report age
+        ("accepting", (f["accepting"] == 0).astype(float)),
+        ("response_rate", np.nan_to_num(f["response_rate"], nan=0.74)),  # linear, not log
+        ("acceptance_rate", np.nan_to_num(f["acceptance_rate"], nan=0.06)),
+        ("recent_contact", (~known("days_since_contact")).astype(float)),  # never contacted
+        ("data_freshness", np.minimum(np.nan_to_num(f["data_age_days"], nan=0.0), 3 * 365.0)),
+        ("data_freshness", (~known("data_age_days")).astype(float)),
+        ("availability", (~known("overlap_hours")).astype(float)),
+        ("waiting_time", np.clip(np.nan_to_num(f["waiting_days"]) - HALF_YEAR_DAYS, 0, 2 * 365.0)),
+    ]
+
+
+BASIS = tuple(code for code, _ in _basis({c: np.zeros(1) for c in FEATURE_COLUMNS}))
+PENALTIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001)  # L2 strengths tried, strongest first
+FOLDS = 4
+CV_MAX_ROWS = 100_000  # at this size the penalty hardly matters (on 200,000 of 1,000,000 rows the weakest won)
 MIN_ROWS = 50  # fewer rows (or no offer / no non-offer among them) cannot train anything honest
-# one OpenMP thread: on this busy 2-core machine two threads spin-wait each other (measured: fitting 800,000
-# rows took 107 s with two threads and 7.7 s with one; a 5,000-row prediction 2.7 s against 0.03 s)
-OPENMP_THREADS = 1
-PROBABILITY_FLOOR = 1e-4  # isotonic can say 0 or 1; a score of exactly 0 would never be explored or logged
+# one BLAS thread: on this busy 2-core machine threads spin-wait each other (measured on 40,000 rows: 224 s
+# wall for 37 s of CPU with the default threads)
+BLAS_THREADS = 1
+PROBABILITY_FLOOR = 1e-4  # a score of exactly 0 would never be explored or logged
+DISTANCE = FACTOR_CODES.index("distance")
 
 
 def feature_matrix(features: pd.DataFrame) -> np.ndarray:
@@ -77,58 +95,61 @@ def feature_matrix(features: pd.DataFrame) -> np.ndarray:
     return features.loc[:, list(FEATURE_COLUMNS)].to_numpy(dtype=float)
 
 
+def design(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return the prior's terms (rows, len(FACTOR_CODES)) and the raw basis columns (rows, len(BASIS))."""
+    values = feature_matrix(features)
+    f = {column: values[:, j] for j, column in enumerate(FEATURE_COLUMNS)}
+    frame = pd.DataFrame(f, copy=False)
+    prior_terms = np.nan_to_num(PriorModel().contributions(frame), nan=0.0, posinf=0.0, neginf=0.0)
+    basis = np.column_stack([column for _, column in _basis(f)])
+    return prior_terms, basis
+
+
 @dataclass
 class LearnedModel:
-    """A trained, calibrated booster with its typical pair; implements ``score.MatchModel``."""
+    """The prior, rescaled and extended by what the answers say; implements ``score.MatchModel``."""
 
-    booster: HistGradientBoostingClassifier
-    calibrator: Any  # IsotonicRegression on the booster's probability, or LogisticRegression on its log-odds
-    typical: dict[str, float]
+    intercept: float
+    scale: np.ndarray  # per FACTOR_CODES: the factor the prior's term is multiplied by
+    weights: np.ndarray  # per BASIS column, on the raw scale (after calibration)
+    center: np.ndarray  # per BASIS column: the training mean (a typical pair's value)
+    prior_center: np.ndarray  # per FACTOR_CODES: the training mean of the prior's term
     name: str = "learned"
     version: int | None = None  # the registry's version number once registered (core.models_registry)
     trained_rows: int = 0
     details: dict[str, Any] = field(default_factory=dict)  # fit parameters and seconds, for the registry
 
-    def log_odds(self, features: pd.DataFrame) -> np.ndarray:
-        """Return the booster's log-odds per row, before calibration (the scale of the factor weights)."""
-        with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
-            return self.booster.decision_function(feature_matrix(features))
+    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+        """Return the (rows, len(FACTOR_CODES)) log-odds parts per factor; they add up to the score."""
+        prior_terms, basis = design(features)
+        weights = (prior_terms - self.prior_center) * self.scale
+        basis_parts = (basis - self.center) * self.weights
+        for j, code in enumerate(BASIS):
+            weights[:, FACTOR_CODES.index(code)] += basis_parts[:, j]
+        return weights
 
-    def _calibrate(self, log_odds: np.ndarray) -> np.ndarray:
-        if isinstance(self.calibrator, IsotonicRegression):
-            probability = self.calibrator.predict(1.0 / (1.0 + np.exp(-log_odds)))
-        else:
-            probability = self.calibrator.predict_proba(log_odds.reshape(-1, 1))[:, 1]
-        return np.clip(probability, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    def log_odds(self, features: pd.DataFrame) -> np.ndarray:
+        """Return the calibrated log-odds per row."""
+        return self.intercept + self.contributions(features).sum(axis=1)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Return the calibrated P(the practice offers this patient a place) per row."""
         if not len(features):
             return np.zeros(0)
-        return self._calibrate(self.log_odds(features))
-
-    def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        """Return the (rows, len(FACTOR_CODES)) ablation weights: log-odds minus log-odds at the typical factor."""
-        values = feature_matrix(features)
-        weights = np.zeros((len(values), len(FACTOR_CODES)))
-        with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
-            base = self.booster.decision_function(values)
-            for k, code in enumerate(FACTOR_CODES):
-                ablated = values.copy()
-                for column in FACTOR_FEATURES[code]:
-                    ablated[:, FEATURE_COLUMNS.index(column)] = self.typical[column]
-                weights[:, k] = base - self.booster.decision_function(ablated)
-        return weights
+        return np.clip(expit(self.log_odds(features)), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Factor, ...]]]:
-        """Return the calibrated probabilities and, per row, the largest ablation weights as factors."""
+        """Return the calibrated probabilities and, per row, the largest factor weights as factors."""
         if not len(features):
             return np.zeros(0), []
-        probabilities = self.predict_proba(features)
-        return probabilities, explain_rows(features, self.contributions(features))
+        contributions = self.contributions(features)
+        probabilities = np.clip(
+            expit(self.intercept + contributions.sum(axis=1)), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR
+        )
+        return probabilities, explain_rows(features, contributions)
 
     def feature_effects(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Return per factor the mean, mean |.| and spread of its ablation weight over ``features`` (model page)."""
+        """Return per factor the mean, mean |.| and spread of its weight over ``features`` (model page)."""
         weights = self.contributions(features)
         return pd.DataFrame(
             {
@@ -141,13 +162,60 @@ class LearnedModel:
         )
 
 
-def _typical(values: np.ndarray) -> dict[str, float]:
-    """Return the typical pair: per column the median of the known values, NaN if most rows are unknown."""
-    typical = {}
-    for j, column in enumerate(FEATURE_COLUMNS):
-        known = values[:, j][~np.isnan(values[:, j])]
-        typical[column] = float(np.median(known)) if len(known) * 2 > len(values) else float("nan")
-    return typical
+def _fit_penalised(
+    x: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray,
+    offset: np.ndarray,
+    *,
+    penalty: float,
+    start: np.ndarray,
+    bounds: list[tuple[float | None, float | None]],
+) -> np.ndarray:
+    """Return theta minimising the weighted mean log loss of offset + x @ theta + penalty / 2 * |theta[1:]|^2."""
+    total = float(weight.sum())
+
+    def loss_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = offset + x @ theta
+        loss = -float(weight @ (y * log_expit(z) + (1 - y) * log_expit(-z))) / total
+        gradient = x.T @ (weight * (expit(z) - y)) / total
+        loss += 0.5 * penalty * float(theta[1:] @ theta[1:])
+        gradient[1:] += penalty * theta[1:]
+        return loss, gradient
+
+    result = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 500, "gtol": 1e-7})  # fmt: skip
+    return result.x
+
+
+def _weighted_log_loss(z: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+    return -float(weight @ (y * log_expit(z) + (1 - y) * log_expit(-z))) / float(weight.sum())
+
+
+def _choose_penalty(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, offset: np.ndarray, bounds: list, start: np.ndarray, seed: int
+) -> tuple[float, np.ndarray, np.ndarray, list[float]]:
+    """Return the penalty with the least out-of-fold log loss, its out-of-fold log-odds, their rows, all losses."""
+    rows = np.arange(len(y))
+    if len(rows) > CV_MAX_ROWS:  # a random subset, kept in the given (time) order
+        rows = np.sort(np.random.default_rng(seed).choice(len(rows), CV_MAX_ROWS, replace=False))
+    held_out = np.full((len(PENALTIES), len(rows)), np.nan)
+    for block in np.array_split(np.arange(len(rows)), FOLDS):
+        fit_rows = np.delete(rows, block)
+        if y[fit_rows].min() == y[fit_rows].max():
+            continue  # a block without both outcomes to learn from predicts nothing honest
+        theta = start.copy()
+        fit_x, fit_y, fit_weight, fit_offset = x[fit_rows], y[fit_rows], weight[fit_rows], offset[fit_rows]
+        for k, penalty in enumerate(PENALTIES):  # strongest first: each fit starts from the previous one
+            theta = _fit_penalised(fit_x, fit_y, fit_weight, fit_offset, penalty=penalty, start=theta, bounds=bounds)
+            held_out[k, block] = offset[rows[block]] + x[rows[block]] @ theta
+    covered = ~np.isnan(held_out[0])
+    if not covered.any():
+        return PENALTIES[0], np.zeros(0), rows[:0], []
+    r = rows[covered]
+    losses = [_weighted_log_loss(held_out[k, covered], y[r], weight[r]) for k in range(len(PENALTIES))]
+    best = int(np.argmin(losses))
+    return PENALTIES[best], held_out[best, covered], r, losses
 
 
 def fit_learned_model(
@@ -156,17 +224,16 @@ def fit_learned_model(
     *,
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
-    max_iter: int = 200,
     name: str = "learned",
 ) -> LearnedModel:
-    """Train and calibrate the booster on ``features`` (FEATURE_COLUMNS) and ``labels`` (1 = offered, 0 = not).
+    """Fit the prior-anchored logistic model on ``features`` (FEATURE_COLUMNS) and ``labels`` (1 = offered, 0 = not).
 
-    ``seed`` fixes the calibration split and the booster's early-stopping split. Raises ValidationError
-    when there are too few rows or only one kind of outcome.
+    ``seed`` only picks the rows the penalty is chosen on when there are more than CV_MAX_ROWS. Raises
+    ValidationError when there are too few rows or only one kind of outcome.
     Example: ``fit_learned_model(frame, (frame_outcome == "accepted").to_numpy(), seed=1)``
     """
     started = time.perf_counter()
-    y = np.asarray(labels).astype(int)
+    y = np.asarray(labels).astype(float)
     if len(y) != len(features):
         raise ValidationError(
             Message(
@@ -190,50 +257,46 @@ def fit_learned_model(
             ),
             field="labels",
         )
-    x = feature_matrix(features)
-    weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    rng = np.random.default_rng(seed)
-    calibrate = rng.random(len(y)) < CALIBRATION_SHARE
-    # both slices need both outcomes; with very rare offers fall back to calibrating in-sample
-    if y[calibrate].min() == y[calibrate].max() or y[~calibrate].min() == y[~calibrate].max():
-        calibrate = np.ones(len(y), dtype=bool)
-        train = calibrate
-    else:
-        train = ~calibrate
-    booster = HistGradientBoostingClassifier(
-        max_iter=max_iter,
-        learning_rate=0.1,
-        max_leaf_nodes=31,
-        min_samples_leaf=50,
-        l2_regularization=1.0,
-        monotonic_cst=[MONOTONE.get(column, 0) for column in FEATURE_COLUMNS],
-        early_stopping=int(train.sum()) >= 10_000,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        random_state=seed,
-    )
-    with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
-        booster.fit(x[train], y[train], sample_weight=None if weight is None else weight[train])
-        log_odds = booster.decision_function(x[calibrate])
-    cal_weight = None if weight is None else weight[calibrate]
-    if int(calibrate.sum()) >= ISOTONIC_MIN_ROWS:
-        calibrator: Any = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-        calibrator.fit(1.0 / (1.0 + np.exp(-log_odds)), y[calibrate], sample_weight=cal_weight)
-    else:
-        calibrator = LogisticRegression(C=1.0)
-        calibrator.fit(log_odds.reshape(-1, 1), y[calibrate], sample_weight=cal_weight)
+    prior_terms, basis = design(features)
+    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    center = basis.mean(axis=0)
+    spread = basis.std(axis=0)
+    spread[spread == 0] = 1.0  # a constant column: its weight stays 0 under the penalty
+    x = np.column_stack([np.ones(len(y)), prior_terms, (basis - center) / spread])
+    offset = prior_terms.sum(axis=1) + PriorModel().coefficients.intercept
+    bounds: list[tuple[float | None, float | None]] = [(None, None)] * x.shape[1]
+    bounds[1 + DISTANCE] = (-1.0, None)  # (1 + d) >= 0: farther never scores higher
+    start = np.zeros(x.shape[1])
+    with threadpool_limits(limits=BLAS_THREADS):
+        penalty, held_out, held_rows, losses = _choose_penalty(x, y, weight, offset, bounds, start, seed)
+        theta = _fit_penalised(x, y, weight, offset, penalty=penalty, start=start, bounds=bounds)
+    # Platt calibration on the out-of-fold log-odds: slope a >= 0, intercept b
+    slope, shift = 1.0, 0.0
+    if len(held_rows) and 0 < y[held_rows].sum() < len(held_rows):
+        with threadpool_limits(limits=BLAS_THREADS):
+            platt = _fit_penalised(np.column_stack([np.ones(len(held_rows)), held_out]), y[held_rows],
+                                   weight[held_rows], np.zeros(len(held_rows)), penalty=0.0,
+                                   start=np.array([0.0, 1.0]), bounds=[(None, None), (0.0, None)])  # fmt: skip
+        shift, slope = float(platt[0]), float(platt[1])
+    m = len(FACTOR_CODES)
+    scale = slope * (1.0 + theta[1 : 1 + m])
+    prior_center = prior_terms.mean(axis=0)
+    intercept = shift + slope * (PriorModel().coefficients.intercept + theta[0]) + float(prior_center @ scale)
     return LearnedModel(
-        booster=booster,
-        calibrator=calibrator,
-        typical=_typical(x[train]),
+        intercept=float(intercept),
+        scale=scale,
+        weights=slope * theta[1 + m :] / spread,
+        center=center,
+        prior_center=prior_center,
         name=name,
         trained_rows=len(y),
         details={
             "kind": MODEL_KIND,
             "seed": seed,
-            "iterations": int(booster.n_iter_),
-            "calibration": type(calibrator).__name__,
-            "calibration_rows": int(calibrate.sum()),
+            "penalty": penalty,
+            "cv_log_loss": dict(zip([str(p) for p in PENALTIES], losses, strict=False)),
+            "calibration": {"slope": slope, "intercept": shift},
+            "calibration_rows": len(held_rows),
             "positives": positives,
             "fit_seconds": round(time.perf_counter() - started, 3),
         },

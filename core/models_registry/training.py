@@ -17,15 +17,15 @@ Example:
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.matching.models import InquiryItem, ItemOutcome
+from core.matching.models import ItemOutcome
 from core.matching.score import FEATURE_COLUMNS
 
 OFFERED = (ItemOutcome.ACCEPTED, ItemOutcome.NO_SHOW, ItemOutcome.IN_SESSIONS)
@@ -54,46 +54,52 @@ FRAME_COLUMNS = (
 def training_frame(session: Session, *, since: date | None = None, until: datetime | None = None) -> pd.DataFrame:
     """Return one row per answered, model-scored item: its stored features, how it was chosen, its label.
 
-    ``since`` keeps items proposed on or after that day, ``until`` those proposed before that time.
+    ``since`` keeps items proposed on or after that day, ``until`` those proposed before that time. The rows
+    come through one COPY as CSV, the features taken apart by PostgreSQL: per-row Python over a million
+    JSON documents took minutes (tests/benchmarks/test_bench_training.py).
     """
-    labelled = (*OFFERED, *NOT_OFFERED)
-    query = select(
-        InquiryItem.id,
-        InquiryItem.created_at,
-        InquiryItem.features,
-        InquiryItem.model_name,
-        InquiryItem.model_version,
-        InquiryItem.score,
-        InquiryItem.is_exploration,
-        InquiryItem.selection_probability,
-        InquiryItem.outcome,
-    ).where(InquiryItem.features.is_not(None), InquiryItem.outcome.in_(labelled))
+    labelled = ", ".join(f"'{outcome.value}'" for outcome in (*OFFERED, *NOT_OFFERED))  # constants, not input
+    features = ", ".join(f"(features->>'{column}')::float8 AS {column}" for column in FEATURE_COLUMNS)
+    where = ["features IS NOT NULL", f"outcome IN ({labelled})"]
+    params: dict[str, Any] = {}
     if since is not None:
-        query = query.where(InquiryItem.created_at >= datetime.combine(since, time.min, tzinfo=UTC))
+        where.append("created_at >= %(since)s")
+        params["since"] = datetime.combine(since, time.min, tzinfo=UTC)
     if until is not None:
-        query = query.where(InquiryItem.created_at < until)
-    rows = session.execute(query.order_by(InquiryItem.created_at, InquiryItem.id)).all()
-    features = pd.DataFrame(
-        [[row.features.get(column) for column in FEATURE_COLUMNS] for row in rows],
-        columns=list(FEATURE_COLUMNS),
-        dtype=float,
+        where.append("created_at < %(until)s")
+        params["until"] = until
+    # S608: the SQL is built from FEATURE_COLUMNS and ItemOutcome constants; the values go through mogrify
+    query = (
+        "SELECT id AS item_id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS proposed_at, "  # noqa: S608
+        f"{features}, model_name, model_version, score, is_exploration, selection_probability, outcome "
+        f"FROM inquiry_item WHERE {' AND '.join(where)} ORDER BY created_at, id"
     )
+    session.flush()  # the COPY runs on the session's connection and transaction: it must see pending rows too
+    cursor = session.connection().connection.cursor()
+    try:
+        buffer = io.StringIO()
+        cursor.copy_expert(f"COPY ({cursor.mogrify(query, params).decode()}) TO STDOUT WITH (FORMAT csv, HEADER)",
+                           buffer)  # fmt: skip
+    finally:
+        cursor.close()
+    buffer.seek(0)
+    read = pd.read_csv(buffer, dtype={column: float for column in (*FEATURE_COLUMNS, "score", "selection_probability")},
+                       keep_default_na=False, na_values=[""])  # fmt: skip
     frame = pd.DataFrame(
         {
-            "item_id": [row.id for row in rows],
-            "proposed_at": pd.to_datetime([row.created_at for row in rows], utc=True),
+            "item_id": read["item_id"].astype(int),
+            "proposed_at": pd.to_datetime(read["proposed_at"], format="%Y-%m-%dT%H:%M:%S.%f", utc=True),
         }
     )
-    frame = pd.concat([frame, features], axis=1)
-    frame["model_name"] = [row.model_name for row in rows]
-    frame["model_version"] = [row.model_version for row in rows]
-    frame["score"] = np.array([np.nan if row.score is None else row.score for row in rows], dtype=float)
-    frame["is_exploration"] = np.array([bool(row.is_exploration) for row in rows], dtype=bool)
-    frame["selection_probability"] = np.array(
-        [np.nan if row.selection_probability is None else row.selection_probability for row in rows], dtype=float
-    )
-    frame["outcome"] = [str(row.outcome) for row in rows]
-    frame["label"] = np.array([row.outcome in OFFERED for row in rows], dtype=int)
+    frame = pd.concat([frame, read.loc[:, list(FEATURE_COLUMNS)].astype(float)], axis=1)
+    frame["model_name"] = read["model_name"].astype(object).where(read["model_name"].notna(), None)
+    frame["model_version"] = [None if version != version else int(version) for version in read["model_version"]]
+    frame["score"] = read["score"].astype(float)
+    frame["is_exploration"] = (read["is_exploration"] == "t").to_numpy(dtype=bool)
+    frame["selection_probability"] = read["selection_probability"].astype(float)
+    frame["outcome"] = read["outcome"].astype(str)
+    offered = {outcome.value for outcome in OFFERED}
+    frame["label"] = frame["outcome"].isin(offered).to_numpy(dtype=int)
     return frame.loc[:, list(FRAME_COLUMNS)]
 
 

@@ -84,4 +84,8 @@ class LearnedPolicyModel:
         from core.matching.learned import fit_learned_model  # the learned model's own module (scikit-learn)
 
         self.current = fit_learned_model(features, labels, seed=self.seed + day)
-        self.trainings.append({"day": day, "rows": len(labels), "offers": offers, "model": self.current.name})
+        fit = self.current.details  # the penalty says how far the answers moved the model from the prior
+        self.trainings.append(
+            {"day": day, "rows": len(labels), "offers": offers, "model": self.current.name,
+             "penalty": fit["penalty"], "calibration_slope": round(fit["calibration"]["slope"], 3)}
+        )  # fmt: skip

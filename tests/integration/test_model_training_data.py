@@ -86,3 +86,24 @@ def test_training_frame__leaves_out_withdrawn_pending_and_hand_added_items(sessi
     service.record_answer(session, item_id=by_hand.items[0].id, outcome="declined_capacity", actor=STAFF, now=NOW)
 
     assert training_frame(session)["item_id"].tolist() == [items[kraus.id].id]
+
+
+def test_training_frame__reads_every_stored_item_as_it_was_stored(session):
+    """The COPY fast path against the definition: each answered item's own columns, read through the ORM."""
+    from tests.support.learned_world import answered_history
+
+    answered_history(session, rows=240, seed=3)
+    frame = training_frame(session).set_index("item_id")
+    items = session.scalars(select(InquiryItem).order_by(InquiryItem.created_at, InquiryItem.id)).all()
+    assert frame.index.tolist() == [item.id for item in items]
+    for item in items:
+        row = frame.loc[item.id]
+        for column in FEATURE_COLUMNS:
+            stored = item.features[column]
+            assert np.isnan(row[column]) if stored is None else row[column] == stored, (item.id, column)
+        assert row["proposed_at"] == pd.Timestamp(item.created_at)
+        assert (row["outcome"], row["label"]) == (str(item.outcome), int(item.outcome == ItemOutcome.ACCEPTED))
+        assert (row["is_exploration"], row["model_name"], row["score"]) == (
+            item.is_exploration, item.model_name, item.score)  # fmt: skip
+        assert np.isnan(row["selection_probability"]) if item.selection_probability is None else (
+            row["selection_probability"] == item.selection_probability)  # fmt: skip

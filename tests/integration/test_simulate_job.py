@@ -36,6 +36,7 @@ def test_simulate__exact_learned_in_a_test_world_trains_inside_the_run(repo_root
     assert trainings[0]["day"] == 60  # the first training on day 60, then weekly
     assert [t["day"] for t in trainings] == list(range(60, 180, 7))
     assert trainings[-1]["model"] == "learned"  # enough offers by then: the learned model proposes
+    assert trainings[-1]["penalty"] > 0  # chosen by cross-validation on the run's own answers, reported
     assert set(report["placed_within"]) == {"30", "60", "90"}
 
 

@@ -79,3 +79,53 @@ class BrokenWorld:
 
 def early_world() -> BrokenWorld:
     return BrokenWorld("early")
+
+
+class AgeWorld:
+    """A second ground truth, unlike the demo's: distance matters little, the patient's age a lot.
+
+    Each practice answers with its own chance (uniform 0.4-0.95), 0-20 days after the inquiry. A patient
+    is offered a place with log-odds -2.3 - 0.01 per km + 0.9 under 30 years, -1.2 from 60 years on, and only
+    +0.3 if the therapist reported taking patients (-0.3 if not); at most two offers per inquiry.
+    Used to check the learned model on a world the prior was not written for (``--world
+    tests.support.worlds:age_world``).
+    """
+
+    def __init__(self) -> None:
+        self.responsiveness: dict[int, float] = {}
+
+    def start(self, practices: pd.DataFrame, rng: np.random.Generator) -> None:
+        ids = practices["practice_id"].astype(int).tolist()
+        self.responsiveness = dict(zip(ids, rng.uniform(0.4, 0.95, len(ids)).tolist(), strict=True))
+
+    def respond(self, items: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        answered = np.zeros(len(items), dtype=bool)
+        answer_day = np.full(len(items), -1)
+        outcome = np.full(len(items), None, dtype=object)
+        accepting = pd.to_numeric(items["accepting"], errors="coerce").to_numpy(dtype=float)
+        age = items["patient_age"].to_numpy(dtype=float)
+        logit = (
+            -2.3
+            - 0.01 * items["distance_km"].to_numpy(dtype=float)
+            + np.where(age < 30, 0.9, 0.0)
+            + np.where(age >= 60, -1.2, 0.0)
+            + np.select([accepting == 1, accepting == 0], [0.3, -0.3], 0.0)
+        )
+        wants = rng.random(len(items)) < 1 / (1 + np.exp(-logit))
+        for _, rows in items.groupby("inquiry_id", sort=True).indices.items():
+            practice = int(items["practice_id"].iat[rows[0]])
+            if rng.random() >= self.responsiveness.get(practice, 0.7):
+                continue
+            delay, offers = int(rng.integers(0, 21)), 0
+            for row in rows:
+                offered = bool(wants[row]) and offers < 2
+                offers += offered
+                declined = "declined_capacity" if rng.random() < 0.7 else "declined_other"
+                outcome[row] = "offered" if offered else declined
+                answered[row] = True
+                answer_day[row] = int(items["day"].iat[row]) + delay
+        return pd.DataFrame({"answered": answered, "answer_day": answer_day, "outcome": outcome}, index=items.index)
+
+
+def age_world() -> AgeWorld:
+    return AgeWorld()

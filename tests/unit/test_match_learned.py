@@ -91,3 +91,16 @@ def test_factor_sentence__a_practice_never_contacted_or_without_hours_is_said_in
 
     assert factor_sentence("recent_contact", {"days_since_contact": float("nan")}).code == "factor.never_contacted"
     assert factor_sentence("availability", {"overlap_hours": float("nan")}).code == "factor.hours_unknown"
+
+
+def test_learned__with_few_answers_from_the_prior_s_own_world_it_stays_the_prior():
+    """Sixty days of a small service's answers must not throw away what the prior knows (issue 12)."""
+    features, _, _ = world(600, seed=10)
+    prior = PriorModel()
+    truth = prior.predict_proba(features)
+    labels = (np.random.default_rng(11).random(600) < truth).astype(int)
+    model = fit_learned_model(features, labels, seed=12)
+    fresh, _, _ = world(5_000, seed=13)
+    prior_log_odds = np.log(prior.predict_proba(fresh) / (1 - prior.predict_proba(fresh)))
+    assert np.mean(np.abs(model.log_odds(fresh) - prior_log_odds)) < 0.25
+    assert np.corrcoef(model.log_odds(fresh), prior_log_odds)[0, 1] > 0.95
