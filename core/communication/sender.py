@@ -1,12 +1,13 @@
 """Send the outbox by SMTP: claim due rows, send each once, retry, give up, flag only the mail in doubt.
 
 A sender run claims a small batch of due mails (``claimed_by`` = its run token) in one durable commit, then
-hands them over one by one. Just before each SMTP call the mail is marked 'sending' (attempts + 1, claim
-cleared) in its own commit, which also records the 'sent' of the mail before it (with its audit row and
-event, in one statement, autocommitted on a second connection: one round trip, no BEGIN and COMMIT). So at
-any moment at most one mail of a sender is 'sending'. Those per-mail commits are visible to everyone at
-once but not flushed to disk one by one (synchronous_commit off): a killed sender loses nothing, and only a
-database crash could lose them, which ``recover`` detects.
+hands them over one by one. Each mail is marked 'sending' (attempts + 1, claim cleared) in its own commit,
+which also records the 'sent' of the mail before it (with its audit row and event, in one statement,
+autocommitted on a second connection: one round trip, no BEGIN and COMMIT). That statement runs while the
+mail goes to the SMTP server; the final "." of DATA, without which the server delivers nothing, is sent only
+once it has committed. So at any moment at most one mail of a sender is 'sending'. Those per-mail commits
+are visible to everyone at once but not flushed to disk one by one (synchronous_commit off): a killed sender
+loses nothing, and only a database crash could lose them, which ``recover`` detects.
 
 When a sender dies, the next run (``recover``) re-queues the mails it had claimed but not started (audited
 "email.requeued") and flags the one mail in 'sending' ``needs_review``: the server may or may not have
