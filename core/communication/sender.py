@@ -1,12 +1,13 @@
 """Send the outbox by SMTP: claim due rows, send each once, retry, give up, flag only the mail in doubt.
 
 A sender run claims a small batch of due mails (``claimed_by`` = its run token) in one durable commit, then
-hands them over one by one. Just before each SMTP call the mail is marked 'sending' (attempts + 1, claim
-cleared) in its own commit, which also records the 'sent' of the mail before it (with its audit row and
-event, in one statement, autocommitted on a second connection: one round trip, no BEGIN and COMMIT). So at
-any moment at most one mail of a sender is 'sending'. Those per-mail commits are visible to everyone at
-once but not flushed to disk one by one (synchronous_commit off): a killed sender loses nothing, and only a
-database crash could lose them, which ``recover`` detects.
+hands them over one by one. Each mail is marked 'sending' (attempts + 1, claim cleared) in its own commit,
+which also records the 'sent' of the mail before it (with its audit row and event, in one statement,
+autocommitted on a second connection: one round trip, no BEGIN and COMMIT). That statement runs while the
+mail goes to the SMTP server; the final "." of DATA, without which the server delivers nothing, is sent only
+once it has committed. So at any moment at most one mail of a sender is 'sending'. Those per-mail commits
+are visible to everyone at once but not flushed to disk one by one (synchronous_commit off): a killed sender
+loses nothing, and only a database crash could lose them, which ``recover`` detects.
 
 When a sender dies, the next run (``recover``) re-queues the mails it had claimed but not started (audited
 "email.requeued") and flags the one mail in 'sending' ``needs_review``: the server may or may not have
@@ -26,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import smtplib
+import socket
 import ssl
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import charset
@@ -115,8 +118,45 @@ class ConnectFailed(Exception):
 
 
 class Transport(Protocol):
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, *, before_end: Callable[[], None] | None = None) -> None: ...
     def close(self) -> None: ...
+
+
+class _HoldsBackTheEnd:
+    """smtplib's DATA, except that ``before_end`` (if set) runs between the body and the final ".".
+
+    Until the "." the server has accepted nothing: a transaction whose connection closes before it is not
+    delivered (RFC 5321, 4.1.1.4). So when ``before_end`` raises, the connection is closed, never reused.
+    """
+
+    before_end: Callable[[], None] | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        if self.before_end is None:
+            return super().data(msg)  # type: ignore[misc]
+        smtp: smtplib.SMTP = self  # type: ignore[assignment]
+        code, reply = smtp.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        if isinstance(msg, str):
+            msg = smtplib._fix_eols(msg).encode("ascii")  # as smtplib.SMTP.data does
+        body = smtplib._quote_periods(msg)
+        smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        try:
+            self.before_end()
+        except BaseException:
+            smtp.close()  # in the middle of DATA only closing ends the transaction: the server discards it
+            raise
+        smtp.send(b".\r\n")
+        return smtp.getreply()
+
+
+class _Smtp(_HoldsBackTheEnd, smtplib.SMTP):
+    pass
+
+
+class _SmtpSsl(_HoldsBackTheEnd, smtplib.SMTP_SSL):
+    pass
 
 
 class SmtpTransport:
@@ -124,27 +164,31 @@ class SmtpTransport:
 
     def __init__(self, config: SmtpSettings) -> None:
         self.config = config
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _Smtp | _SmtpSsl | None = None
         self._last_used = 0.0
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Smtp | _SmtpSsl:
         c = self.config
         try:
             if c.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: _Smtp | _SmtpSsl = _SmtpSsl(
                     c.host, c.port, timeout=c.timeout, context=ssl.create_default_context()
                 )
             else:
-                smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+                smtp = _Smtp(c.host, c.port, timeout=c.timeout)
                 if c.security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
+            # the final "." follows the body in a small packet of its own: without this, Nagle's algorithm holds
+            # it until the server acknowledges the body, which the server delays (about 40 ms per mail on Linux)
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if c.user:
                 smtp.login(c.user, c.password or "")
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectFailed(exc) from exc
         return smtp
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, *, before_end: Callable[[], None] | None = None) -> None:
+        """Hand ``message`` over; ``before_end`` runs before the final "." of DATA (raise there to abandon it)."""
         if self._smtp is not None and time.monotonic() - self._last_used > IDLE_CHECK_SECONDS:
             try:
                 self._smtp.noop()  # a server may drop idle connections; find out before handing over a mail
@@ -152,12 +196,16 @@ class SmtpTransport:
                 self._smtp = None
         if self._smtp is None:
             self._smtp = self._connect()
+        smtp, smtp.before_end = self._smtp, before_end
         try:
-            self._smtp.send_message(message)
-        except (OSError, smtplib.SMTPServerDisconnected):
-            self._smtp = None
+            smtp.send_message(message)
+        except BaseException as exc:
+            if smtp.sock is None or isinstance(exc, (OSError, smtplib.SMTPServerDisconnected)):
+                smtp.close()  # never reuse a connection that may be inside a transaction
+                self._smtp = None
             raise
         finally:
+            smtp.before_end = None
             self._last_used = time.monotonic()
 
     def close(self) -> None:
@@ -279,22 +327,24 @@ def flag_in_doubt(session: Session, *, now: datetime) -> int:
     return len(rows)
 
 
-def _claim(session: Session, *, now: datetime, size: int, token: str) -> list[int]:
-    """Claim up to ``size`` due mails for the run ``token`` in one durable commit; return their ids.
+def _claim(session: Session, *, now: datetime, size: int, token: str) -> list[Email]:
+    """Claim up to ``size`` due mails for the run ``token`` in one durable commit; return them (detached), by id.
 
     The claim says "not yet handed over": a claimed mail is started ('sending') only by its run, and the
     claims of a run that died are re-queued by ``recover`` (or flagged, after a database restart).
     """
     due = select(Email.id).where(*_due_filter(now)).order_by(Email.id).limit(size).with_for_update(skip_locked=True)
-    ids = session.scalars(
+    rows = session.scalars(
         update(Email)
         .where(Email.id.in_(due.scalar_subquery()))
         .values(claimed_by=token, claimed_at=func.now())
-        .returning(Email.id),
-        execution_options={"synchronize_session": False},
+        .returning(Email),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     ).all()
     session.commit()  # durable: the per-mail commits after it are not (see recover)
-    return sorted(ids)
+    for row in rows:
+        session.expunge(row)  # read only, to build the mail while it is being marked 'sending'
+    return sorted(rows, key=lambda row: row.id)
 
 
 def _release(session: Session, token: str) -> None:
@@ -456,6 +506,13 @@ def _advance_inquiry(session: Session, row: Email, *, now: datetime) -> None:
             matching.mark_sent(session, inquiry_id=inquiry.id, actor=ACTOR, now=now)
 
 
+def _confirm_mark(marking: Future[Email | None], claimed: Email) -> None:
+    """Wait for the 'sending' mark of ``claimed``; raise unless it marked the mail as claimed (content unchanged)."""
+    row = marking.result()  # a failed mark raises here
+    if row is None or _content(row) != _content(claimed):
+        raise _NotAsClaimed
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -503,14 +560,15 @@ def send_due(
                 Session(engine, expire_on_commit=False) as session,
                 engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lane,
                 Session(bind=lane, expire_on_commit=False) as fast,
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="sender-mark") as marker,
             ):
                 run = _Run(session, report, token=token, settings=settings, transport=transport, clock=clock,
-                           fast=fast)  # fmt: skip
+                           fast=fast, marker=marker)  # fmt: skip
                 try:
                     while limit is None or report.claimed < limit:
                         size = batch_size if limit is None else min(batch_size, limit - report.claimed)
-                        ids = _claim(session, now=now, size=size, token=token)
-                        if not ids or not run.send_batch(ids):
+                        claimed = _claim(session, now=now, size=size, token=token)
+                        if not claimed or not run.send_batch(claimed):
                             break
                 except BaseException:
                     session.rollback()
@@ -523,12 +581,22 @@ def send_due(
     return report
 
 
+class _NotAsClaimed(Exception):
+    """The mark found the mail no longer claimed, or changed since the claim: its "." must not be sent."""
+
+
+def _content(row: Email) -> tuple:
+    return row.to_address, row.subject, row.body_text, row.body_html, row.message_id
+
+
 class _Run:
     """Hand over claimed mails one by one; at most one mail is ever 'sending' (in doubt if the process dies).
 
-    Each mail is marked 'sending' in its own (lazy) commit just before the SMTP call; the 'sent' of the mail
-    before it rides along in that same statement (with its audit row and event), so a mail costs one
-    statement and one commit.
+    Each mail is marked 'sending' in its own (lazy) commit before the server may accept it; the 'sent' of the
+    mail before it rides along in that same statement (with its audit row and event), so a mail costs one
+    statement and one commit. That statement runs on a second thread while the mail goes to the server
+    (MAIL, RCPT, DATA and the body); only the final "." of DATA waits for it. A server delivers nothing whose
+    "." it has not received, so a mark that fails, or a process that dies before the ".", delivers nothing.
     """
 
     def __init__(
@@ -541,9 +609,11 @@ class _Run:
         transport: Transport,
         clock: Callable[[], datetime],
         fast: Session,
+        marker: Executor,
     ) -> None:
         self.session, self.report, self.settings, self.token = session, report, settings, token
         self.fast = fast  # autocommit: each statement is its own transaction, one round trip (no BEGIN, COMMIT)
+        self.marker = marker  # one thread: runs the 'sending' marks on ``fast`` while this thread talks SMTP
         self.transport, self.clock = transport, clock
         self.accepted: tuple[Email, datetime] | None = None  # accepted by the server, 'sent' not yet written
 
@@ -574,37 +644,66 @@ class _Run:
                          max_attempts=self.settings.send_max_attempts, error=error)  # fmt: skip
         self._count(result)
 
-    def send_batch(self, ids: list[int]) -> bool:
-        """Send the claimed mails ``ids``; return False when the SMTP server is unavailable (stop the run)."""
+    def _hand_over(self, claimed: Email, marking: Future[Email | None]) -> tuple[Email | None, Exception | None]:
+        """Send ``claimed`` while ``marking`` marks it 'sending'; return (the row as marked, or None, and the error).
+
+        The final "." waits for the mark. When the mark finds the mail no longer ours, nothing is delivered;
+        when it finds the content changed since the claim (e.g. rewritten by an erasure), nothing is delivered
+        and the mail is sent again as stored now. A failed mark raises (after closing the connection).
+        """
         try:
-            for index, email_id in enumerate(ids):
-                # one autocommitted statement (lazy commit, see _start_statement) before the mail reaches the server
-                row = _start(self.fast, email_id, token=self.token, sent=self._settled_with_next())
+            message = build_message(claimed, mail_from=self.settings.mail_from, now=self.clock())
+        except (ValueError, TypeError):
+            pass  # decided on the mail as marked
+        else:
+            try:
+                self.transport.send(message, before_end=functools.partial(_confirm_mark, marking, claimed))
+                return marking.result(), None
+            except _NotAsClaimed:
+                pass
+            except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
+                return marking.result(), exc
+        if (row := marking.result()) is None:
+            return None, None
+        try:
+            message = build_message(row, mail_from=self.settings.mail_from, now=self.clock())
+        except (ValueError, TypeError) as exc:  # e.g. a header the mail library refuses: never handed over
+            return row, exc
+        try:
+            self.transport.send(message)
+        except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
+            return row, exc
+        return row, None
+
+    def send_batch(self, claimed: list[Email]) -> bool:
+        """Send the claimed mails; return False when the SMTP server is unavailable (stop the run)."""
+        try:
+            for index, mail in enumerate(claimed):
+                # one autocommitted statement (lazy commit, see _start_statement), under way during the SMTP exchange
+                marking = self.marker.submit(_start, self.fast, mail.id, token=self.token,
+                                             sent=self._settled_with_next())  # fmt: skip
+                row, exc = self._hand_over(mail, marking)
                 if row is None:
                     continue  # no longer ours or due (e.g. erased meanwhile)
                 self.report.claimed += 1
-                try:
-                    message = build_message(row, mail_from=self.settings.mail_from, now=self.clock())
-                except (ValueError, TypeError) as exc:  # e.g. a header the mail library refuses: never handed over
-                    self._fail(row, "permanent", f"{type(exc).__name__}: {exc}"[:2000])
+                if exc is None:
+                    self.accepted = (row, self.clock())
+                    continue
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                if isinstance(exc, (ValueError, TypeError)):
+                    self._fail(row, "permanent", error)
                     _commit_lazily(self.session)
                     continue
-                try:
-                    self.transport.send(message)
-                except (ConnectFailed, OSError, smtplib.SMTPException) as exc:
-                    error = f"{type(exc).__name__}: {exc}"[:2000]
-                    self._fail(row, classify(exc), error)
-                    if isinstance(exc, ConnectFailed):
-                        self.report.smtp_unavailable = True
-                        for rest in ids[index + 1 :]:  # never handed over: certainly not delivered, retry later
-                            if (later := _start(self.session, rest, token=self.token)) is not None:
-                                self.report.claimed += 1
-                                self._fail(later, "temporary", error)
-                        _commit_lazily(self.session)
-                        return False
+                self._fail(row, classify(exc), error)
+                if isinstance(exc, ConnectFailed):
+                    self.report.smtp_unavailable = True
+                    for rest in claimed[index + 1 :]:  # never handed over: certainly not delivered, retry later
+                        if (later := _start(self.session, rest.id, token=self.token)) is not None:
+                            self.report.claimed += 1
+                            self._fail(later, "temporary", error)
                     _commit_lazily(self.session)
-                    continue
-                self.accepted = (row, self.clock())
+                    return False
+                _commit_lazily(self.session)
         except BaseException:
             if self.accepted is not None:  # the run breaks off, but the server has this mail: say so if we can
                 self.session.rollback()

@@ -1,22 +1,25 @@
 """Benchmark: sender throughput to the local SMTP catcher (mails per second), against raw smtplib.
 
 The sender (a durable claim commit per batch; per mail one autocommitted statement with a lazy commit that
-marks it 'sending' and writes the previous mail's 'sent' with its audit row and event; SMTP over one connection)
+marks it 'sending' and writes the previous mail's 'sent' with its audit row and event, run on a second thread
+while MAIL, RCPT, DATA and the body go out; only the final "." waits for it; SMTP over one connection)
 delivers MAILS queued mails to the in-process aiosmtpd catcher; the baseline sends the very same messages
 over one smtplib connection without any database, in the same run. Run with ``make bench``; prints both rates, the
 ratio, this process's CPU time for each (the in-process catcher included) and the load average. Correctness is
 asserted (every mail arrives once), times are not.
 
-Measured 2026-12-01 on the shared 2-core machine at load average 16.8: raw smtplib 73 mails/s (27.5 s wall,
-6.8 s CPU), the sender 22 mails/s (89.2 s wall, 11.7 s CPU): 31 % of raw by wall time, 58 % by CPU time. Earlier
-runs that day: 18 vs 92 mails/s (load 12) and 8 vs 101 mails/s (under cProfile). The CPU the sender adds per
-mail is the start statement (SQLAlchemy's ORM UPDATE ... RETURNING, about 17 % of its profile) and building the
-MIME message (about 13 %); the rest of the gap is the wait for that one PostgreSQL round trip per mail, which a
-loaded machine stretches (the database backend must get a core before the mail may go out). Issue 13's 50 % is
-not reached here. What would close it without more than one mail in doubt per crash: overlap the round trip with
-the SMTP exchange (send MAIL, RCPT, DATA and the body while the 'sending' commit is under way, and hold back the
-final "." until it is confirmed; a server discards a transaction whose connection drops before the ".").
-Marking a whole batch 'sending' in one commit would cut the round trips but leave up to a batch in doubt.
+Measured 2026-12-01 on the shared 2-core machine, with the overlap and the held-back ".": at load average 4.5
+raw smtplib 178 mails/s (11.2 s wall, 6.1 s CPU), the sender 95 mails/s (21.1 s wall, 12.4 s CPU): 53 % of raw
+by wall time, 49 % by CPU time; at load 6.3 twice: 58 and 62 vs 147 and 120 mails/s (40 % and 52 % by wall,
+CPU 14.7 and 14.2 s vs 6.5 and 7.9 s). The sender before the change, same day: 66 vs 137 mails/s at load 5.2
+(48 %, CPU 11.7 vs 7.0 s); 22 vs 73 mails/s at load 16.8 (31 %). Old and new sender interleaved in one process
+(1,000 mails, three rounds, load 4): 124/148/114 vs 91/101/125 mails/s, CPU equal (5.1-5.3 s vs 5.1-6.5 s).
+So the overlap gains about a fifth in wall time and costs no CPU, but the ratio to raw smtplib swings with the
+load between about 40 and 53 %: issue 13's 50 % is reached only on a lightly loaded machine. The held-back "."
+needs TCP_NODELAY: without it Nagle's algorithm waited for the server's delayed ACK, about 50 ms per mail
+(19 mails/s). What is left per mail: the ORM UPDATE ... RETURNING of the mark (CPU, on the second thread but
+under the same GIL as the in-process catcher) and building the MIME message; marking a whole batch 'sending' in
+one commit would cut the round trips but leave up to a batch in doubt.
 """
 
 from __future__ import annotations
@@ -95,6 +98,6 @@ def test_bench__sender_throughput_against_raw_smtplib(committed_db, tmp_path):
         f"  raw smtplib (no database)  {MAILS / baseline:8.0f} mails/s  ({baseline:.2f} s, CPU {baseline_cpu:.2f} s)\n"
         f"  jobs.send_emails sender    {MAILS / elapsed:8.0f} mails/s  ({elapsed:.2f} s, CPU {elapsed_cpu:.2f} s)\n"
         f"  ratio                      {elapsed / baseline:8.2f} x the raw time "
-        f"(a durable claim per batch; per mail one autocommitted statement, committed lazily)\n"
+        f"(a durable claim per batch; per mail one autocommitted statement, overlapped with SMTP)\n"
         f"  CPU time is this process's, the in-process catcher included; load average {os.getloadavg()[0]:.1f}"
     )
