@@ -223,7 +223,10 @@ _LISTINGS = """
     ON CONFLICT (therapist_id) DO UPDATE SET consultation_hours = excluded.consultation_hours,
         details = excluded.details, last_import_id = excluded.last_import_id, not_seen_since = NULL,
         missed_imports = 0, deactivated_by_import = false
-"""
+    WHERE (directory_listing.consultation_hours, directory_listing.details, directory_listing.not_seen_since,
+           directory_listing.missed_imports, directory_listing.deactivated_by_import)
+        IS DISTINCT FROM (excluded.consultation_hours, excluded.details, NULL::date, 0, false)
+"""  # a listing the import leaves as it is is not rewritten (a weekly import changes few of 40,000)
 _CHANGES = """
     INSERT INTO directory_change (import_id, therapist_id, kind, field, old_value, new_value)
     SELECT :import_id, r.id, r.kind, r.field, r.old, r.new

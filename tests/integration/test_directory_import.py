@@ -304,3 +304,17 @@ def test_review_other_person__the_new_therapist_has_the_entrys_consultation_hour
     listing = session.get(DirectoryListing, created.id)
     assert listing.consultation_hours["consultation"] == {"0": [["10:00", "13:00"]]}
     assert created.phone_hours == {"0": [["09:00", "10:00"]], "2": [["14:00", "15:00"]]}
+
+
+def test_commit__a_listing_names_the_import_that_last_changed_it_and_new_hours_replace_the_old(session, tmp_path):
+    first = commit(session, sources("new_format.json"))
+    anna = by_external_id(session, "SYN-1001")
+    commit(session, sources("new_format.json"), today=TODAY + timedelta(7))  # seen again, nothing new
+    assert session.get(DirectoryListing, anna.id).last_import_id == first.id
+    entries = fixture_entries()
+    entries[0]["tsz"][0]["typTsz"][1]["sprechzeiten"] = [{"z": "11:00 - 12:00"}]
+    third = commit(session, [entries_file(tmp_path, "neu.json", entries)], today=TODAY + timedelta(14))
+    session.expire_all()
+    listing = session.get(DirectoryListing, anna.id)
+    assert (listing.consultation_hours["consultation"], listing.last_import_id) == ({"0": [["11:00", "12:00"]]},
+                                                                                    third.id)  # fmt: skip
