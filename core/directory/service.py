@@ -209,12 +209,20 @@ _UPDATE = """
         location_source = CASE WHEN r.latitude IS NULL THEN t.location_source ELSE :location_source END,
         phone = r.phone, email = r.email, website = r.website, procedures = r.procedures, languages = r.languages,
         phone_hours = r.phone_hours, external_id = coalesce(r.external_id, t.external_id),
-        content_hash = r.content_hash, version = t.version + 1, updated_at = now()
+        content_hash = r.content_hash, last_verified_on = :today, last_seen_on = :today, version = t.version + 1,
+        updated_at = now()
     FROM jsonb_to_recordset(:rows) AS r(id int, title text, first_name text, last_name text, gender text,
         street text, postcode text, city text, latitude float8, longitude float8, phone text, email text,
         website text, procedures jsonb, languages varchar[], phone_hours jsonb, external_id text, content_hash text)
     WHERE t.id = r.id
 """
+# seen today: a re-import on the same day leaves the rows as they are (every row version costs 14 index entries)
+_SEEN = text(
+    """
+    UPDATE therapist SET last_verified_on = :today, last_seen_on = :today
+    WHERE id = ANY(:ids) AND (last_verified_on IS DISTINCT FROM :today OR last_seen_on IS DISTINCT FROM :today)
+    """
+)
 _LISTINGS = """
     INSERT INTO directory_listing (therapist_id, consultation_hours, details, last_import_id, not_seen_since,
         missed_imports, deactivated_by_import)
@@ -303,9 +311,8 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
         for u in changed
     ]
     _run(session, _UPDATE, update_rows, params)
-    seen = [u.therapist_id for u in plan.updates]
-    session.execute(text("UPDATE therapist SET last_verified_on = :today, last_seen_on = :today WHERE id = ANY(:ids)"),
-                    {"today": today, "ids": seen})  # fmt: skip
+    seen = [u.therapist_id for u in plan.unchanged]  # the changed ones were stamped by _UPDATE (one row version)
+    session.execute(_SEEN, {"today": today, "ids": seen})
     listed = [(i, e) for i, e in zip(new_ids, plan.new, strict=True)] + [
         (u.therapist_id, u.entry) for u in plan.updates
     ]
@@ -454,8 +461,7 @@ def merge_review(session: Session, *, review_id: int, actor: str, today: date) -
         update = planning.Update(ours.id, entry, changes, conflicts, bool(linked), False, dict(ours.values))
         row = {**update.written(), "id": ours.id, "external_id": linked, "content_hash": _content_hash(entry)}
         _run(session, _UPDATE, [row], params)
-    session.execute(text("UPDATE therapist SET last_verified_on = :today, last_seen_on = :today WHERE id = :id"),
-                    {"today": today, "id": ours.id})  # fmt: skip
+    session.execute(_SEEN, {"today": today, "ids": [ours.id]})
     _run(session, _LISTINGS, [{"id": ours.id, "hours": entry.consultation_hours, "details": entry.details}], params)
     rows = [{"id": ours.id, "kind": "changed", "field": f, "old": old, "new": new} for f, (old, new) in
             changes.items()]  # fmt: skip

@@ -73,14 +73,30 @@ SELECT 'Vorname' || g, 'Nachname' || g, 'female', 'Benchstraße ' || g, p.plz, '
        true, 'active', '116117', 'B-' || g, DATE '2026-11-01', DATE '2026-11-01', ARRAY[]::varchar[], 1
 FROM generate_series(1, :held) AS g JOIN bench_plz p ON p.n = 1 + (g * 7919) % (SELECT count(*) FROM bench_plz);
 INSERT INTO directory_listing (therapist_id, consultation_hours, details, missed_imports, deactivated_by_import)
-SELECT id, '{}', '{}', 0, false FROM therapist;
+SELECT id, :hours, :details, 0, false FROM therapist;
 """
+# what the earlier import stored: the consultation hours and details each entry of the file has (``entry`` below)
+LISTED_HOURS = '{"consultation": {"0": [["10:00", "12:00"]]}}'
+LISTED_DETAILS = json.dumps(
+    {
+        "accessibility": [],
+        "specialties": [],
+        "fields": [],
+        "kv": None,
+        "kvg": [],
+        "doctor": None,
+        "no_consultation_hours": False,
+        "fax": None,
+        "distance_m": None,
+    }
+)
 
 
 def seed(engine) -> tuple[float, list[tuple[str, float, float]]]:
     started = time.perf_counter()
     with engine.begin() as conn, conn.connection.cursor() as cursor:
-        cursor.execute(SEED.replace(":held", str(HELD)))
+        seed_sql = SEED.replace(":held", str(HELD)).replace(":hours", f"'{LISTED_HOURS}'")
+        cursor.execute(seed_sql.replace(":details", f"'{LISTED_DETAILS}'"))
     with engine.connect() as conn:
         order = "ORDER BY substr(external_id, 3)::int"  # B-1, B-2, ...: the places of the directory ids
         places = [tuple(p) for p in conn.execute(text(f"SELECT postcode, latitude, longitude FROM therapist {order}"))]

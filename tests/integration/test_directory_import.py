@@ -318,3 +318,15 @@ def test_commit__a_listing_names_the_import_that_last_changed_it_and_new_hours_r
     listing = session.get(DirectoryListing, anna.id)
     assert (listing.consultation_hours["consultation"], listing.last_import_id) == ({"0": [["11:00", "12:00"]]},
                                                                                     third.id)  # fmt: skip
+
+
+def test_commit__every_therapist_seen_is_verified_on_the_import_day_changed_or_not(session, tmp_path):
+    commit(session, sources("new_format.json"))
+    entries = fixture_entries()
+    entries[0]["tel"] = "030 9999999"  # Anna changed, Bernd seen unchanged
+    commit(session, [entries_file(tmp_path, "neu.json", entries)], today=TODAY + timedelta(days=7))
+    session.expire_all()
+    anna, bernd = by_external_id(session, "SYN-1001"), by_external_id(session, "SYN-1002")
+    assert (anna.last_verified_on, anna.last_seen_on) == (TODAY + timedelta(7), TODAY + timedelta(7))
+    assert (bernd.last_verified_on, bernd.last_seen_on) == (TODAY + timedelta(7), TODAY + timedelta(7))
+    assert (anna.version, bernd.version) == (2, 1)  # the change is one new version; being seen is no edit
