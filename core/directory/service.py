@@ -191,17 +191,20 @@ _INSERT_NEW = """
     INSERT INTO therapist (title, first_name, last_name, gender, street, postcode, city, latitude, longitude,
         location_precision, location_source, phone, email, website, procedures, languages, phone_hours,
         pref_patient_gender, pref_diagnoses, statutory_licence, status, source, external_id, last_verified_on,
-        last_seen_on, content_hash, staff_edited_fields, version, created_at, updated_at)
+        last_seen_on, content_hash, staff_edited_fields, version, created_at, updated_at, id, practice_id)
     SELECT r.title, r.first_name, r.last_name, r.gender, r.street, r.postcode, r.city, r.latitude, r.longitude,
         CASE WHEN r.latitude IS NULL THEN 'none' ELSE 'address' END, CASE WHEN r.latitude IS NULL THEN NULL
         ELSE :location_source END, r.phone, r.email, r.website, r.procedures, r.languages, r.phone_hours, 'any',
-        '{}', true, 'active', '116117', r.external_id, :today, :today, r.content_hash, '{}', 1, now(), now()
-    FROM jsonb_to_recordset(:rows) AS r(title text, first_name text, last_name text, gender text, street text,
-        postcode text, city text, latitude float8, longitude float8, phone text, email text, website text,
-        procedures jsonb, languages varchar[], phone_hours jsonb, external_id text, content_hash text, ord int)
+        '{}', true, 'active', '116117', r.external_id, :today, :today, r.content_hash, '{}', 1, now(), now(),
+        coalesce(r.id, nextval(pg_get_serial_sequence('therapist', 'id'))), r.practice_id
+    FROM jsonb_to_recordset(:rows) AS r(id int, practice_id int, title text, first_name text, last_name text,
+        gender text, street text, postcode text, city text, latitude float8, longitude float8, phone text,
+        email text, website text, procedures jsonb, languages varchar[], phone_hours jsonb, external_id text,
+        content_hash text, ord int)
     ORDER BY r.ord
     RETURNING id
 """
+_DRAW_IDS = text("SELECT nextval(pg_get_serial_sequence('therapist', 'id')) FROM generate_series(1, :n) ORDER BY 1")
 _UPDATE = """
     UPDATE therapist t SET title = r.title, first_name = r.first_name, last_name = r.last_name, gender = r.gender,
         street = r.street, postcode = r.postcode, city = r.city, latitude = r.latitude, longitude = r.longitude,
@@ -296,10 +299,14 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     session.add(record)
     session.flush()
     params = {"location_source": LOCATION_SOURCE, "today": today, "import_id": record.id}
-    new_ids: list[int] = []
+    # the new therapists' ids are drawn first, so their practices are decided (and written) before they are
+    # inserted, each with its practice: one row version each instead of an insert and an update (14 indexes)
+    new_ids = list(session.scalars(_DRAW_IDS, {"n": len(plan.new)})) if plan.new else []
+    places = placing.decide(session, created=list(zip(new_ids, plan.new, strict=True)))
     if plan.new:
-        rows = [_values_row(e, ord=i) for i, e in enumerate(plan.new)]
-        new_ids = list(session.scalars(_rows_statement(_INSERT_NEW), {"rows": _rows_text(rows), **params}))
+        rows = [_values_row(e, ord=o, id=i, practice_id=places.targets.get(i))
+                for o, (i, e) in enumerate(zip(new_ids, plan.new, strict=True))]  # fmt: skip
+        session.execute(_rows_statement(_INSERT_NEW), {"rows": _rows_text(rows), **params})
     changed = plan.changed
     update_rows = [
         {
@@ -334,7 +341,7 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     _run(session, _CHANGES, changes, params)
     _audit(session, changes, record=record, actor=actor)
     _reviews(session, plan, import_id=record.id)
-    placing.place_new(session, created=list(zip(new_ids, plan.new, strict=True)), actor=actor)
+    placing.record(session, places, actor=actor)
     moved = [u.therapist_id for u in changed if GROUPING_FIELDS & set(u.changes)]
     if moved:  # an address or e-mail changed: the staff path's regroup, for these few
         practices.regroup(session, therapist_ids=moved, actor=actor)

@@ -330,3 +330,23 @@ def test_commit__every_therapist_seen_is_verified_on_the_import_day_changed_or_n
     assert (anna.last_verified_on, anna.last_seen_on) == (TODAY + timedelta(7), TODAY + timedelta(7))
     assert (bernd.last_verified_on, bernd.last_seen_on) == (TODAY + timedelta(7), TODAY + timedelta(7))
     assert (anna.version, bernd.version) == (2, 1)  # the change is one new version; being seen is no edit
+
+
+def test_commit__each_new_therapist_is_inserted_in_their_practice_and_the_move_is_in_their_history(session, tmp_path):
+    colleague = therapists.create(session, data={
+        "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
+        "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
+    }, actor=STAFF, today=TODAY)  # fmt: skip
+    anna, bernd = fixture_entries()
+    entries = [anna, {**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"},
+               {**bernd, "id": "SYN-7003", "strasse": "Andere Gasse", "email": "", "tel": "0351 7777777"}]  # fmt: skip
+    commit(session, [entries_file(tmp_path, "praxen.json", entries)])
+    session.expire_all()
+    new = [by_external_id(session, i) for i in ("SYN-1001", "SYN-7001", "SYN-7002", "SYN-7003")]
+    assert (new[0].practice_id, new[1].practice_id) == (colleague.practice_id, new[2].practice_id)
+    assert len({t.practice_id for t in new} - {None}) == 3
+    for therapist in new:
+        moves = select(AuditEvent).where(AuditEvent.entity_id == str(therapist.id),
+                                         AuditEvent.action == "therapist.practice_changed")  # fmt: skip
+        [moved] = session.scalars(moves)
+        assert moved.details["to_practice_id"] == therapist.practice_id
