@@ -231,6 +231,9 @@ _LISTINGS = """
         missed_imports, deactivated_by_import)
     SELECT r.id, r.hours, r.details, :import_id, NULL, 0, false
     FROM jsonb_to_recordset(:rows) AS r(id int, hours jsonb, details jsonb)
+    WHERE NOT EXISTS (SELECT FROM directory_listing l WHERE l.therapist_id = r.id AND l.consultation_hours = r.hours
+                      AND l.details = r.details AND l.not_seen_since IS NULL AND l.missed_imports = 0
+                      AND NOT l.deactivated_by_import)  -- left as it is: not even locked by ON CONFLICT
     ON CONFLICT (therapist_id) DO UPDATE SET consultation_hours = excluded.consultation_hours,
         details = excluded.details, last_import_id = excluded.last_import_id, not_seen_since = NULL,
         missed_imports = 0, deactivated_by_import = false
