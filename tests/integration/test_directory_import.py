@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
+from core.directory import placing
 from core.directory import service as directory
 from core.directory.models import DirectoryImport, DirectoryListing, DirectoryReview
-from core.directory.reading import Source
+from core.directory.reading import Source, read_sources
 from core.errors import IllegalTransition, ValidationError
 from core.therapists import service as therapists
-from core.therapists.models import Therapist, TherapistStatus
+from core.therapists.models import Practice, Therapist, TherapistStatus
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "directory"
 TODAY = date(2026, 12, 1)
@@ -350,3 +352,44 @@ def test_commit__each_new_therapist_is_inserted_in_their_practice_and_the_move_i
                                          AuditEvent.action == "therapist.practice_changed")  # fmt: skip
         [moved] = session.scalars(moves)
         assert moved.details["to_practice_id"] == therapist.practice_id
+
+
+def _placement(session) -> tuple[set, set]:
+    """Who shares a practice with whom (by name), each practice's name, and the practice moves in the history."""
+    rows = session.execute(select(Therapist.id, Therapist.first_name, Practice.name, Practice.id)
+                           .join(Practice, Practice.id == Therapist.practice_id, isouter=True)).all()  # fmt: skip
+    names = {row.id: row.first_name for row in rows}
+    teams = {(row[2], frozenset(r.first_name for r in rows if r[3] == row[3])) for row in rows}
+    moves = session.scalars(select(AuditEvent).where(AuditEvent.action == "therapist.practice_changed"))
+    practice_names = {row.id: row.name for row in session.execute(select(Practice.id, Practice.name))}
+    return teams, {(names[int(e.entity_id)], practice_names.get(e.details["to_practice_id"], "-")) for e in moves}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(session, tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    emails = [""] * 12 + [f"praxis{k}@example.org" for k in range(4)]
+    for n in range(3):  # colleagues we hold, at the addresses and e-mails the file uses
+        therapists.create(session, data={
+            "first_name": f"Held{n}", "last_name": f"Kollege{n}", "gender": "female",
+            "email": rng.choice(emails) or None,
+            "street": f"{rng.choice(['Musterstraße', 'Nebenweg', 'Am Hang'])} {rng.choice(['1', '2', '3'])}",
+            "postcode": rng.choice(["10115", "10117"]), "city": "Berlin", "procedures": ["VT individual adults"],
+        }, actor=STAFF, today=TODAY)  # fmt: skip
+    session.commit()  # the savepoint the comparison rolls back to
+    anna = fixture_entries()[0]
+    entries = [{**anna, "id": f"R-{n}", "vorname": f"Neu{n}", "name": f"Name{n}", "email": rng.choice(emails),
+                "strasse": rng.choice(["Musterstraße", "Nebenweg", "Am Hang"]),
+                "hausnummer": rng.choice(["1", "2", "3"]), "plz": rng.choice(["10115", "10117"])}
+               for n in range(30)]  # fmt: skip
+    source = entries_file(tmp_path, "zufall.json", entries)
+    commit(session, [source])
+    decided_first = _placement(session)
+    session.rollback()
+    monkeypatch.setattr(placing, "decide", lambda session, *, created: placing.Places({}, [], 0))
+    commit(session, [source])  # inserted without a practice, as before ...
+    monkeypatch.undo()
+    batch = read_sources([source], mappings={})
+    created = [(by_external_id(session, e.external_id).id, e) for e in batch.entries]
+    placing.place_new(session, created=created, actor=STAFF)  # ... then placed
+    assert decided_first == _placement(session)
