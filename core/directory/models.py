@@ -50,6 +50,7 @@ class DirectoryListing(Base):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id", ondelete="CASCADE"), primary_key=True)
     consultation_hours: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # the import that last changed this row (hours, details, the not-seen mark); one that saw it unchanged leaves it
     last_import_id: Mapped[int | None] = mapped_column(
         ForeignKey("directory_import.id", ondelete="SET NULL"), index=True
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -81,10 +82,19 @@ def _practice_row(team: Sequence[tuple[int, Entry]], order: int) -> dict[str, An
     }  # fmt: skip
 
 
-def place_new(session: Session, *, created: Sequence[tuple[int, Entry]], actor: str) -> dict[str, int]:
-    """Put the newly created therapists into existing or new practices; return counts."""
+@dataclass(frozen=True)
+class Places:
+    """Where the new therapists go: decided, and the new practices written, before or after they are inserted."""
+
+    targets: dict[int, int]  # new therapist id -> practice id
+    existing_moved: list[int]  # existing therapists a new colleague links elsewhere: left to practices.regroup
+    practices_created: int
+
+
+def decide(session: Session, *, created: Sequence[tuple[int, Entry]]) -> Places:
+    """Decide the practices of the therapists created (ids drawn, rows written or not yet) and write the new ones."""
     if not created:
-        return {"placed": 0, "practices_created": 0, "regrouped": 0}
+        return Places({}, [], 0)
     by_id = dict(created)
     new_members = [Member(i, e.values["email"], e.values["street"], e.values["postcode"], None) for i, e in created]
     keys = {_address_key(m.street, m.postcode) for m in new_members} - {None}
@@ -104,10 +114,23 @@ def place_new(session: Session, *, created: Sequence[tuple[int, Entry]], actor: 
     practice_ids = list(session.scalars(text(_PRACTICES).bindparams(bindparam("rows", type_=JSONB)), {"rows": rows}))
     targets = {i: practice_id for group, practice_id in zip(new_groups, practice_ids, strict=True) for i in group}
     targets.update({i: target for i, target in moves.items() if i in by_id and target is not None})
-    placed = [{"id": i, "practice": p} for i, p in targets.items()]
+    return Places(targets, existing_moved, len(practice_ids))
+
+
+def record(session: Session, places: Places, *, actor: str) -> dict[str, int]:
+    """Audit the placements (the therapists hold their practice by now) and regroup the existing ones moved."""
+    placed = [{"id": i, "practice": p} for i, p in places.targets.items()]
     if placed:
-        _run(session, _MOVES, placed)
         _run(session, _AUDIT, placed, actor=actor)
-    if existing_moved:
-        practices.regroup(session, therapist_ids=existing_moved, actor=actor)
-    return {"placed": len(placed), "practices_created": len(practice_ids), "regrouped": len(existing_moved)}
+    if places.existing_moved:
+        practices.regroup(session, therapist_ids=places.existing_moved, actor=actor)
+    return {"placed": len(placed), "practices_created": places.practices_created,
+            "regrouped": len(places.existing_moved)}  # fmt: skip
+
+
+def place_new(session: Session, *, created: Sequence[tuple[int, Entry]], actor: str) -> dict[str, int]:
+    """Put the newly created (already inserted) therapists into existing or new practices; return counts."""
+    places = decide(session, created=created)
+    if places.targets:
+        _run(session, _MOVES, [{"id": i, "practice": p} for i, p in places.targets.items()])
+    return record(session, places, actor=actor)

@@ -191,17 +191,20 @@ _INSERT_NEW = """
     INSERT INTO therapist (title, first_name, last_name, gender, street, postcode, city, latitude, longitude,
         location_precision, location_source, phone, email, website, procedures, languages, phone_hours,
         pref_patient_gender, pref_diagnoses, statutory_licence, status, source, external_id, last_verified_on,
-        last_seen_on, content_hash, staff_edited_fields, version, created_at, updated_at)
+        last_seen_on, content_hash, staff_edited_fields, version, created_at, updated_at, id, practice_id)
     SELECT r.title, r.first_name, r.last_name, r.gender, r.street, r.postcode, r.city, r.latitude, r.longitude,
         CASE WHEN r.latitude IS NULL THEN 'none' ELSE 'address' END, CASE WHEN r.latitude IS NULL THEN NULL
         ELSE :location_source END, r.phone, r.email, r.website, r.procedures, r.languages, r.phone_hours, 'any',
-        '{}', true, 'active', '116117', r.external_id, :today, :today, r.content_hash, '{}', 1, now(), now()
-    FROM jsonb_to_recordset(:rows) AS r(title text, first_name text, last_name text, gender text, street text,
-        postcode text, city text, latitude float8, longitude float8, phone text, email text, website text,
-        procedures jsonb, languages varchar[], phone_hours jsonb, external_id text, content_hash text, ord int)
+        '{}', true, 'active', '116117', r.external_id, :today, :today, r.content_hash, '{}', 1, now(), now(),
+        coalesce(r.id, nextval(pg_get_serial_sequence('therapist', 'id'))), r.practice_id
+    FROM jsonb_to_recordset(:rows) AS r(id int, practice_id int, title text, first_name text, last_name text,
+        gender text, street text, postcode text, city text, latitude float8, longitude float8, phone text,
+        email text, website text, procedures jsonb, languages varchar[], phone_hours jsonb, external_id text,
+        content_hash text, ord int)
     ORDER BY r.ord
     RETURNING id
 """
+_DRAW_IDS = text("SELECT nextval(pg_get_serial_sequence('therapist', 'id')) FROM generate_series(1, :n) ORDER BY 1")
 _UPDATE = """
     UPDATE therapist t SET title = r.title, first_name = r.first_name, last_name = r.last_name, gender = r.gender,
         street = r.street, postcode = r.postcode, city = r.city, latitude = r.latitude, longitude = r.longitude,
@@ -209,21 +212,35 @@ _UPDATE = """
         location_source = CASE WHEN r.latitude IS NULL THEN t.location_source ELSE :location_source END,
         phone = r.phone, email = r.email, website = r.website, procedures = r.procedures, languages = r.languages,
         phone_hours = r.phone_hours, external_id = coalesce(r.external_id, t.external_id),
-        content_hash = r.content_hash, version = t.version + 1, updated_at = now()
+        content_hash = r.content_hash, last_verified_on = :today, last_seen_on = :today, version = t.version + 1,
+        updated_at = now()
     FROM jsonb_to_recordset(:rows) AS r(id int, title text, first_name text, last_name text, gender text,
         street text, postcode text, city text, latitude float8, longitude float8, phone text, email text,
         website text, procedures jsonb, languages varchar[], phone_hours jsonb, external_id text, content_hash text)
     WHERE t.id = r.id
 """
+# seen today: a re-import on the same day leaves the rows as they are (every row version costs 14 index entries)
+_SEEN = text(
+    """
+    UPDATE therapist SET last_verified_on = :today, last_seen_on = :today
+    WHERE id = ANY(:ids) AND (last_verified_on IS DISTINCT FROM :today OR last_seen_on IS DISTINCT FROM :today)
+    """
+)
 _LISTINGS = """
     INSERT INTO directory_listing (therapist_id, consultation_hours, details, last_import_id, not_seen_since,
         missed_imports, deactivated_by_import)
     SELECT r.id, r.hours, r.details, :import_id, NULL, 0, false
     FROM jsonb_to_recordset(:rows) AS r(id int, hours jsonb, details jsonb)
+    WHERE NOT EXISTS (SELECT FROM directory_listing l WHERE l.therapist_id = r.id AND l.consultation_hours = r.hours
+                      AND l.details = r.details AND l.not_seen_since IS NULL AND l.missed_imports = 0
+                      AND NOT l.deactivated_by_import)  -- left as it is: not even locked by ON CONFLICT
     ON CONFLICT (therapist_id) DO UPDATE SET consultation_hours = excluded.consultation_hours,
         details = excluded.details, last_import_id = excluded.last_import_id, not_seen_since = NULL,
         missed_imports = 0, deactivated_by_import = false
-"""
+    WHERE (directory_listing.consultation_hours, directory_listing.details, directory_listing.not_seen_since,
+           directory_listing.missed_imports, directory_listing.deactivated_by_import)
+        IS DISTINCT FROM (excluded.consultation_hours, excluded.details, NULL::date, 0, false)
+"""  # a listing the import leaves as it is is not rewritten (a weekly import changes few of 40,000)
 _CHANGES = """
     INSERT INTO directory_change (import_id, therapist_id, kind, field, old_value, new_value)
     SELECT :import_id, r.id, r.kind, r.field, r.old, r.new
@@ -285,10 +302,14 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     session.add(record)
     session.flush()
     params = {"location_source": LOCATION_SOURCE, "today": today, "import_id": record.id}
-    new_ids: list[int] = []
+    # the new therapists' ids are drawn first, so their practices are decided (and written) before they are
+    # inserted, each with its practice: one row version each instead of an insert and an update (14 indexes)
+    new_ids = list(session.scalars(_DRAW_IDS, {"n": len(plan.new)})) if plan.new else []
+    places = placing.decide(session, created=list(zip(new_ids, plan.new, strict=True)))
     if plan.new:
-        rows = [_values_row(e, ord=i) for i, e in enumerate(plan.new)]
-        new_ids = list(session.scalars(_rows_statement(_INSERT_NEW), {"rows": _rows_text(rows), **params}))
+        rows = [_values_row(e, ord=o, id=i, practice_id=places.targets.get(i))
+                for o, (i, e) in enumerate(zip(new_ids, plan.new, strict=True))]  # fmt: skip
+        session.execute(_rows_statement(_INSERT_NEW), {"rows": _rows_text(rows), **params})
     changed = plan.changed
     update_rows = [
         {
@@ -300,9 +321,8 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
         for u in changed
     ]
     _run(session, _UPDATE, update_rows, params)
-    seen = [u.therapist_id for u in plan.updates]
-    session.execute(text("UPDATE therapist SET last_verified_on = :today, last_seen_on = :today WHERE id = ANY(:ids)"),
-                    {"today": today, "ids": seen})  # fmt: skip
+    seen = [u.therapist_id for u in plan.unchanged]  # the changed ones were stamped by _UPDATE (one row version)
+    session.execute(_SEEN, {"today": today, "ids": seen})
     listed = [(i, e) for i, e in zip(new_ids, plan.new, strict=True)] + [
         (u.therapist_id, u.entry) for u in plan.updates
     ]
@@ -324,7 +344,7 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
     _run(session, _CHANGES, changes, params)
     _audit(session, changes, record=record, actor=actor)
     _reviews(session, plan, import_id=record.id)
-    placing.place_new(session, created=list(zip(new_ids, plan.new, strict=True)), actor=actor)
+    placing.record(session, places, actor=actor)
     moved = [u.therapist_id for u in changed if GROUPING_FIELDS & set(u.changes)]
     if moved:  # an address or e-mail changed: the staff path's regroup, for these few
         practices.regroup(session, therapist_ids=moved, actor=actor)
@@ -451,8 +471,7 @@ def merge_review(session: Session, *, review_id: int, actor: str, today: date) -
         update = planning.Update(ours.id, entry, changes, conflicts, bool(linked), False, dict(ours.values))
         row = {**update.written(), "id": ours.id, "external_id": linked, "content_hash": _content_hash(entry)}
         _run(session, _UPDATE, [row], params)
-    session.execute(text("UPDATE therapist SET last_verified_on = :today, last_seen_on = :today WHERE id = :id"),
-                    {"today": today, "id": ours.id})  # fmt: skip
+    session.execute(_SEEN, {"today": today, "ids": [ours.id]})
     _run(session, _LISTINGS, [{"id": ours.id, "hours": entry.consultation_hours, "details": entry.details}], params)
     rows = [{"id": ours.id, "kind": "changed", "field": f, "old": old, "new": new} for f, (old, new) in
             changes.items()]  # fmt: skip

@@ -17,19 +17,28 @@ Each figure is printed as wall time and this process's CPU time (time.process_ti
 the machine is shared, wall times are noisy, the CPU time is the one to compare. The database server's own
 work is in the wall time only. Only correctness is asserted (the counts); times are printed, never asserted.
 
-Measured 2026-12-01, 11:15-11:25 UTC, on the shared 2-core machine under heavy load (load average 14-16
-throughout), with BENCH_DIRECTORY_BASELINE_SHARE=5:
-- set-based commit of all 50,000 entries: 102.9 s wall, 20.0 s CPU of this process (before this round's
-  profiling: 282 s wall / 53.7 s CPU under cProfile at load 15; 20.6 s wall at 1/10 size);
-- peak memory (tracemalloc) of reading and diffing: 317 MiB for the 26 MiB file (all entries are held for
-  the diff; the file itself is streamed);
-- baseline row by row, measured on 10,000 entries: 197.4 s wall, 26.7 s CPU; extrapolated x5: 987 s wall,
-  134 s CPU (the full-size baseline alone took 965 s at a similar load earlier); ratio 9.6x wall, 6.7x CPU.
-The 30 s target is not shown on this loaded machine: wall time there is about five times the CPU time. Of
-the remaining time, about 20 s is this process's CPU (reading and normalising about 8 s, the diff and the
-held rows about 4 s, practice grouping in core.therapists.grouping about 3 s, serialising the row sets) and
-the rest is the server's: the audit rows (hash-chained by a trigger), the listing upsert and the
-last-seen update of the 30,000 seen therapists, the change rows and the 20,000 inserts.
+Measured 2026-12-01, 11:48-11:53 UTC, on the shared 2-core machine (load average 5.7 before the baseline,
+5.1 before and 4.1 after the commit), with BENCH_DIRECTORY_BASELINE_SHARE=5, after this round's database work:
+- set-based commit of all 50,000 entries: 35.6 s wall, 19.4 s CPU of this process;
+- peak memory (tracemalloc) of reading and diffing: 317 MiB for the 26 MiB file;
+- baseline row by row, measured on 10,000 entries: 57.8 s wall, 25.1 s CPU; extrapolated x5: 289 s wall,
+  126 s CPU; ratio 8.1x wall, 6.5x CPU.
+The seeded listings now hold the consultation hours and details the file has, as an earlier import of the
+same directory would have stored (they were empty, so every listing looked changed).
+Where the server's time went, per statement (a throw-away script timing each statement of ``commit``, rolled
+back), before -> after this round, at load about 5 both times: directory_listing upsert 4.6 -> 3.0 s (only the
+20,000 new listings are written: a listing the import leaves as it is is neither rewritten nor locked); the
+last-seen update 4.3 -> 4.0 s (27,000 rows instead of 30,000: a changed therapist is stamped by its one field
+update); the 20,000-row practice update 3.4 s -> gone (ids are drawn first and each new therapist is inserted
+with its practice); audit rows 6.6 + 2.7 s -> 5.2 + 3.0 s (unchanged in number: 20,000 created, 3,000 changed,
+10,000 not seen, 20,000 placed; no audit row for a therapist who was only seen); change rows 3.6 -> 2.4 s.
+Server statements in all: about 32 s -> 20-27 s. EXPLAIN (ANALYZE, BUFFERS) shows why row versions are dear:
+a therapist row has 14 indexes, so updating 30,000 rows touches a million buffers (4.4 s), and the audit
+chain trigger is 2.8 s of 4.1 s for 30,000 audit rows (one lock, sequence draw, head look-up and SHA-256 per
+row; left as it is). The 30 s target is missed at load 5: 19.4 s is this process's CPU (reading and
+normalising, the diff, grouping, serialising), the rest the server's.
+Before (11:15-11:25 UTC, load 14-16, listings seeded empty): 102.9 s wall, 20.0 s CPU; baseline 987 s wall,
+134 s CPU extrapolated x5; ratio 9.6x wall, 6.7x CPU.
 """
 
 from __future__ import annotations
@@ -73,14 +82,30 @@ SELECT 'Vorname' || g, 'Nachname' || g, 'female', 'Benchstraße ' || g, p.plz, '
        true, 'active', '116117', 'B-' || g, DATE '2026-11-01', DATE '2026-11-01', ARRAY[]::varchar[], 1
 FROM generate_series(1, :held) AS g JOIN bench_plz p ON p.n = 1 + (g * 7919) % (SELECT count(*) FROM bench_plz);
 INSERT INTO directory_listing (therapist_id, consultation_hours, details, missed_imports, deactivated_by_import)
-SELECT id, '{}', '{}', 0, false FROM therapist;
+SELECT id, :hours, :details, 0, false FROM therapist;
 """
+# what the earlier import stored: the consultation hours and details each entry of the file has (``entry`` below)
+LISTED_HOURS = '{"consultation": {"0": [["10:00", "12:00"]]}}'
+LISTED_DETAILS = json.dumps(
+    {
+        "accessibility": [],
+        "specialties": [],
+        "fields": [],
+        "kv": None,
+        "kvg": [],
+        "doctor": None,
+        "no_consultation_hours": False,
+        "fax": None,
+        "distance_m": None,
+    }
+)
 
 
 def seed(engine) -> tuple[float, list[tuple[str, float, float]]]:
     started = time.perf_counter()
     with engine.begin() as conn, conn.connection.cursor() as cursor:
-        cursor.execute(SEED.replace(":held", str(HELD)))
+        seed_sql = SEED.replace(":held", str(HELD)).replace(":hours", f"'{LISTED_HOURS}'")
+        cursor.execute(seed_sql.replace(":details", f"'{LISTED_DETAILS}'"))
     with engine.connect() as conn:
         order = "ORDER BY substr(external_id, 3)::int"  # B-1, B-2, ...: the places of the directory ids
         places = [tuple(p) for p in conn.execute(text(f"SELECT postcode, latitude, longitude FROM therapist {order}"))]

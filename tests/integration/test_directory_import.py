@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
+from core.directory import placing
 from core.directory import service as directory
 from core.directory.models import DirectoryImport, DirectoryListing, DirectoryReview
-from core.directory.reading import Source
+from core.directory.reading import Source, read_sources
 from core.errors import IllegalTransition, ValidationError
 from core.therapists import service as therapists
-from core.therapists.models import Therapist, TherapistStatus
+from core.therapists.models import Practice, Therapist, TherapistStatus
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "directory"
 TODAY = date(2026, 12, 1)
@@ -304,3 +306,90 @@ def test_review_other_person__the_new_therapist_has_the_entrys_consultation_hour
     listing = session.get(DirectoryListing, created.id)
     assert listing.consultation_hours["consultation"] == {"0": [["10:00", "13:00"]]}
     assert created.phone_hours == {"0": [["09:00", "10:00"]], "2": [["14:00", "15:00"]]}
+
+
+def test_commit__a_listing_names_the_import_that_last_changed_it_and_new_hours_replace_the_old(session, tmp_path):
+    first = commit(session, sources("new_format.json"))
+    anna = by_external_id(session, "SYN-1001")
+    commit(session, sources("new_format.json"), today=TODAY + timedelta(7))  # seen again, nothing new
+    assert session.get(DirectoryListing, anna.id).last_import_id == first.id
+    entries = fixture_entries()
+    entries[0]["tsz"][0]["typTsz"][1]["sprechzeiten"] = [{"z": "11:00 - 12:00"}]
+    third = commit(session, [entries_file(tmp_path, "neu.json", entries)], today=TODAY + timedelta(14))
+    session.expire_all()
+    listing = session.get(DirectoryListing, anna.id)
+    assert (listing.consultation_hours["consultation"], listing.last_import_id) == ({"0": [["11:00", "12:00"]]},
+                                                                                    third.id)  # fmt: skip
+
+
+def test_commit__every_therapist_seen_is_verified_on_the_import_day_changed_or_not(session, tmp_path):
+    commit(session, sources("new_format.json"))
+    entries = fixture_entries()
+    entries[0]["tel"] = "030 9999999"  # Anna changed, Bernd seen unchanged
+    commit(session, [entries_file(tmp_path, "neu.json", entries)], today=TODAY + timedelta(days=7))
+    session.expire_all()
+    anna, bernd = by_external_id(session, "SYN-1001"), by_external_id(session, "SYN-1002")
+    assert (anna.last_verified_on, anna.last_seen_on) == (TODAY + timedelta(7), TODAY + timedelta(7))
+    assert (bernd.last_verified_on, bernd.last_seen_on) == (TODAY + timedelta(7), TODAY + timedelta(7))
+    assert (anna.version, bernd.version) == (2, 1)  # the change is one new version; being seen is no edit
+
+
+def test_commit__each_new_therapist_is_inserted_in_their_practice_and_the_move_is_in_their_history(session, tmp_path):
+    colleague = therapists.create(session, data={
+        "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
+        "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
+    }, actor=STAFF, today=TODAY)  # fmt: skip
+    anna, bernd = fixture_entries()
+    entries = [anna, {**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"},
+               {**bernd, "id": "SYN-7003", "strasse": "Andere Gasse", "email": "", "tel": "0351 7777777"}]  # fmt: skip
+    commit(session, [entries_file(tmp_path, "praxen.json", entries)])
+    session.expire_all()
+    new = [by_external_id(session, i) for i in ("SYN-1001", "SYN-7001", "SYN-7002", "SYN-7003")]
+    assert (new[0].practice_id, new[1].practice_id) == (colleague.practice_id, new[2].practice_id)
+    assert len({t.practice_id for t in new} - {None}) == 3
+    for therapist in new:
+        moves = select(AuditEvent).where(AuditEvent.entity_id == str(therapist.id),
+                                         AuditEvent.action == "therapist.practice_changed")  # fmt: skip
+        [moved] = session.scalars(moves)
+        assert moved.details["to_practice_id"] == therapist.practice_id
+
+
+def _placement(session) -> tuple[set, set]:
+    """Who shares a practice with whom (by name), each practice's name, and the practice moves in the history."""
+    rows = session.execute(select(Therapist.id, Therapist.first_name, Practice.name, Practice.id)
+                           .join(Practice, Practice.id == Therapist.practice_id, isouter=True)).all()  # fmt: skip
+    names = {row.id: row.first_name for row in rows}
+    teams = {(row[2], frozenset(r.first_name for r in rows if r[3] == row[3])) for row in rows}
+    moves = session.scalars(select(AuditEvent).where(AuditEvent.action == "therapist.practice_changed"))
+    practice_names = {row.id: row.name for row in session.execute(select(Practice.id, Practice.name))}
+    return teams, {(names[int(e.entity_id)], practice_names.get(e.details["to_practice_id"], "-")) for e in moves}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(session, tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    emails = [""] * 12 + [f"praxis{k}@example.org" for k in range(4)]
+    for n in range(3):  # colleagues we hold, at the addresses and e-mails the file uses
+        therapists.create(session, data={
+            "first_name": f"Held{n}", "last_name": f"Kollege{n}", "gender": "female",
+            "email": rng.choice(emails) or None,
+            "street": f"{rng.choice(['Musterstraße', 'Nebenweg', 'Am Hang'])} {rng.choice(['1', '2', '3'])}",
+            "postcode": rng.choice(["10115", "10117"]), "city": "Berlin", "procedures": ["VT individual adults"],
+        }, actor=STAFF, today=TODAY)  # fmt: skip
+    session.commit()  # the savepoint the comparison rolls back to
+    anna = fixture_entries()[0]
+    entries = [{**anna, "id": f"R-{n}", "vorname": f"Neu{n}", "name": f"Name{n}", "email": rng.choice(emails),
+                "strasse": rng.choice(["Musterstraße", "Nebenweg", "Am Hang"]),
+                "hausnummer": rng.choice(["1", "2", "3"]), "plz": rng.choice(["10115", "10117"])}
+               for n in range(30)]  # fmt: skip
+    source = entries_file(tmp_path, "zufall.json", entries)
+    commit(session, [source])
+    decided_first = _placement(session)
+    session.rollback()
+    monkeypatch.setattr(placing, "decide", lambda session, *, created: placing.Places({}, [], 0))
+    commit(session, [source])  # inserted without a practice, as before ...
+    monkeypatch.undo()
+    batch = read_sources([source], mappings={})
+    created = [(by_external_id(session, e.external_id).id, e) for e in batch.entries]
+    placing.place_new(session, created=created, actor=STAFF)  # ... then placed
+    assert decided_first == _placement(session)
