@@ -58,11 +58,12 @@ def show(*, build: Any, key: str) -> tuple[ReportDefinition, bool]:
         )
         with st.expander(t("reports.filters")):
             columns = st.columns(len(FILTERS))
+            choices = data.report_filter_values(FILTERS, build.build)
             filters = {
                 dimension: tuple(
                     column.multiselect(
                         t(f"reports.dimension.{dimension}"),
-                        data.report_filter_values(dimension, build.build),
+                        choices[dimension],
                         format_func=lambda v, d=dimension: _value(v, d),
                         placeholder=t("select.placeholder"),
                         key=keys[f"filter_{dimension}"],
