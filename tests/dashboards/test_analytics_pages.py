@@ -159,3 +159,25 @@ def test_success__each_survival_curve_shows_the_rows_of_the_whole_mart(built, ro
         assert part.reset_index(drop=True).astype(str).equals(want.reset_index(drop=True).astype(str)), kind
     if role == "analyst":
         assert (expected["at_risk"] == "< 5").any()  # the demo has small cells: the comparison means something
+
+
+def test_bottlenecks__each_circle_sits_at_its_region_centre_with_its_band_named(built, repo_root):
+    import json
+
+    from dashboards.data import region_centres
+
+    user_id, email = built["manager"]
+    at = open_page(repo_root, "analytics_bottlenecks.py", user_id=user_id, email=email, role="manager")
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    regions = next(layer for layer in spec["layers"] if layer["id"] == "bottleneck-regions")["data"]
+    centres = region_centres()
+    assert len(regions) > 10
+    labels = {}
+    for region in regions:
+        latitude, longitude = centres.loc[region["region"]]
+        assert (region["latitude"], region["longitude"]) == pytest.approx((latitude, longitude)), region["region"]
+        labels.setdefault(tuple(region["colour"]), set()).add(region["band_label"])
+    assert all(len(names) == 1 for names in labels.values()), "one band, one name"
+    names = [next(iter(n)) for n in labels.values()]
+    assert len(set(names)) == len(names)
+    assert not any(n.startswith("analytics.") for n in names)
