@@ -219,8 +219,8 @@ def report_frame(definition: str, build: str) -> Any:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
-def report_filter_values(dimension: str, build: str) -> list[str]:
-    """Return the values a report filter on ``dimension`` offers in build ``build``."""
-    from core.warehouse.reports import filter_values
+def report_filter_values(dimensions: tuple[str, ...], build: str) -> dict[str, list[str]]:
+    """Return the values each report filter in ``dimensions`` offers in build ``build`` (one connection)."""
+    from core.warehouse.reports import filter_value_lists
 
-    return filter_values(dimension)
+    return filter_value_lists(dimensions)

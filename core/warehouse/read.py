@@ -78,8 +78,10 @@ def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
 
 def mart_names(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The marts (facts, dimensions, metric marts) a reader may query; staging views are not among them."""
+    # duckdb_tables() lists the base tables information_schema.tables does, without its views over the
+    # catalog: 1-2 ms instead of 13-22 ms CPU on a fresh connection, paid on every mart a page reads
     rows = con.execute(
-        "select table_name from information_schema.tables where table_type = 'BASE TABLE' "
+        "select table_name from duckdb_tables() where not internal "
         "and (table_name like 'mart\\_%' escape '\\' or table_name like 'fct\\_%' escape '\\' "
         "or table_name like 'dim\\_%' escape '\\') order by table_name"
     ).fetchall()

@@ -58,11 +58,12 @@ def show(*, build: Any, key: str) -> tuple[ReportDefinition, bool]:
         )
         with st.expander(t("reports.filters")):
             columns = st.columns(len(FILTERS))
+            choices = data.report_filter_values(FILTERS, build.build)
             filters = {
                 dimension: tuple(
                     column.multiselect(
                         t(f"reports.dimension.{dimension}"),
-                        data.report_filter_values(dimension, build.build),
+                        choices[dimension],
                         format_func=lambda v, d=dimension: _value(v, d),
                         placeholder=t("select.placeholder"),
                         key=keys[f"filter_{dimension}"],
@@ -163,12 +164,14 @@ def _chart(frame: pd.DataFrame, definition: ReportDefinition, metric_label: str,
         else alt.X(f"{first}:N", title=t(f"reports.dimension.{first}"), sort="-y")
     )
     y = alt.Y("value:Q", title=metric_label, axis=alt.Axis(format="%") if kind == "rate" else alt.Axis())
-    encoding: dict[str, Any] = {"x": x, "y": y, "tooltip": [*definition.dimensions, "value", "searches"]}
+    # channel objects, not strings: altair looks a string up in its whole schema (20-90 ms CPU per chart)
+    tooltip = [alt.Tooltip(field) for field in (*definition.dimensions, "value", "searches")]
+    encoding: dict[str, Any] = {"x": x, "y": y, "tooltip": tooltip}
     if len(definition.dimensions) == 2:
         second = definition.dimensions[1]
         encoding["color"] = alt.Color(f"{second}:N", title=t(f"reports.dimension.{second}"))
         if not temporal:
-            encoding["xOffset"] = f"{second}:N"
+            encoding["xOffset"] = alt.XOffset(f"{second}:N")
     base = alt.Chart(plotted)
     chart = base.mark_line(point=True) if temporal else base.mark_bar()
     st.altair_chart(chart.encode(**encoding), width="stretch")

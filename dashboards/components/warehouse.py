@@ -68,6 +68,25 @@ def mart(name: str, *, build: Any, user: Any, order_by: str | None = None,
     return suppress_small_cells(frame) if user.role == "analyst" else frame.copy()
 
 
+def mart_part(name: str, *, build: Any, user: Any, where: dict[str, Any], order_by: str | None = None) -> pd.DataFrame:
+    """The rows of a mart matching ``where``, small cells hidden as the rule hides them in the whole mart.
+
+    For a mart whose rows all add up to one total (no ``dimension`` column, e.g. mart_time_to_placement),
+    the rule's secondary suppression looks at the whole table, so hiding cells in a part alone could hide
+    other cells. Analysts therefore get the whole mart suppressed, then the part; everyone else gets only
+    the part, filtered in DuckDB (measured on 200,000 searches: 64,000 curve rows read for 730 shown).
+    """
+    from core.warehouse.read import suppress_small_cells
+
+    if user.role != "analyst":
+        return data.warehouse_mart_rows(name, build.build, tuple(where.items()), order_by).copy()
+    whole = suppress_small_cells(data.warehouse_mart(name, build.build, order_by))
+    keep = pd.Series(True, index=whole.index)
+    for column, value in where.items():
+        keep &= whole[column] == value
+    return whole[keep]
+
+
 SUPPRESSED_COLOUR = [200, 200, 200, 255]  # a region whose figures are hidden (fewer than 5 patients)
 BUBBLE_METRES_PER_SEARCH = 2_500  # radius grows with the square root of the waiting searches
 MIN_BUBBLE = 4  # searches: every region's circle is visible; hidden regions all get this size
@@ -87,6 +106,9 @@ def bottleneck_map(regions: pd.DataFrame, *, key: str) -> None:
 
     centres = data.region_centres()
     rows = regions[regions["value"].isin(centres.index)]
+    # look-ups once, not per region: .loc and t() per row cost about 0.1 s CPU on the 600 regions of Germany
+    where = dict(zip(centres.index, zip(centres["latitude"], centres["longitude"], strict=True), strict=True))
+    band_labels = {band: t(f"analytics.bottleneck.band.{band}") for band in [*maps.BALANCE_COLOURS, "suppressed"]}
     points = []
     for row in rows.itertuples(index=False):
         hidden = isinstance(row.waiting_searches, str)
@@ -94,14 +116,14 @@ def bottleneck_map(regions: pd.DataFrame, *, key: str) -> None:
         supply = 0 if hidden or pd.isna(row.accepting_practices) else int(row.accepting_practices)
         band = "suppressed" if hidden else balance_category(int(row.waiting_searches), supply)
         ratio = row.waiting_per_practice
-        latitude, longitude = centres.loc[row.value]
+        latitude, longitude = where[row.value]
         points.append({
             "region": row.value, "latitude": float(latitude), "longitude": float(longitude),
             "radius": BUBBLE_METRES_PER_SEARCH * waiting**0.5,
             "colour": SUPPRESSED_COLOUR if hidden else maps.BALANCE_COLOURS[band],
             "waiting": number(row.waiting_searches), "practices": number(row.accepting_practices),
             "ratio_label": number(ratio, 1) if isinstance(ratio, str) or pd.notna(ratio) else t("analytics.no_supply"),
-            "band_label": t(f"analytics.bottleneck.band.{band}"),
+            "band_label": band_labels[band],
         })  # fmt: skip
     layer = maps.pdk.Layer(
         "ScatterplotLayer", data=points, id="bottleneck-regions", get_position="[longitude, latitude]",

@@ -52,7 +52,7 @@ chart = (
         x=alt.X("week_start:T", title=t("analytics.week")),
         y=alt.Y("value:Q", title=t("analytics.value")),
         color=alt.Color("series:N", title=t("analytics.series")),
-        tooltip=["week_start:T", "series:N", "value:Q"],
+        tooltip=[alt.Tooltip(f) for f in ("week_start:T", "series:N", "value:Q")],  # objects: no schema lookup
     )
 )
 st.altair_chart(chart, width="stretch")

@@ -27,7 +27,7 @@ chart = (
     .encode(
         y=alt.Y("label:N", sort=list(numeric["label"]), title=t("analytics.step"), axis=alt.Axis(labelLimit=240)),
         x=alt.X("items:Q", title=t("analytics.items")),
-        tooltip=["label:N", "items:Q"],
+        tooltip=[alt.Tooltip("label:N"), alt.Tooltip("items:Q")],
     )
 )
 st.altair_chart(chart, width="stretch")

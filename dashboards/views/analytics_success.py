@@ -40,10 +40,10 @@ st.subheader(t("analytics.survival"), help=t("analytics.survival_help"))
 kind = st.segmented_control(
     t("analytics.stratum_kind"), STRATA, default="all", format_func=lambda s: t(f"analytics.stratum.{s}"), key="kind"
 )
-curve = warehouse.mart("mart_time_to_placement", build=build, user=user, order_by="stratum, day")
-curve = curve[
-    (curve["stratum_kind"] == (kind or "all")) & curve["survival"].map(lambda v: not isinstance(v, str))
-].copy()
+curve = warehouse.mart_part(
+    "mart_time_to_placement", build=build, user=user, where={"stratum_kind": kind or "all"}, order_by="stratum, day"
+)
+curve = curve[curve["survival"].map(lambda v: not isinstance(v, str))].copy()
 curve["stratum"] = curve["stratum"].replace({"all": t("analytics.stratum.all")})
 survival = (
     alt.Chart(curve)

@@ -24,6 +24,17 @@ uncached): overview 637 ms, success 897 ms, process 421 ms, bottlenecks 367 ms, 
 2,210 ms (its five filter lists: 2.1 s CPU before, 0.6 s now), SQL box 23 ms; peak memory 984 MB in this
 process (dbt and DuckDB run in it), 619 MB in the largest child. The 15 s target needs an idle machine at
 the least: the build's CPU time alone (this process, without PostgreSQL's side of COPY) is twice 15 s.
+
+Pages, 2026-12-01 later (issue #11 page part; this benchmark's warehouse built once and kept, each page run
+uncached by the same AppTest method, median of 5; wall / CPU of this process): before, load 7.2-7.5 (median
+of 3): overview 285 / 196 ms, success 486 / 324 ms, reports 1,254 / 1,048 ms (its gender and insurance filter
+lists each joined 1,000,000 items to their searches: 0.3 s CPU apiece). After (filter lists from the searches
+alone on a published build, whose relationships test guarantees every item's search, all five over one
+connection; the survival curve read for the chosen stratum kind, 730 of 63,834 rows, analysts' hidden cells
+still decided over the whole mart; mart names from duckdb_tables(); altair tooltips as channel objects),
+load 6.5-6.9: overview 206 / 164 ms, success 247 / 227 ms, reports 366 / 282 ms, process 254 / 164 ms,
+bottlenecks 580 / 333 ms, responses 376 / 232 ms, SQL box 66 / 27 ms, title-only page 9 ms. What is left per
+page is mostly opening the DuckDB file once per mart read (20-35 ms CPU each) and Streamlit's own rendering.
 """
 
 from __future__ import annotations

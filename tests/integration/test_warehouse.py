@@ -202,3 +202,25 @@ def test_read_mart_rows__an_unknown_column_is_a_clear_error(warehouse):
         read_mart_rows("mart_response_rates", where={"region9": "1"})
     with pytest.raises(NotFound, match="optional asc or desc"):
         read_mart_rows("mart_response_rates", where={"dimension": "x"}, order_by="items sideways")
+
+
+def test_mart_names__are_the_base_tables_information_schema_lists(warehouse):
+    # the fast catalog lookup must list exactly the marts the standard catalog view does (no views, no staging)
+    def by_information_schema(con):
+        return [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_type = 'BASE TABLE' "
+            "and (table_name like 'mart\\_%' escape '\\' or table_name like 'fct\\_%' escape '\\' "
+            "or table_name like 'dim\\_%' escape '\\') order by table_name"
+        ).fetchall()]  # fmt: skip
+
+    with connect() as con:
+        assert mart_names(con) == by_information_schema(con)
+        assert "mart_kpis" in mart_names(con)
+    con = duckdb.connect()
+    try:
+        con.execute("create table mart_a (x int); create table fct_b (x int); create table dim_c (x int)")
+        con.execute("create table stg_d (x int); create view mart_v as select 1 as x; create table martx (x int)")
+        con.execute("create schema other; create table other.mart_e (x int)")
+        assert mart_names(con) == by_information_schema(con) == ["dim_c", "fct_b", "mart_a", "mart_e"]
+    finally:
+        con.close()

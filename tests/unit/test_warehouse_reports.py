@@ -193,6 +193,16 @@ def test_values_of__offers_exactly_the_values_a_report_can_show(con, dimension):
 @pytest.mark.parametrize("seed", range(5))
 def test_values_of__agrees_with_the_definition_on_random_marts(seed):
     # random searches and items, with missing attributes, unsent items and items whose search is unknown
+    check_random_marts(seed, searches_known=False)
+
+
+@pytest.mark.parametrize("seed", range(5, 15))
+def test_values_of__with_known_searches_agrees_with_the_definition_on_random_marts(seed):
+    # as a published build: every item's search is a search of the warehouse (its relationships test)
+    check_random_marts(seed, searches_known=True)
+
+
+def check_random_marts(seed: int, *, searches_known: bool) -> None:
     rng = random.Random(seed)
     con = duckdb.connect()
     con.execute(
@@ -211,7 +221,8 @@ def test_values_of__agrees_with_the_definition_on_random_marts(seed):
     def pick(*choices):
         return rng.choice([None, *choices])
 
-    for s in range(rng.randint(0, 30)):
+    searches = rng.randint(1 if searches_known else 0, 30)
+    for s in range(searches):
         started = date(2026, rng.randint(1, 12), rng.randint(1, 28))
         con.execute(
             "insert into fct_search_spells values (?, ?, ?, date_trunc('month', ?), date_trunc('week', ?), "
@@ -221,15 +232,18 @@ def test_values_of__agrees_with_the_definition_on_random_marts(seed):
              pick("30-34", "60-64")],
         )  # fmt: skip
     for item in range(rng.randint(0, 60)):
+        search = rng.randrange(searches) if searches_known else rng.randint(0, 40)
         sent = rng.choice([None, datetime(2026, rng.randint(1, 12), rng.randint(1, 28), 9)])
         practice = pick(1, 2, 3)
         con.execute(
             "insert into fct_inquiry_items values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [item, f"s{rng.randint(0, 40)}", 10 + item % 4, practice, practice or -(10 + item % 4), sent,
+            [item, f"s{search}", 10 + item % 4, practice, practice or -(10 + item % 4), sent,
              pick("10", "13"), pick("101", "134"), pick("VT", "AP"), pick("30-34", "20-24")],
         )  # fmt: skip
     try:
         for dimension in DIMENSIONS:
-            assert values_of(dimension, con) == values_by_definition(con, dimension), dimension
+            assert values_of(dimension, con, searches_known=searches_known) == values_by_definition(con, dimension), (
+                dimension
+            )
     finally:
         con.close()
