@@ -39,6 +39,10 @@ row; left as it is). The 30 s target is missed at load 5: 19.4 s is this process
 normalising, the diff, grouping, serialising), the rest the server's.
 Before (11:15-11:25 UTC, load 14-16, listings seeded empty): 102.9 s wall, 20.0 s CPU; baseline 987 s wall,
 134 s CPU extrapolated x5; ratio 9.6x wall, 6.7x CPU.
+
+Quiet run, 2026-12-01 12:49 UTC, load average 0.9 (nothing else running), BENCH_DIRECTORY_BASELINE_SHARE=5:
+set-based commit 30.51 s wall, 20.15 s CPU (misses the 30 s target by half a second); baseline row by row
+32.3 s wall / 21.3 s CPU on 10,000 entries, extrapolated x5 161.5 s wall / 106.6 s CPU; 5.3x; peak 317 MiB.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ asks for under 4 s wall: with about 4 s of CPU in Python alone this is not reach
 
 Only correctness is asserted (the counts per action, no slot taken twice); times are printed, never
 asserted: machines are shared and noisy.
+
+Quiet run, 2026-12-01 12:53 UTC, load average 1.0: the whole job 5.93 s wall, 4.43 s CPU of this process for
+10,000 open inquiries (2,000 reminders, 1,500 calls, 500 expired); issue 13's 4 s is missed.
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ Measured 2026-12-01 (shared 2-core machine; 2,656,318 candidate pairs, 902,843 p
   nothing; the in-memory pipeline on test_bench_matching's snapshot, same load, old and new code back to
   back: 4.89 -> 3.66 s CPU with identical proposals. The 3 s target is MISSED; see the matching benchmark
   for what is left.
+
+Quiet run, 2026-12-01 12:51 UTC, load average 1.1, after this session's changes: first run 13.09 s wall
+(10.85 s CPU), second run 15.62 s wall (12.58 s CPU); in-memory pipeline 6.76 s; the 3 s target is missed.
+(The same benchmark that morning, quiet, before them: 14.50 s and 16.27 s; in-memory 8.68 s.)
 """
 
 from __future__ import annotations

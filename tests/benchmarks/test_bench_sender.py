@@ -20,6 +20,9 @@ needs TCP_NODELAY: without it Nagle's algorithm waited for the server's delayed 
 (19 mails/s). What is left per mail: the ORM UPDATE ... RETURNING of the mark (CPU, on the second thread but
 under the same GIL as the in-process catcher) and building the MIME message; marking a whole batch 'sending' in
 one commit would cut the round trips but leave up to a batch in doubt.
+
+Quiet run, 2026-12-01 12:52 UTC, load average 1.1: raw smtplib 308 mails/s (6.49 s, 6.31 s CPU), the sender
+216 mails/s (9.24 s, 8.50 s CPU): 70 % of raw smtplib's throughput, above issue 13's 50 %.
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ whole job 27.7 s CPU, 133 s wall at load 3.7-6 (the database server's time and t
 are in the wall time, not in our CPU). Before the COPY (one Python dict per item's JSON features) reading the
 items had not finished after 8.7 minutes at load 14 (the test's 600 s timeout). So the target of 60 s holds
 in CPU time; the wall time on this shared machine does not show it.
+
+Quiet run, 2026-12-01 12:53 UTC, load average 1.0: fit_learned_model on 1,000,000 items 19.2 s wall (18.5 s
+CPU), baseline single fit 4.7 s; the training job's whole path from PostgreSQL 34.0 s wall (29.4 s CPU; reading
+the items 19.2 s, peak 1.1 GiB): under the 60 s target.
 """
 
 from __future__ import annotations
