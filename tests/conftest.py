@@ -8,11 +8,13 @@ dashboard) use ``committed_db``, which empties the tables afterwards.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.support.postgres import drop_database, recreate_database, with_database
@@ -87,16 +89,48 @@ def session(engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+LOCK_WAIT = "15s"  # how long emptying the tables waits for another session's locks before it steps in
+LOCK_CONFLICTS = {"40P01", "55P03"}  # deadlock_detected, lock_not_available
+
+
 def truncate_all(engine: Engine) -> None:
-    """Empty every table but the reference data (postcodes) and the migration marker."""
-    with engine.begin() as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-            if row[0] not in KEEP_TABLES
-        ]
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    """Empty every table but the reference data (postcodes) and the migration marker.
+
+    Another session may still hold locks when a test ends: a dashboard's rerun that outlived a failed wait,
+    a worker thread mid-transaction. TRUNCATE then waits, or loses a deadlock, and a test that failed would
+    leave its rows to every later test. So a lock conflict ends the other sessions on the test database
+    (the app's pool reconnects: pool_pre_ping), says on stderr which ones they were, and tries again.
+    """
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+                tables = sorted(
+                    row[0]
+                    for row in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+                    if row[0] not in KEEP_TABLES
+                )
+                if tables:
+                    conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:
+            if getattr(exc.orig, "pgcode", None) not in LOCK_CONFLICTS or attempt == 2:
+                raise
+            end_other_sessions(engine, reason=type(exc.orig).__name__)
+
+
+def end_other_sessions(engine: Engine, *, reason: str) -> None:
+    """Terminate every other client session on the test database, naming each on stderr."""
+    with engine.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT pid, state, application_name, left(query, 160), pg_terminate_backend(pid) "
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            )
+        ).all()
+    for pid, state, app, query, _ in ended:
+        print(f"truncate_all ({reason}): ended session {pid} [{state}] {app!r}: {query!r}", file=sys.stderr)
 
 
 @pytest.fixture

@@ -220,6 +220,8 @@ def test_busy_day__two_dashboards_and_two_schedulers_run_no_job_twice_send_no_ma
             pids = {first.pid, second.pid}
     finally:
         staff.done.set()
+        if staff.is_alive():
+            staff.join(timeout=120)  # never leave its transaction open under the clean-up's TRUNCATE
         catcher.stop()
     logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted(tmp_path.glob("scheduler-*.log")))
     assert staff.error is None, repr(staff.error)
