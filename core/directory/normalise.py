@@ -292,8 +292,32 @@ def _hour_kind(typ: Any) -> str:
     return HOUR_TEXTS.get(text.lower(), f"unknown:{text}")
 
 
+_TSZ_REMEMBERED = 20_000
+_tsz_seen: dict[str, dict[str, dict[str, Any]]] = {}
+
+
 def hours_from_tsz(days: Any, where: dict[str, Any], warnings: list[Problem]) -> dict[str, dict[str, Any]]:
-    """Read ``tsz[]`` in the new (typTsz, z) or old (tszDesTyps, zeit) format: kind -> phone-hours normal form."""
+    """Read ``tsz[]`` in the new (typTsz, z) or old (tszDesTyps, zeit) format: kind -> phone-hours normal form.
+
+    Remembered per distinct ``tsz`` (its repr: only an identical input shares a result) when it reads without
+    warnings (those name the entry); each caller gets a fresh copy. Many practices list the same hours.
+    """
+    key = repr(days)
+    hours = _tsz_seen.get(key)
+    if hours is None:
+        found: list[Problem] = []
+        hours = _hours_from_tsz(days, where, found)
+        if found:
+            warnings.extend(found)
+            return hours
+        if len(_tsz_seen) >= _TSZ_REMEMBERED:
+            _tsz_seen.clear()
+        _tsz_seen[key] = hours  # kept as read; the caller changes its copy (takes the phone hours out)
+    return {kind: {day: [list(pair) for pair in pairs] for day, pairs in by_day.items()}
+            for kind, by_day in hours.items()}  # fmt: skip
+
+
+def _hours_from_tsz(days: Any, where: dict[str, Any], warnings: list[Problem]) -> dict[str, dict[str, Any]]:
     ranges: dict[str, dict[str, list[list[str]]]] = {}
     unknown: set[str] = set()
     for day in days or []:

@@ -128,3 +128,35 @@ def test_practice_hours_memo__gives_what_normalise_phone_hours_gives():
             ]
         for _ in range(2):  # the second time from the memo
             assert _outcome(placing._practice_hours, by_day) == _outcome(normalise_phone_hours, by_day)
+
+
+def _random_tsz(rng: random.Random) -> list:
+    days = []
+    for _ in range(rng.randint(0, 4)):
+        slots = [{"z": f"{rng.randint(6, 20):02d}{rng.choice([':', '.'])}{rng.choice(['00', '30'])} - "
+                       f"{rng.randint(6, 21):02d}:15"} if rng.random() < 0.9 else {"z": rng.choice(["abends", ""])}
+                 for _ in range(rng.randint(0, 3))]  # fmt: skip
+        kind = rng.choice(["01", "02", "05", "07", "7", "Telefonische Erreichbarkeit", "Sprechstunde", "99"])
+        key = rng.choice(["typTsz", "tszDesTyps"])
+        days.append({"d": "30.11.2026", "t": rng.choice(["Mo.", "Di.", "Mi", "Freitag", "Sa.", "Xy."]),
+                     key: [{"typ": kind, "sprechzeiten": slots}]})  # fmt: skip
+    return days
+
+
+def test_tsz_memo__reads_hours_and_warnings_as_the_definition_does_and_hands_out_a_copy():
+    rng = random.Random(99)
+    for index in range(3_000):
+        days = _random_tsz(rng)
+        where = {"file": "suche.json", "line": index, "entry": f"T-{index}"}
+        expected_warnings: list = []
+        expected = normalise._hours_from_tsz(days, where, expected_warnings)
+        for _ in range(2):  # the second time from the memo (when the entry read without warnings)
+            warnings: list = []
+            assert normalise.hours_from_tsz(days, where, warnings) == expected, days
+            assert [w.as_dict() for w in warnings] == [w.as_dict() for w in expected_warnings]
+    tsz = [{"t": "Mo.", "typTsz": [{"typ": "07", "sprechzeiten": [{"z": "09:00 - 10:00"}]}]}]
+    first = normalise.hours_from_tsz(tsz, {"file": "a", "line": 1, "entry": "A"}, [])
+    first.pop("phone")["0"][0][0] = "changed"
+    assert normalise.hours_from_tsz(tsz, {"file": "a", "line": 1, "entry": "A"}, []) == {
+        "phone": {"0": [["09:00", "10:00"]]}
+    }
