@@ -32,8 +32,9 @@ before); offers (psy), tsz blocks and the merged hours of new practices are read
 (memos compared with their definitions on random inputs in tests/unit/test_directory_fast_paths.py); street
 spellings for the practice grouping are remembered (4 x 35,000 regex chains before). On the server, therapist
 is kept at fillfactor 50 (revision 0017_imp): all 27,000 "seen" stamps are now HOT updates
-(pg_stat_get_xact_tuples_hot_updated: 27,000 of 30,000 updates; 0 before, 14,105 at fillfactor 70), so the
-stamp statement went from 4-10 s to about 1 s at load 15. The audit chain trigger is unchanged (row by row).
+(pg_stat_get_xact_tuples_hot_updated: 27,000 of 30,000 updates; 14,105 at fillfactor 70; at 100 the seeded
+pages are packed full and leave no room for a HOT version), so the stamp statement went from 4-10 s to about
+1 s at load 15. The audit chain trigger is unchanged (row by row).
 No quiet machine was available for the wall time before the deadline: with about 7 s less CPU here and about
 3 s less server time than the quiet run below, the commit should take about 20 s on a quiet machine (an
 estimate, not a measurement).
