@@ -86,9 +86,11 @@ def _phone(raw: str | None) -> str | None:
 def _descs() -> tuple[tuple[frozenset[int], re.Pattern[str]] | None, ...]:
     """Germany's number descriptions as phonenumbers' validity check reads them: the general one first."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("DE")
+    # fixed line and mobile first: almost every practice number is one of them, and validity only asks
+    # whether any type matches (the order phonenumbers uses to *name* the type does not matter here)
     descs = [metadata.general_desc] + [
-        getattr(metadata, kind) for kind in ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
-                                             "pager", "uan", "voicemail", "fixed_line", "mobile")
+        getattr(metadata, kind) for kind in ("fixed_line", "mobile", "premium_rate", "toll_free", "shared_cost",
+                                             "voip", "personal_number", "pager", "uan", "voicemail")
     ]  # fmt: skip
     return tuple(
         (frozenset(d.possible_length), re.compile(d.national_number_pattern)) if d and d.national_number_pattern
@@ -240,6 +242,11 @@ def _soft(values: dict[str, Any], key: str, call: Any, warnings: list[Problem], 
 
 def procedures_from_text(texts: Iterable[str]) -> list[dict[str, str]]:
     """Read offers like "Verhaltenstherapie Einzeltherapie Erwachsene" or codes "V E E" (ptv, pta, pts)."""
+    return [dict(offer) for offer in _procedures(tuple(texts))]
+
+
+@functools.lru_cache(maxsize=20_000)  # the directory words a few dozen offers the same way: read each once
+def _procedures(texts: tuple[str, ...]) -> tuple[dict[str, str], ...]:
     offers: set[tuple[str, str, str]] = set()
     for raw in texts:
         text = (raw or "").strip()
@@ -258,10 +265,10 @@ def procedures_from_text(texts: Iterable[str]) -> list[dict[str, str]]:
                 if word in lower] or ["adults"]  # fmt: skip
         offers.update((p, s, a) for p in procedures for s in settings for a in ages)
     order = ({"VT": 0, "TP": 1, "AP": 2, "ST": 3}, {"individual": 0, "group": 1}, {"adults": 0, "children_youth": 1})
-    return [
+    return tuple(
         {"procedure": p, "setting": s, "age_group": a}
         for p, s, a in sorted(offers, key=lambda o: tuple(order[i][o[i]] for i in range(3)))
-    ]
+    )
 
 
 def languages_from_names(names: Iterable[Any], where: dict[str, Any], warnings: list[Problem]) -> list[str]:
@@ -285,8 +292,32 @@ def _hour_kind(typ: Any) -> str:
     return HOUR_TEXTS.get(text.lower(), f"unknown:{text}")
 
 
+_TSZ_REMEMBERED = 20_000
+_tsz_seen: dict[str, dict[str, dict[str, Any]]] = {}
+
+
 def hours_from_tsz(days: Any, where: dict[str, Any], warnings: list[Problem]) -> dict[str, dict[str, Any]]:
-    """Read ``tsz[]`` in the new (typTsz, z) or old (tszDesTyps, zeit) format: kind -> phone-hours normal form."""
+    """Read ``tsz[]`` in the new (typTsz, z) or old (tszDesTyps, zeit) format: kind -> phone-hours normal form.
+
+    Remembered per distinct ``tsz`` (its repr: only an identical input shares a result) when it reads without
+    warnings (those name the entry); each caller gets a fresh copy. Many practices list the same hours.
+    """
+    key = repr(days)
+    hours = _tsz_seen.get(key)
+    if hours is None:
+        found: list[Problem] = []
+        hours = _hours_from_tsz(days, where, found)
+        if found:
+            warnings.extend(found)
+            return hours
+        if len(_tsz_seen) >= _TSZ_REMEMBERED:
+            _tsz_seen.clear()
+        _tsz_seen[key] = hours  # kept as read; the caller changes its copy (takes the phone hours out)
+    return {kind: {day: [list(pair) for pair in pairs] for day, pairs in by_day.items()}
+            for kind, by_day in hours.items()}  # fmt: skip
+
+
+def _hours_from_tsz(days: Any, where: dict[str, Any], warnings: list[Problem]) -> dict[str, dict[str, Any]]:
     ranges: dict[str, dict[str, list[list[str]]]] = {}
     unknown: set[str] = set()
     for day in days or []:

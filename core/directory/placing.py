@@ -27,6 +27,25 @@ MAX_NAMES = practices.MAX_NAMES_IN_PRACTICE_NAME  # "Praxis A, B, C u. a."
 # grouping's key, remembered for the import: colleagues share an address and each key costs five regexes
 _address_key = functools.lru_cache(maxsize=100_000)(grouping.address_key)
 
+_HOURS_REMEMBERED = 20_000
+_hours_seen: dict[str, Any] = {}
+
+
+def _practice_hours(by_day: dict[str, list]) -> Any:
+    """``normalise_phone_hours`` remembered per distinct week (the result is only serialised, never changed).
+
+    The key is the week's repr, so only an identical input shares a result; an invalid week raises each time.
+    """
+    key = repr(by_day)
+    normal = _hours_seen.get(key)
+    if normal is None:
+        normal = normalise_phone_hours(by_day)
+        if len(_hours_seen) >= _HOURS_REMEMBERED:
+            _hours_seen.clear()
+        _hours_seen[key] = normal
+    return normal
+
+
 _LINKED = text(
     """
     SELECT id, email, street, postcode, practice_id, staff_edited_fields FROM therapist
@@ -78,7 +97,7 @@ def _practice_row(team: Sequence[tuple[int, Entry]], order: int) -> dict[str, An
         "street": first["street"], "postcode": first["postcode"], "city": first["city"],
         "latitude": first["latitude"], "longitude": first["longitude"],
         "precision": "none" if first["latitude"] is None else "address", "channel": channel,
-        "hours": normalise_phone_hours(hours), "ord": order,
+        "hours": _practice_hours(hours), "ord": order,
     }  # fmt: skip
 
 

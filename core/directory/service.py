@@ -12,9 +12,11 @@ The caller owns the transaction. Example:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -37,6 +39,7 @@ from core.therapists.models import Therapist
 GROUPING_FIELDS = {"email", "street", "postcode"}  # as core.therapists.service: may change the practice
 REPORT_LIMIT = 500  # rows per list kept in an import's stored report; the counts are always complete
 ACTION = "therapist.imported"
+_AUDIT_ACTIONS = {"new": "therapist.created", "conflict": "therapist.import_conflict"}  # else ACTION
 
 
 @dataclass
@@ -154,9 +157,32 @@ def _report(batch: Batch, plan: planning.Plan) -> dict[str, Any]:
     })  # fmt: skip
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while an import builds its objects; reference counting still frees them.
+
+    A nationwide file is a few million small objects (entries, rows, dicts) that live until the import ends;
+    the collector traverses them again and again as they pile up (measured: 3 of 9 s CPU of reading the file).
+    Nested uses leave the switch to the outermost one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def preview(session: Session, *, sources: Sequence[Source], mappings: Mapping[str, Mapping[str, str]] | None = None,
             today: date) -> Result:  # fmt: skip
     """Read the files and decide what importing them would do; write nothing."""
+    with _no_cycle_collection():
+        return _preview(session, sources=sources, mappings=mappings, today=today)
+
+
+def _preview(session: Session, *, sources: Sequence[Source], mappings: Mapping[str, Mapping[str, str]] | None,
+             today: date) -> Result:  # fmt: skip
     batch = read_sources(
         sources, mappings=mappings if mappings is not None else resolve_mappings(session, sources=sources)
     )
@@ -294,6 +320,12 @@ def commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str
 
     Everything is written set-based (one statement per kind of write), so 50,000 entries take seconds.
     """
+    with _no_cycle_collection():
+        return _commit(session, sources=sources, mappings=mappings, actor=actor, today=today)
+
+
+def _commit(session: Session, *, sources: Sequence[Source], mappings: Mapping[str, Mapping[str, str]] | None,
+            actor: str, today: date) -> DirectoryImport:  # fmt: skip
     result = preview(session, sources=sources, mappings=mappings, today=today)
     plan = result.plan
     record = DirectoryImport(actor=actor, file_names=[s.name for s in sources], imported_on=today,
@@ -360,11 +392,16 @@ def _run(session: Session, sql: str, rows: list[dict[str, Any]], params: dict[st
 
 def _audit(session: Session, changes: list[dict[str, Any]], *, record: DirectoryImport, actor: str) -> None:
     """One audit row per therapist touched (field names, never values), shown in the therapist's history."""
-    fields: dict[tuple[int, str], list[str]] = {}
+    fields: dict[tuple[int, str], set[str]] = {}
+    actions = _AUDIT_ACTIONS
     for change in changes:
-        action = {"new": "therapist.created", "conflict": "therapist.import_conflict"}.get(change["kind"], ACTION)
-        fields.setdefault((change["id"], action), []).append(change["field"])
-    rows = [{"id": i, "action": a, "details": {"fields": sorted(set(f)), "import_id": record.id}}
+        key = (change["id"], actions.get(change["kind"], ACTION))
+        named = fields.get(key)
+        if named is None:
+            fields[key] = {change["field"]}
+        else:
+            named.add(change["field"])
+    rows = [{"id": i, "action": a, "details": {"fields": sorted(f), "import_id": record.id}}
             for (i, a), f in fields.items()]  # fmt: skip
     _run(session, _AUDIT, rows, {"actor": actor, "reason": f"Verzeichnisimport #{record.id}"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from datetime import date, timedelta
@@ -193,6 +194,15 @@ def test_commit__a_broken_file_among_good_ones_writes_nothing(session):
     with pytest.raises(ValidationError, match=r"truncated\.json, line"):
         commit(session, sources("new_format.json", "truncated.json"))
     assert count(session, Therapist) == count(session, DirectoryImport) == count(session, AuditEvent) == 0
+
+
+def test_commit__leaves_python_cycle_collection_on_after_an_import_and_after_a_broken_file(session):
+    # the import pauses the collector while it builds its objects; the process must not stay without it
+    commit(session, sources("new_format.json"))
+    assert gc.isenabled()
+    with pytest.raises(ValidationError):
+        commit(session, sources("truncated.json"))
+    assert gc.isenabled()
 
 
 def test_commit__rejected_entries_are_reported_and_not_written(session):
