@@ -219,11 +219,16 @@ def test_layout__a_mapping_is_remembered_per_header_signature(session):
     assert again["web"] == ""
 
 
-def test_commit__new_therapists_join_the_practice_at_their_address_or_share_a_new_one(session, tmp_path):
-    colleague = therapists.create(session, data={
+def held_colleague(session) -> Therapist:
+    """Olga, whom we hold at Anna's address in the directory files (written "Musterstr." there), in a practice."""
+    return therapists.create(session, data={
         "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
         "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
     }, actor=STAFF, today=TODAY)  # fmt: skip
+
+
+def test_commit__new_therapists_join_the_practice_at_their_address_or_share_a_new_one(session, tmp_path):
+    colleague = held_colleague(session)
     anna, bernd = fixture_entries()
     pair = [{**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"}]  # one address in Dresden
     commit(session, [entries_file(tmp_path, "praxen.json", [anna, *pair])])
@@ -335,10 +340,7 @@ def test_commit__every_therapist_seen_is_verified_on_the_import_day_changed_or_n
 
 
 def test_commit__each_new_therapist_is_inserted_in_their_practice_and_the_move_is_in_their_history(session, tmp_path):
-    colleague = therapists.create(session, data={
-        "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
-        "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
-    }, actor=STAFF, today=TODAY)  # fmt: skip
+    colleague = held_colleague(session)
     anna, bernd = fixture_entries()
     entries = [anna, {**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"},
                {**bernd, "id": "SYN-7003", "strasse": "Andere Gasse", "email": "", "tel": "0351 7777777"}]  # fmt: skip
