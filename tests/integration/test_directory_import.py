@@ -368,7 +368,7 @@ def _placement(session) -> tuple[set, set]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(session, tmp_path, monkeypatch, seed):
+def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(session, tmp_path, seed):
     rng = random.Random(seed)
     emails = [""] * 12 + [f"praxis{k}@example.org" for k in range(4)]
     for n in range(3):  # colleagues we hold, at the addresses and e-mails the file uses
@@ -388,10 +388,14 @@ def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(s
     commit(session, [source])
     decided_first = _placement(session)
     session.rollback()
-    monkeypatch.setattr(placing, "decide", lambda session, *, created: placing.Places({}, [], 0))
-    commit(session, [source])  # inserted without a practice, as before ...
-    monkeypatch.undo()
-    batch = read_sources([source], mappings={})
-    created = [(by_external_id(session, e.external_id).id, e) for e in batch.entries]
-    placing.place_new(session, created=created, actor=STAFF)  # ... then placed
+    # the same therapists written as they stand in the file, without a practice (as staff's "other person" does
+    # before it places the one it creates), then placed by placing.place_new
+    created = []
+    for entry in read_sources([source], mappings={}).entries:
+        row = Therapist(**entry.values, external_id=entry.external_id)
+        session.add(row)
+        session.flush()  # one at a time: the ids follow the file's order, as the import draws them
+        created.append((row.id, entry))
+    assert session.scalar(select(func.count()).where(Therapist.practice_id.is_(None))) == len(entries)
+    placing.place_new(session, created=created, actor=STAFF)
     assert decided_first == _placement(session)
