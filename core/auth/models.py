@@ -30,7 +30,7 @@ class StaffUser(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # set for accounts an admin created or reset: the next login must choose a new password first
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default="false")
-    # the TOTP secret, encrypted with a key derived from SECRET_KEY (core.sealing): a dump alone is useless
+    # the TOTP secret, encrypted with a key derived from SECRET_KEY (core.auth.sealing): a dump alone is useless
     totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
     # the last 30-second time step whose code was accepted: a code works once, never replayed
     totp_last_step: Mapped[int | None] = mapped_column(Integer)

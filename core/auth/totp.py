@@ -5,7 +5,7 @@ Example:
     enrol(session, user=user, secret=secret, code="123456", now=now, secret_key=key)
     verify(session, user=user, code="654321", now=now, secret_key=key, max_failures=5, lockout=LOCK)
 
-Required for admins, optional for the other roles. The secret is stored sealed (core.sealing) and a
+Required for admins, optional for the other roles. The secret is stored sealed (core.auth.sealing) and a
 code is accepted once: the time step of the last accepted code is kept, so a seen code cannot be replayed.
 """
 
@@ -18,8 +18,8 @@ import pyotp
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from core import sealing
 from core.audit import service as audit
+from core.auth import sealing
 from core.auth.models import Role, StaffUser
 from core.auth.service import clear_failures, locked_minutes, record_failure
 from core.errors import AuthenticationError, ValidationError

@@ -25,5 +25,5 @@ class FormDraft(Base):
     )  # the login that typed it: another login, even of the same person, never sees it
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
     form_key: Mapped[str] = mapped_column(String(100))  # patient_new, patient_edit:42, therapist_new
-    sealed_values: Mapped[str] = mapped_column(Text)  # JSON of the field values, encrypted (core.sealing)
+    sealed_values: Mapped[str] = mapped_column(Text)  # JSON of the field values, encrypted (core.auth.sealing)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -22,20 +22,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import column, delete, or_, select, table
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from core.auth.models import LoginSession
+from core.auth.sealing import seal, unseal
 from core.drafts.models import FormDraft
 from core.errors import AuthenticationError, ValidationError
 from core.messages import Message
-from core.sealing import seal, unseal
 
 MAX_AGE = timedelta(days=1)  # unsaved input older than a working day is stale, and it is health data
 PURPOSE = b"placement-workbench form draft v1"  # its own key: a TOTP seed key never opens a draft
-# the logins, read as a plain table and not through core.auth's model: core.auth.sessions drops a login's drafts
-# when it ends, so importing core.auth here would make the two packages import each other
-LOGINS = table("login_session", column("id"), column("user_id"), column("ended_at"))
 FORM_KEY = re.compile(r"[a-z_]{1,60}(:[0-9]{1,12})?")
 MAX_CHARACTERS = 200_000  # a form's input as JSON; more is no typing but a mistake
 
@@ -113,13 +111,13 @@ def get(session: Session, *, login_id: str, user_id: int, form_key: str, now: da
     _check_key(form_key)
     row = session.scalar(
         select(FormDraft)
-        .join(LOGINS, LOGINS.c.id == FormDraft.login_session_id)
+        .join(LoginSession, LoginSession.id == FormDraft.login_session_id)
         .where(
             FormDraft.login_session_id == login_id,
             FormDraft.user_id == user_id,
             FormDraft.form_key == form_key,
-            LOGINS.c.user_id == user_id,
-            LOGINS.c.ended_at.is_(None),
+            LoginSession.user_id == user_id,
+            LoginSession.ended_at.is_(None),
         )
     )
     if row is None:
@@ -156,7 +154,7 @@ def discard_login(session: Session, *, login_ids: list[str]) -> int:
 
 def purge(session: Session, *, now: datetime) -> int:
     """Delete drafts older than MAX_AGE and those of ended logins; return how many."""
-    ended = select(LOGINS.c.id).where(LOGINS.c.ended_at.is_not(None))
+    ended = select(LoginSession.id).where(LoginSession.ended_at.is_not(None))
     result = session.execute(
         delete(FormDraft)
         .where(or_(FormDraft.updated_at < now - MAX_AGE, FormDraft.login_session_id.in_(ended)))

@@ -54,7 +54,7 @@ def totp_secret(pending: dict) -> str:
     """The secret behind a pending login: shown during enrolment, else unsealed from the database like the app does."""
     if "secret" in pending:
         return pending["secret"]
-    from core import sealing
+    from core.auth import sealing
     from core.auth.models import StaffUser
     from core.config import get_settings
     from core.db import get_engine

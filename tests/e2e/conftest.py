@@ -109,7 +109,7 @@ def totp_code(page, email: str) -> str:
     import pyotp
     from sqlalchemy.orm import Session
 
-    from core import sealing
+    from core.auth import sealing
     from core.auth import service as auth
     from core.config import get_settings
     from core.db import get_engine

@@ -9,12 +9,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.auth import service as auth
+from core.auth.sealing import unseal
 from core.config import get_settings
 from core.drafts import service as drafts
 from core.drafts.models import FormDraft
 from core.patients import service as patients
 from core.patients.models import Consent, Patient, Search, SearchStatus
-from core.sealing import unseal
 from tests.e2e.conftest import login, screenshot
 from tests.support.postgres import wait_for
 
