@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.components import warehouse
+from dashboards.components import dimension_choice, warehouse
 from dashboards.components.figures import downloads, number, rank
 from dashboards.components.login import require_user
 from dashboards.i18n import t
@@ -17,15 +17,9 @@ build = warehouse.show_build(user=user, key="bottlenecks")
 if build is None:
     st.stop()
 
-dimension = st.segmented_control(
-    t("analytics.bottleneck.dimension"),
-    DIMENSIONS,
-    default="region3",
-    format_func=lambda d: t(f"analytics.bottleneck.{d}"),
-    key="dimension",
-)
+dimension = dimension_choice.show(label="analytics.bottleneck.dimension", options=DIMENSIONS, default="region3",
+                                  names="analytics.bottleneck", key="dimension")  # fmt: skip
 frame = warehouse.mart("mart_bottlenecks", build=build, user=user)
-dimension = dimension or "region3"
 frame = frame[frame["dimension"] == dimension].drop(columns="dimension")
 # no accepting practice at all where patients wait is the worst bottleneck: it ranks first
 no_supply = frame["accepting_practices"].map(lambda v: not isinstance(v, str) and v == 0)

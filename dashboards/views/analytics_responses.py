@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboards.components import warehouse
+from dashboards.components import dimension_choice, warehouse
 from dashboards.components.figures import downloads, percent, rank
 from dashboards.components.login import require_user
 from dashboards.i18n import t
@@ -19,14 +19,8 @@ build = warehouse.show_build(user=user, key="responses")
 if build is None:
     st.stop()
 
-dimension = st.segmented_control(
-    t("analytics.response.dimension"),
-    DIMENSIONS,
-    default="region3",
-    format_func=lambda d: t(f"analytics.response.{d}"),
-    key="dimension",
-)
-dimension = dimension or "region3"
+dimension = dimension_choice.show(label="analytics.response.dimension", options=DIMENSIONS, default="region3",
+                                  names="analytics.response", key="dimension")  # fmt: skip
 frame = warehouse.mart("mart_response_rates", build=build, user=user, where={"dimension": dimension},
                        order_by="items desc, value")  # fmt: skip
 frame = frame.sort_values("items", key=rank, ascending=False, kind="stable")  # hidden counts ("< 5") last

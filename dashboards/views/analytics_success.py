@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboards.components import warehouse
+from dashboards.components import dimension_choice, warehouse
 from dashboards.components.figures import downloads, number
 from dashboards.components.login import require_user
 from dashboards.i18n import t
@@ -37,11 +37,10 @@ st.altair_chart(chart, width="stretch")
 downloads(rates, name="placement_rates", key="rates")
 
 st.subheader(t("analytics.survival"), help=t("analytics.survival_help"))
-kind = st.segmented_control(
-    t("analytics.stratum_kind"), STRATA, default="all", format_func=lambda s: t(f"analytics.stratum.{s}"), key="kind"
-)
+kind = dimension_choice.show(label="analytics.stratum_kind", options=STRATA, default="all", names="analytics.stratum",
+                             key="kind")  # fmt: skip
 curve = warehouse.mart_part(
-    "mart_time_to_placement", build=build, user=user, where={"stratum_kind": kind or "all"}, order_by="stratum, day"
+    "mart_time_to_placement", build=build, user=user, where={"stratum_kind": kind}, order_by="stratum, day"
 )
 curve = curve[curve["survival"].map(lambda v: not isinstance(v, str))].copy()
 curve["stratum"] = curve["stratum"].replace({"all": t("analytics.stratum.all")})
@@ -51,7 +50,7 @@ survival = (
     .encode(
         x=alt.X("day:Q", title=t("analytics.day")),
         y=alt.Y("survival:Q", title=t("analytics.still_waiting"), axis=alt.Axis(format="%")),
-        color=alt.Color("stratum:N", title=t(f"analytics.stratum.{kind or 'all'}")),
+        color=alt.Color("stratum:N", title=t(f"analytics.stratum.{kind}")),
     )
 )
 st.altair_chart(survival, width="stretch")

@@ -181,3 +181,17 @@ def test_bottlenecks__each_circle_sits_at_its_region_centre_with_its_band_named(
     names = [next(iter(n)) for n in labels.values()]
     assert len(set(names)) == len(names)
     assert not any(n.startswith("analytics.") for n in names)
+
+
+def test_responses__the_dimension_buttons_pick_the_breakdown_and_an_unpicked_one_means_regions(built, repo_root):
+    user_id, email = built["manager"]
+    at = open_page(repo_root, "analytics_responses.py", user_id=user_id, email=email, role="manager")
+    choice = at.button_group(key="dimension")
+    assert (choice.label, choice.value) == ("Je", "region3")
+    regions = at.dataframe[0].value["Name"].tolist()
+    choice.set_value("procedure").run()
+    procedures = set(at.dataframe[0].value["Name"])
+    assert "VT" in procedures
+    assert not procedures & set(regions)
+    at.button_group(key="dimension").set_value(None).run()  # a click on the picked button clears it
+    assert at.dataframe[0].value["Name"].tolist() == regions

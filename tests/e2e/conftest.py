@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.postgres import free_port, wait_for
+from tests.support.browser import dashboard
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -69,37 +65,11 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310 - local URL
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def streamlit_app(committed_db, repo_root, tmp_path) -> Iterator[str]:
     """The real app served like make run does (``streamlit run dashboards/server.py``) on the committed test db."""
-    port = free_port()
-    log = (tmp_path / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboards/server.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=repo_root, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: healthy(url) or proc.poll() is not None, timeout=60, what="streamlit to start")
-        assert proc.poll() is None, (tmp_path / "streamlit.log").read_text()
+    with dashboard(repo_root, tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)  # a loaded machine may take a while to close the sessions
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-        log.close()
 
 
 def login(page, url: str, email: str, password: str, *, expect_success: bool = True) -> None:

@@ -7,9 +7,6 @@ expensive part, and the pages only read.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -27,10 +24,9 @@ from core.patients.models import Patient, PatientStatus
 from core.therapists.models import TherapistStatus
 from dashboards.navigation import PAGES
 from tests.conftest import truncate_all
-from tests.e2e.conftest import healthy, login, screenshot
-from tests.support.browser import settled, violations
+from tests.e2e.conftest import login, screenshot
+from tests.support.browser import dashboard, settled, violations
 from tests.support.matching import propose, searching_patient, sent, therapist
-from tests.support.postgres import free_port, wait_for
 
 pytestmark = pytest.mark.browser
 PASSWORD = "sehr geheimes passwort"
@@ -62,23 +58,11 @@ def stack(engine, repo_root, tmp_path_factory) -> Iterator[dict]:
         reset_token = accounts.issue_password_reset(session, user_id=admin.id, actor="test", actor_id=None, now=now)
         thread = {"inquiry_id": inquiry.id, "practice_id": inquiry.practice_id}
         session.commit()
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("a11y") / "streamlit.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboards/app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=repo_root, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(lambda: healthy(url) or proc.poll() is not None, timeout=60, what="streamlit to start")
-            assert proc.poll() is None, log_path.read_text()
+    try:
+        with dashboard(repo_root, tmp_path_factory.mktemp("a11y") / "streamlit.log", script="dashboards/app.py") as url:
             yield {"url": url, "answer_token": answer_url.split("token=")[1], "reset_token": reset_token, **thread}
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
-            truncate_all(engine)
+    finally:
+        truncate_all(engine)
 
 
 def test_axe__every_page_for_an_admin_has_no_serious_violations(page, stack):

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from tests.e2e.conftest import login, screenshot
+from tests.support.browser import settled
 from tests.support.warehouse import PASSWORD, demo_warehouse
 
 pytestmark = pytest.mark.browser
@@ -56,6 +57,11 @@ def test_analytics_in_browser__manager_sees_every_page_with_the_figures_of_postg
     funnel = page.locator("[data-testid=stTable]")
     expect(funnel.get_by_text(f"{proposed:,}".replace(",", "."), exact=True).first).to_be_visible(timeout=60_000)
     screenshot(page, "analytics-process-manager")
+    open_menu_page(page, "Antwortverhalten")
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=60_000)
+    page.locator("[data-testid=stVegaLiteChart]").first.wait_for(timeout=60_000)  # the calibration chart
+    settled(page)
+    screenshot(page, "analytics-responses-manager")
     open_menu_page(page, "Engpässe")
     deck = page.locator("[data-testid=stDeckGlJsonChart]")
     deck.first.wait_for(timeout=60_000)

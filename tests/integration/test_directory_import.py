@@ -229,11 +229,16 @@ def test_layout__a_mapping_is_remembered_per_header_signature(session):
     assert again["web"] == ""
 
 
-def test_commit__new_therapists_join_the_practice_at_their_address_or_share_a_new_one(session, tmp_path):
-    colleague = therapists.create(session, data={
+def held_colleague(session) -> Therapist:
+    """Olga, whom we hold at Anna's address in the directory files (written "Musterstr." there), in a practice."""
+    return therapists.create(session, data={
         "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
         "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
     }, actor=STAFF, today=TODAY)  # fmt: skip
+
+
+def test_commit__new_therapists_join_the_practice_at_their_address_or_share_a_new_one(session, tmp_path):
+    colleague = held_colleague(session)
     anna, bernd = fixture_entries()
     pair = [{**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"}]  # one address in Dresden
     commit(session, [entries_file(tmp_path, "praxen.json", [anna, *pair])])
@@ -345,10 +350,7 @@ def test_commit__every_therapist_seen_is_verified_on_the_import_day_changed_or_n
 
 
 def test_commit__each_new_therapist_is_inserted_in_their_practice_and_the_move_is_in_their_history(session, tmp_path):
-    colleague = therapists.create(session, data={
-        "first_name": "Olga", "last_name": "Kollegin", "gender": "female", "street": "Musterstr. 1",
-        "postcode": "10115", "city": "Berlin", "procedures": ["VT individual adults"],
-    }, actor=STAFF, today=TODAY)  # fmt: skip
+    colleague = held_colleague(session)
     anna, bernd = fixture_entries()
     entries = [anna, {**bernd, "id": "SYN-7001"}, {**bernd, "id": "SYN-7002", "vorname": "Berta"},
                {**bernd, "id": "SYN-7003", "strasse": "Andere Gasse", "email": "", "tel": "0351 7777777"}]  # fmt: skip
@@ -376,7 +378,7 @@ def _placement(session) -> tuple[set, set]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(session, tmp_path, monkeypatch, seed):
+def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(session, tmp_path, seed):
     rng = random.Random(seed)
     emails = [""] * 12 + [f"praxis{k}@example.org" for k in range(4)]
     for n in range(3):  # colleagues we hold, at the addresses and e-mails the file uses
@@ -396,10 +398,14 @@ def test_commit__places_new_therapists_as_placing_them_after_their_insert_does(s
     commit(session, [source])
     decided_first = _placement(session)
     session.rollback()
-    monkeypatch.setattr(placing, "decide", lambda session, *, created: placing.Places({}, [], 0))
-    commit(session, [source])  # inserted without a practice, as before ...
-    monkeypatch.undo()
-    batch = read_sources([source], mappings={})
-    created = [(by_external_id(session, e.external_id).id, e) for e in batch.entries]
-    placing.place_new(session, created=created, actor=STAFF)  # ... then placed
+    # the same therapists written as they stand in the file, without a practice (as staff's "other person" does
+    # before it places the one it creates), then placed by placing.place_new
+    created = []
+    for entry in read_sources([source], mappings={}).entries:
+        row = Therapist(**entry.values, external_id=entry.external_id)
+        session.add(row)
+        session.flush()  # one at a time: the ids follow the file's order, as the import draws them
+        created.append((row.id, entry))
+    assert session.scalar(select(func.count()).where(Therapist.practice_id.is_(None))) == len(entries)
+    placing.place_new(session, created=created, actor=STAFF)
     assert decided_first == _placement(session)

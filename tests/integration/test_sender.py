@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,23 +14,12 @@ from core.audit.models import AuditEvent
 from core.communication import sender
 from core.communication.catcher import MailCatcher, _StoreHandler
 from core.communication.models import Email, EmailStatus
-from core.config import load_settings
 from core.errors import IllegalTransition
+from tests.support import outbox_mail
+from tests.support.outbox_mail import NOW, add_mails, caught, rows, settings_for
+from tests.support.postgres import free_port
 
-ALWAYS = "Mon-Sun 00:00-24:00 holidays=none"
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday, 11:00 in Berlin
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def settings_for(port: int, **overrides):
-    values = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", "smtp_user": None}
-    values |= {"send_window": ALWAYS, "send_max_attempts": 3} | overrides
-    return load_settings(**values)
+smtp = outbox_mail.smtp  # the shared fixture: (port, mailbox) of a running catcher
 
 
 class RejectingHandler(_StoreHandler):
@@ -49,47 +34,6 @@ class RejectingHandler(_StoreHandler):
             return self.replies[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    """A running catcher on a free port: (port, mailbox)."""
-    port, mailbox = free_port(), tmp_path / "mailbox"
-    catcher = MailCatcher(mailbox, port=port)
-    catcher.start()
-    yield port, mailbox
-    catcher.stop()
-
-
-def add_mails(engine, count: int, *, to: str = "praxis{}@example.org") -> list[int]:
-    with Session(engine) as session:
-        rows = [
-            Email(
-                template="status_update",
-                to_address=to.format(i),
-                subject=f"Ihre Suche {i}",
-                body_text=f"Hallo {i}",
-                body_html=f"<p>Hallo {i}</p>",
-                message_id=f"<{uuid.uuid4().hex}@workbench.example.org>",
-                status=EmailStatus.QUEUED,
-            )
-            for i in range(count)
-        ]
-        session.add_all(rows)
-        session.commit()
-        return [row.id for row in rows]
-
-
-def caught(mailbox: Path) -> list[email.message.EmailMessage]:
-    return [
-        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        for path in sorted(mailbox.glob("*.eml"))
-    ]
-
-
-def rows(engine) -> dict[int, Email]:
-    with Session(engine, expire_on_commit=False) as session:
-        return {row.id: row for row in session.scalars(select(Email))}
 
 
 def test_send_due__delivers_each_queued_mail_once_with_its_message_id(committed_db, smtp):

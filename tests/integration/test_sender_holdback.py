@@ -15,19 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.communication import sender
-from core.communication.catcher import MailCatcher
 from core.communication.models import EmailStatus
-from tests.integration.test_sender import NOW, add_mails, caught, free_port, rows, settings_for
+from tests.support import outbox_mail
+from tests.support.outbox_mail import NOW, add_mails, caught, rows, settings_for
 
-
-@pytest.fixture
-def smtp(tmp_path):
-    """A running catcher on a free port: (port, mailbox)."""
-    port, mailbox = free_port(), tmp_path / "mailbox"
-    catcher = MailCatcher(mailbox, port=port)
-    catcher.start()
-    yield port, mailbox
-    catcher.stop()
+smtp = outbox_mail.smtp  # the shared fixture: (port, mailbox) of a running catcher
 
 
 @contextlib.contextmanager

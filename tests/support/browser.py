@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from core.auth import cookies
-from tests.e2e.conftest import healthy
 from tests.support.postgres import free_port, wait_for
 
 SERIOUS = {"serious", "critical"}
@@ -20,13 +20,21 @@ SERIOUS = {"serious", "critical"}
 EXCLUDED_RULES: dict[str, str] = {}
 
 
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310 - local URL
+            return response.status == 200
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
-def dashboard(repo_root: Path, log_path: Path) -> Iterator[str]:
-    """One dashboard process served like make run does; yields its URL."""
+def dashboard(repo_root: Path, log_path: Path, *, script: str = "dashboards/server.py") -> Iterator[str]:
+    """One dashboard process served like make run does (or ``script``, e.g. dashboards/app.py); yields its URL."""
     port = free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboards/server.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=repo_root, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -40,6 +48,7 @@ def dashboard(repo_root: Path, log_path: Path) -> Iterator[str]:
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """Ask ``proc`` to finish (SIGTERM), wait up to 60 s, then kill it."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
