@@ -40,7 +40,7 @@ from core.communication import sender
 from core.communication.catcher import MailCatcher
 from core.communication.models import Email, EmailStatus
 from core.config import load_settings
-from tests.integration.test_sender import free_port
+from tests.support.postgres import free_port
 
 MAILS = 2_000
 

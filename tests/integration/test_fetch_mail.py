@@ -23,9 +23,9 @@ from core.matching.models import InquiryStatus
 from core.operations.models import JobRun, JobStatus
 from core.patients.models import Patient, Search
 from core.therapists.models import Therapist
-from tests.integration.test_sender import free_port
 from tests.support.imap_server import imap_server
 from tests.support.matching import NOW, STAFF, propose, searching_patient, sent, therapist
+from tests.support.postgres import free_port
 
 LATER = NOW + timedelta(days=2)
 

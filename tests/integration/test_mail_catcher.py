@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from core.communication.catcher import MailCatcher, read_mailbox
-from tests.integration.test_sender import free_port
+from tests.support.postgres import free_port
 
 MESSAGE_ID = "<3f9c2a7e41b84d0c9e5b7a1d2c3e4f50@workbench.example.org>"
 PATIENT_ADDRESS = "erika.mustermann@example.org"

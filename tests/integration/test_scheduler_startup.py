@@ -24,7 +24,7 @@ from core.communication.catcher import MailCatcher
 from core.communication.models import Email, EmailStatus
 from core.operations import registry
 from core.operations.models import JobRun, JobStatus
-from tests.integration.test_sender import free_port
+from tests.support.postgres import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.audit.models import AuditEvent
 from core.communication.catcher import MailCatcher
 from core.communication.models import Email, EmailStatus
-from tests.integration.test_sender import free_port
+from tests.support.postgres import free_port
 
 MAILS = 1_000
 BATCH = 20
