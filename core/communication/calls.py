@@ -37,14 +37,12 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
-from core.audit.models import AuditEvent
 from core.communication.dispatch import notify_placement
 from core.communication.models import CallStatus, PhoneCall
 from core.config import Settings, get_settings
 from core.db.locking import ensure_unchanged
 from core.errors import NotFound, ValidationError
 from core.events import service as events
-from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching import service as matching
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
@@ -226,15 +224,12 @@ def schedule_calls(
           "duration_minutes": SLOT_MINUTES, "attempt": attempt, "status": CallStatus.SCHEDULED}
          for inquiry, attempt, slot in booked],
     ))  # fmt: skip
-    session.execute(insert(AuditEvent), [
-        {"actor": actor, "actor_id": None, "action": "phone_call.scheduled", "entity_type": "phone_call",
-         "entity_id": str(call_id), "reason": None,
-         "details": {"inquiry_id": inquiry.id, "attempt": attempt, "scheduled_for": slot.isoformat()}}
+    audit.record_all(session, actor=actor, action="phone_call.scheduled", entity_type="phone_call", rows=[
+        (call_id, {"inquiry_id": inquiry.id, "attempt": attempt, "scheduled_for": slot.isoformat()})
         for call_id, (inquiry, attempt, slot) in zip(call_ids, booked, strict=True)
     ])  # fmt: skip
-    session.execute(insert(DomainEvent), [
-        {"event_type": "phone_call.scheduled", "aggregate_type": "inquiry", "aggregate_id": str(inquiry.id),
-         "payload": {"call_id": call_id, "attempt": attempt, "scheduled_for": slot.isoformat()}}
+    events.emit_all(session, "phone_call.scheduled", aggregate_type="inquiry", events=[
+        (inquiry.id, {"call_id": call_id, "attempt": attempt, "scheduled_for": slot.isoformat()})
         for call_id, (inquiry, attempt, slot) in zip(call_ids, booked, strict=True)
     ])  # fmt: skip
     for call_id, (inquiry, _attempt, slot) in zip(call_ids, booked, strict=True):

@@ -32,14 +32,12 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.audit import service as audit
-from core.audit.models import AuditEvent
 from core.communication import links, selfservice_links, templates
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.contact import display_phone, validate_email
 from core.errors import NotFound, ValidationError
 from core.events import service as events
-from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, ItemOutcome, Placement
 from core.matching.queries import therapist_name
@@ -147,15 +145,13 @@ def enqueue_all(
     if not rows:
         return []
     email_ids = list(session.scalars(insert(Email).returning(Email.id, sort_by_parameter_order=True), rows))
-    session.execute(insert(AuditEvent), [
-        {"actor": actor, "actor_id": None, "action": "email.queued", "entity_type": "email", "entity_id": str(email_id),
-         "reason": None, "details": {"template": template, "inquiry_id": row["inquiry_id"],
-                                     "patient_id": row["patient_id"], "therapist_id": row["therapist_id"]}}
+    audit.record_all(session, actor=actor, action="email.queued", entity_type="email", rows=[
+        (email_id, {"template": template, "inquiry_id": row["inquiry_id"], "patient_id": row["patient_id"],
+                    "therapist_id": row["therapist_id"]})
         for email_id, row in zip(email_ids, rows, strict=True)
     ])  # fmt: skip
-    session.execute(insert(DomainEvent), [
-        {"event_type": "email.queued", "aggregate_type": "email", "aggregate_id": str(email_id),
-         "payload": {"template": template, "inquiry_id": row["inquiry_id"]}}
+    events.emit_all(session, "email.queued", aggregate_type="email", events=[
+        (email_id, {"template": template, "inquiry_id": row["inquiry_id"]})
         for email_id, row in zip(email_ids, rows, strict=True)
     ])  # fmt: skip
     return email_ids
