@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -116,6 +116,23 @@ def enqueue(
     return email
 
 
+_ENQUEUE_ALL_COLUMNS = ("to_address", "subject", "body_text", "body_html", "message_id", "inquiry_id", "patient_id",
+                        "therapist_id")  # fmt: skip
+# the columns ``enqueue`` sets (with the model's defaults) in one statement: arrays instead of one bound row each
+_ENQUEUE_ALL = text(
+    "INSERT INTO email (template, language, to_address, subject, body_text, body_html, message_id, status, attempts,"
+    " next_attempt_at, needs_review, inquiry_id, patient_id, therapist_id) "
+    "SELECT :template, :language, mail.to_address, mail.subject, mail.body_text, mail.body_html, mail.message_id,"
+    " :status, 0, :now, false, mail.inquiry_id, mail.patient_id, mail.therapist_id "
+    "FROM unnest(CAST(:to_address AS text[]), CAST(:subject AS text[]), CAST(:body_text AS text[]),"
+    " CAST(:body_html AS text[]), CAST(:message_id AS text[]), CAST(:inquiry_id AS integer[]),"
+    " CAST(:patient_id AS integer[]), CAST(:therapist_id AS integer[])) WITH ORDINALITY"
+    " AS mail (to_address, subject, body_text, body_html, message_id, inquiry_id, patient_id, therapist_id, position)"
+    " ORDER BY mail.position "
+    "RETURNING email.message_id, email.id"
+)
+
+
 def enqueue_all(
     session: Session,
     *,
@@ -137,14 +154,17 @@ def enqueue_all(
     for to_address, context, ids in mails:
         address = _recipient(to_address, template)
         mail = templates.render(template, language=language, context=context)
-        rows.append({"template": template, "language": used, "to_address": address, "subject": mail.subject[:300],
-                     "body_text": mail.text, "body_html": mail.html, "message_id": _message_id(settings),
-                     "status": EmailStatus.QUEUED, "attempts": 0, "next_attempt_at": now,
+        rows.append({"to_address": address, "subject": mail.subject[:300], "body_text": mail.text,
+                     "body_html": mail.html, "message_id": _message_id(settings),
                      "inquiry_id": ids.get("inquiry_id"), "patient_id": ids.get("patient_id"),
                      "therapist_id": ids.get("therapist_id")})  # fmt: skip
     if not rows:
         return []
-    email_ids = list(session.scalars(insert(Email).returning(Email.id, sort_by_parameter_order=True), rows))
+    columns = {column: [row[column] for row in rows] for column in _ENQUEUE_ALL_COLUMNS}
+    session.flush()  # rows the session holds come first, as with the ORM insert
+    params = {"template": template, "language": used, "status": EmailStatus.QUEUED.value, "now": now, **columns}
+    ids_by_message = dict(session.execute(_ENQUEUE_ALL, params).all())
+    email_ids = [ids_by_message[row["message_id"]] for row in rows]
     audit.record_all(session, actor=actor, action="email.queued", entity_type="email", rows=[
         (email_id, {"template": template, "inquiry_id": row["inquiry_id"], "patient_id": row["patient_id"],
                     "therapist_id": row["therapist_id"]})
