@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -256,21 +257,46 @@ def inquiry_context(
     return _inquiry_context(inquiry, therapist, practice, rows, now=now, settings=settings)
 
 
+@dataclass(frozen=True)
+class Contacts:
+    """Therapists and practices a batch step already loaded, by id; the others are read through the session."""
+
+    therapists: Mapping[int, Therapist] = field(default_factory=dict)
+    practices: Mapping[int, Practice] = field(default_factory=dict)
+
+    def of(self, session: Session, inquiry: Inquiry) -> tuple[Therapist, Practice | None]:
+        """The therapist and practice (None without one) of ``inquiry``."""
+        therapist = self.therapists.get(inquiry.therapist_id) or session.get(Therapist, inquiry.therapist_id)
+        if not inquiry.practice_id:
+            return therapist, None
+        return therapist, self.practices.get(inquiry.practice_id) or session.get(Practice, inquiry.practice_id)
+
+    def recipient(self, session: Session, inquiry: Inquiry) -> str | None:
+        """``recipient`` of the inquiry's therapist and practice (None if neither exists or has an address)."""
+        therapist, practice = self.of(session, inquiry)
+        return (therapist.email if therapist else None) or (practice.email_normalized if practice else None)
+
+
 def inquiry_contexts(
-    session: Session, *, inquiries: list[Inquiry], now: datetime, settings: Settings | None = None
+    session: Session,
+    *,
+    inquiries: list[Inquiry],
+    now: datetime,
+    settings: Settings | None = None,
+    contacts: Contacts | None = None,
 ) -> dict[int, dict[str, Any]]:
     """``inquiry_context`` for many inquiries with one query for their patients; those with none left are left out.
 
-    Their therapists and practices are read through the session's identity map (load them first).
+    Their therapists and practices come from ``contacts``, else from the session.
     """
     settings = settings or get_settings()
+    contacts = contacts or Contacts()
     rows = _pending_rows(session, [inquiry.id for inquiry in inquiries])
     secret = settings.resolved_secret_key()  # once: it may be read from a file
     contexts = {}
     for inquiry in inquiries:
         if rows.get(inquiry.id):
-            therapist = session.get(Therapist, inquiry.therapist_id)
-            practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+            therapist, practice = contacts.of(session, inquiry)
             contexts[inquiry.id] = _inquiry_context(inquiry, therapist, practice, rows[inquiry.id], now=now,
                                                     settings=settings, secret=secret)  # fmt: skip
     return contexts
