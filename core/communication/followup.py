@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from core.communication import calls, outbox
 from core.communication.inbound_failing import failing_addresses
@@ -42,9 +42,10 @@ from core.therapists.models import ContactChannel, Practice, Therapist
 
 JOB_ACTOR = calls.JOB_ACTOR
 # what the reminder and call steps read of a therapist and a practice (names, addresses, phone hours)
-_THERAPIST_COLUMNS = (Therapist.practice_id, Therapist.title, Therapist.first_name, Therapist.last_name,
+_THERAPIST_COLUMNS = (Therapist.id, Therapist.practice_id, Therapist.title, Therapist.first_name, Therapist.last_name,
                       Therapist.email, Therapist.phone_hours)  # fmt: skip
-_PRACTICE_COLUMNS = (Practice.name, Practice.email_normalized, Practice.phone_hours, Practice.contact_channel)
+_PRACTICE_COLUMNS = (Practice.id, Practice.name, Practice.email_normalized, Practice.phone_hours,
+                     Practice.contact_channel)  # fmt: skip
 S = InquiryStatus
 LADDER_STATUSES = (S.APPROVED, S.SENT, S.REMINDED, S.CALL_SCHEDULED)
 
@@ -215,16 +216,16 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
         decision = decisions[row.id]
         due[decision.action].append((loaded.get(row.id, row), decision))
     counts["waiting"], counts["blocked"] = len(due[Action.WAIT]), len(due[Action.BLOCKED])
-    # the therapists and practices of the mails and calls, with only the columns the steps read (the others,
-    # JSON and arrays among them, load on first use): half the job's loading time was decoding unused columns
+    # the therapists and practices of the mails and calls as rows of the columns the steps read (names,
+    # addresses, phone hours): loading them as ORM objects was a fifth of the job
     acting = [inquiry for action in (Action.REMIND, Action.CALL) for inquiry, _d in due[action]]
     therapist_ids = list({inquiry.therapist_id for inquiry in acting})
     practice_ids = list({inquiry.practice_id for inquiry in acting if inquiry.practice_id})
     contacts = outbox.Contacts(
-        therapists={t.id: t for t in session.scalars(select(Therapist).where(Therapist.id == _any(therapist_ids))
-                                                     .options(load_only(*_THERAPIST_COLUMNS)))},
-        practices={p.id: p for p in session.scalars(select(Practice).where(Practice.id == _any(practice_ids))
-                                                    .options(load_only(*_PRACTICE_COLUMNS)))},
+        therapists={t.id: t for t in session.execute(select(*_THERAPIST_COLUMNS)
+                                                      .where(Therapist.id == _any(therapist_ids)))},
+        practices={p.id: p for p in session.execute(select(*_PRACTICE_COLUMNS)
+                                                    .where(Practice.id == _any(practice_ids)))},
     )  # fmt: skip
     counts["reminded"] = _remind(session, [inquiry for inquiry, _d in due[Action.REMIND]], now=now, rules=rules,
                                  settings=settings, reminder=reminder, contacts=contacts)  # fmt: skip

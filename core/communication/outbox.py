@@ -259,12 +259,15 @@ def inquiry_context(
 
 @dataclass(frozen=True)
 class Contacts:
-    """Therapists and practices a batch step already loaded, by id; the others are read through the session."""
+    """Therapists and practices a batch step already loaded, by id; the others are read through the session.
 
-    therapists: Mapping[int, Therapist] = field(default_factory=dict)
-    practices: Mapping[int, Practice] = field(default_factory=dict)
+    The values may be rows with only the columns the steps read (name, title, e-mail, phone hours, contact channel).
+    """
 
-    def of(self, session: Session, inquiry: Inquiry) -> tuple[Therapist, Practice | None]:
+    therapists: Mapping[int, Any] = field(default_factory=dict)
+    practices: Mapping[int, Any] = field(default_factory=dict)
+
+    def of(self, session: Session, inquiry: Inquiry) -> tuple[Any, Any | None]:
         """The therapist and practice (None without one) of ``inquiry``."""
         therapist = self.therapists.get(inquiry.therapist_id) or session.get(Therapist, inquiry.therapist_id)
         if not inquiry.practice_id:
