@@ -28,7 +28,8 @@ from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
-from sqlalchemy import func, select, text
+from sqlalchemy import Integer, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -326,7 +327,10 @@ def _pending_rows(session: Session, inquiry_ids: list[int]) -> dict[int, list[tu
         select(InquiryItem.inquiry_id, InquiryItem.id.label("item_id"), *_SUMMARY_COLUMNS)
         .join(Search, Search.id == InquiryItem.search_id)
         .join(Patient, Patient.id == Search.patient_id)
-        .where(InquiryItem.inquiry_id.in_(inquiry_ids), InquiryItem.outcome == ItemOutcome.PENDING)
+        .where(
+            InquiryItem.inquiry_id == any_(bindparam(None, inquiry_ids, type_=ARRAY(Integer))),
+            InquiryItem.outcome == ItemOutcome.PENDING,
+        )
         .order_by(InquiryItem.inquiry_id, InquiryItem.id)
     ):
         rows.setdefault(row.inquiry_id, []).append((row.item_id, row))
