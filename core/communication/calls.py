@@ -37,14 +37,13 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
-from core.audit.models import AuditEvent
 from core.communication.dispatch import notify_placement
 from core.communication.models import CallStatus, PhoneCall
+from core.communication.outbox import Contacts
 from core.config import Settings, get_settings
 from core.db.locking import ensure_unchanged
 from core.errors import NotFound, ValidationError
 from core.events import service as events
-from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching import service as matching
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
@@ -200,21 +199,22 @@ def schedule_calls(
     after: datetime,
     actor: str,
     settings: Settings | None = None,
+    contacts: Contacts | None = None,
 ) -> dict[int, tuple[int, datetime] | None]:
     """``schedule_call`` for many (inquiry, attempt) pairs in order: one lock, one slot search, bulk writes.
 
     Returns per inquiry id the new call's (id, slot), or None when no slot is free; writes the rows
-    ``schedule_call`` writes one by one. Therapists and practices are read through the identity map.
+    ``schedule_call`` writes one by one. Therapists and practices come from ``contacts``, else the session.
     """
     settings = settings or get_settings()
+    contacts = contacts or Contacts()
     if not calls:
         return {}
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALLOCATION_LOCK})
     allocator = SlotAllocator(taken_slots(session), after=after, tz=settings.timezone)
     planned = []
     for inquiry, attempt in calls:
-        therapist = session.get(Therapist, inquiry.therapist_id)
-        practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+        therapist, practice = contacts.of(session, inquiry)
         planned.append((inquiry, attempt, allocator.allocate(hours_for(therapist, practice))))
     booked = [(inquiry, attempt, slot) for inquiry, attempt, slot in planned if slot is not None]
     result: dict[int, tuple[int, datetime] | None] = {inquiry.id: None for inquiry, _attempt, _slot in planned}
@@ -226,15 +226,12 @@ def schedule_calls(
           "duration_minutes": SLOT_MINUTES, "attempt": attempt, "status": CallStatus.SCHEDULED}
          for inquiry, attempt, slot in booked],
     ))  # fmt: skip
-    session.execute(insert(AuditEvent), [
-        {"actor": actor, "actor_id": None, "action": "phone_call.scheduled", "entity_type": "phone_call",
-         "entity_id": str(call_id), "reason": None,
-         "details": {"inquiry_id": inquiry.id, "attempt": attempt, "scheduled_for": slot.isoformat()}}
+    audit.record_all(session, actor=actor, action="phone_call.scheduled", entity_type="phone_call", rows=[
+        (call_id, {"inquiry_id": inquiry.id, "attempt": attempt, "scheduled_for": slot.isoformat()})
         for call_id, (inquiry, attempt, slot) in zip(call_ids, booked, strict=True)
     ])  # fmt: skip
-    session.execute(insert(DomainEvent), [
-        {"event_type": "phone_call.scheduled", "aggregate_type": "inquiry", "aggregate_id": str(inquiry.id),
-         "payload": {"call_id": call_id, "attempt": attempt, "scheduled_for": slot.isoformat()}}
+    events.emit_all(session, "phone_call.scheduled", aggregate_type="inquiry", events=[
+        (inquiry.id, {"call_id": call_id, "attempt": attempt, "scheduled_for": slot.isoformat()})
         for call_id, (inquiry, attempt, slot) in zip(call_ids, booked, strict=True)
     ])  # fmt: skip
     for call_id, (inquiry, _attempt, slot) in zip(call_ids, booked, strict=True):

@@ -41,6 +41,11 @@ from core.patients.models import Search
 from core.therapists.models import ContactChannel, Practice, Therapist
 
 JOB_ACTOR = calls.JOB_ACTOR
+# what the reminder and call steps read of a therapist and a practice (names, addresses, phone hours)
+_THERAPIST_COLUMNS = (Therapist.id, Therapist.practice_id, Therapist.title, Therapist.first_name, Therapist.last_name,
+                      Therapist.email, Therapist.phone_hours)  # fmt: skip
+_PRACTICE_COLUMNS = (Practice.id, Practice.name, Practice.email_normalized, Practice.phone_hours,
+                     Practice.contact_channel)  # fmt: skip
 S = InquiryStatus
 LADDER_STATUSES = (S.APPROVED, S.SENT, S.REMINDED, S.CALL_SCHEDULED)
 
@@ -193,12 +198,6 @@ def send_reminder(session: Session, inquiry: Inquiry, to_address: str, now: date
                           actor=JOB_ACTOR)  # fmt: skip
 
 
-def _address(session: Session, inquiry: Inquiry) -> str | None:
-    therapist = session.get(Therapist, inquiry.therapist_id)
-    practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
-    return (therapist.email if therapist else None) or (practice.email_normalized if practice else None)
-
-
 def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Settings | None = None,
         reminder: ReminderStep | None = None, limit: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Climb the ladder one step for every open inquiry that is due; return the counts per action."""
@@ -217,32 +216,38 @@ def run(session: Session, *, now: datetime, dry_run: bool = False, settings: Set
         decision = decisions[row.id]
         due[decision.action].append((loaded.get(row.id, row), decision))
     counts["waiting"], counts["blocked"] = len(due[Action.WAIT]), len(due[Action.BLOCKED])
-    # therapists and practices of the mails and calls in the identity map: the steps look them up by id
+    # the therapists and practices of the mails and calls as rows of the columns the steps read (names,
+    # addresses, phone hours): loading them as ORM objects was a fifth of the job
     acting = [inquiry for action in (Action.REMIND, Action.CALL) for inquiry, _d in due[action]]
-    therapist_ids = {inquiry.therapist_id for inquiry in acting}
-    practice_ids = {inquiry.practice_id for inquiry in acting if inquiry.practice_id}
-    _loaded = [*session.scalars(select(Therapist).where(Therapist.id.in_(therapist_ids))),
-              *session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))]  # fmt: skip
+    therapist_ids = list({inquiry.therapist_id for inquiry in acting})
+    practice_ids = list({inquiry.practice_id for inquiry in acting if inquiry.practice_id})
+    contacts = outbox.Contacts(
+        therapists={t.id: t for t in session.execute(select(*_THERAPIST_COLUMNS)
+                                                      .where(Therapist.id == _any(therapist_ids)))},
+        practices={p.id: p for p in session.execute(select(*_PRACTICE_COLUMNS)
+                                                    .where(Practice.id == _any(practice_ids)))},
+    )  # fmt: skip
     counts["reminded"] = _remind(session, [inquiry for inquiry, _d in due[Action.REMIND]], now=now, rules=rules,
-                                 settings=settings, reminder=reminder)  # fmt: skip
-    counts["calls_scheduled"], counts["no_slot"] = _call(session, due[Action.CALL], now=now, settings=settings)
+                                 settings=settings, reminder=reminder, contacts=contacts)  # fmt: skip
+    counts["calls_scheduled"], counts["no_slot"] = _call(session, due[Action.CALL], now=now, settings=settings,
+                                                         contacts=contacts)  # fmt: skip
     counts["expired"], counts["busy"] = _expire(session, [inquiry for inquiry, _d in due[Action.EXPIRE]], now=now)
     session.flush()
     return counts
 
 
 def _remind(session: Session, due: list[Inquiry], *, now: datetime, rules: Rules, settings: Settings,
-            reminder: ReminderStep | None) -> int:  # fmt: skip
+            reminder: ReminderStep | None, contacts: outbox.Contacts) -> int:  # fmt: skip
     """Queue the reminder mails of ``due`` (rendered, one INSERT per table) and move them to 'reminded'."""
     if reminder is not None:  # a step of the caller's: one by one
         for inquiry in due:
-            reminder(session, inquiry, _address(session, inquiry), now)
+            reminder(session, inquiry, contacts.recipient(session, inquiry), now)
         inquiries.move_all(session, [(i, {"after_days": rules.reminder_days}) for i in due], S.REMINDED,
                            actor=JOB_ACTOR, values={"reminded_at": now})  # fmt: skip
         return len(due)
-    contexts = outbox.inquiry_contexts(session, inquiries=due, now=now, settings=settings)
+    contexts = outbox.inquiry_contexts(session, inquiries=due, now=now, settings=settings, contacts=contacts)
     due = [inquiry for inquiry in due if inquiry.id in contexts]  # decide() saw a pending item: all of them
-    mails = [(_address(session, inquiry), contexts[inquiry.id],
+    mails = [(contacts.recipient(session, inquiry), contexts[inquiry.id],
               {"inquiry_id": inquiry.id, "therapist_id": inquiry.therapist_id}) for inquiry in due]  # fmt: skip
     outbox.enqueue_all(session, template="reminder", language="de", mails=mails, now=now, actor=JOB_ACTOR,
                        settings=settings)  # fmt: skip
@@ -251,11 +256,11 @@ def _remind(session: Session, due: list[Inquiry], *, now: datetime, rules: Rules
     return len(due)
 
 
-def _call(session: Session, due: list[tuple[Inquiry, Decision]], *, now: datetime,
-          settings: Settings) -> tuple[int, int]:  # fmt: skip
+def _call(session: Session, due: list[tuple[Inquiry, Decision]], *, now: datetime, settings: Settings,
+          contacts: outbox.Contacts) -> tuple[int, int]:  # fmt: skip
     """Schedule the calls of ``due`` in free slots; move those not yet 'call_scheduled'. Return (booked, no slot)."""
     booked = calls.schedule_calls(session, calls=[(inquiry, d.attempt) for inquiry, d in due], after=now,
-                                  actor=JOB_ACTOR, settings=settings)  # fmt: skip
+                                  actor=JOB_ACTOR, settings=settings, contacts=contacts)  # fmt: skip
     moves = [(inquiry, {"call_id": booked[inquiry.id][0]}) for inquiry, _d in due
              if booked[inquiry.id] is not None and inquiry.status != S.CALL_SCHEDULED]  # fmt: skip
     inquiries.move_all(session, moves, S.CALL_SCHEDULED, actor=JOB_ACTOR, values={"call_scheduled_at": now})

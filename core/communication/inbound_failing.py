@@ -6,7 +6,8 @@ Example: ``failing_addresses(session, {"praxis@example.org"})`` -> ``{"praxis@ex
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.communication.inbound_models import FailingAddress
@@ -17,5 +18,7 @@ def failing_addresses(session: Session, addresses: set[str | None]) -> set[str]:
     wanted = {a.strip().lower() for a in addresses if a}
     if not wanted:
         return set()
-    return set(session.scalars(select(FailingAddress.address).where(FailingAddress.address.in_(wanted),
+    # one array parameter: the follow-up job asks for thousands of addresses at once
+    wanted_array = any_(bindparam(None, sorted(wanted), type_=ARRAY(String)))
+    return set(session.scalars(select(FailingAddress.address).where(FailingAddress.address == wanted_array,
                                                                    FailingAddress.cleared_at.is_(None))))  # fmt: skip

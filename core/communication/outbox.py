@@ -22,24 +22,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_decimal
-from sqlalchemy import func, insert, select
+from sqlalchemy import Integer, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.audit import service as audit
-from core.audit.models import AuditEvent
 from core.communication import links, selfservice_links, templates
 from core.communication.models import Email, EmailStatus
 from core.config import Settings, get_settings
 from core.contact import display_phone, validate_email
 from core.errors import NotFound, ValidationError
 from core.events import service as events
-from core.events.models import DomainEvent
 from core.matching import inquiries
 from core.matching.models import OPEN_INQUIRY_STATUSES, Inquiry, InquiryItem, ItemOutcome, Placement
 from core.matching.queries import therapist_name
@@ -118,6 +118,23 @@ def enqueue(
     return email
 
 
+_ENQUEUE_ALL_COLUMNS = ("to_address", "subject", "body_text", "body_html", "message_id", "inquiry_id", "patient_id",
+                        "therapist_id")  # fmt: skip
+# the columns ``enqueue`` sets (with the model's defaults) in one statement: arrays instead of one bound row each
+_ENQUEUE_ALL = text(
+    "INSERT INTO email (template, language, to_address, subject, body_text, body_html, message_id, status, attempts,"
+    " next_attempt_at, needs_review, inquiry_id, patient_id, therapist_id) "
+    "SELECT :template, :language, mail.to_address, mail.subject, mail.body_text, mail.body_html, mail.message_id,"
+    " :status, 0, :now, false, mail.inquiry_id, mail.patient_id, mail.therapist_id "
+    "FROM unnest(CAST(:to_address AS text[]), CAST(:subject AS text[]), CAST(:body_text AS text[]),"
+    " CAST(:body_html AS text[]), CAST(:message_id AS text[]), CAST(:inquiry_id AS integer[]),"
+    " CAST(:patient_id AS integer[]), CAST(:therapist_id AS integer[])) WITH ORDINALITY"
+    " AS mail (to_address, subject, body_text, body_html, message_id, inquiry_id, patient_id, therapist_id, position)"
+    " ORDER BY mail.position "
+    "RETURNING email.message_id, email.id"
+)
+
+
 def enqueue_all(
     session: Session,
     *,
@@ -139,23 +156,24 @@ def enqueue_all(
     for to_address, context, ids in mails:
         address = _recipient(to_address, template)
         mail = templates.render(template, language=language, context=context)
-        rows.append({"template": template, "language": used, "to_address": address, "subject": mail.subject[:300],
-                     "body_text": mail.text, "body_html": mail.html, "message_id": _message_id(settings),
-                     "status": EmailStatus.QUEUED, "attempts": 0, "next_attempt_at": now,
+        rows.append({"to_address": address, "subject": mail.subject[:300], "body_text": mail.text,
+                     "body_html": mail.html, "message_id": _message_id(settings),
                      "inquiry_id": ids.get("inquiry_id"), "patient_id": ids.get("patient_id"),
                      "therapist_id": ids.get("therapist_id")})  # fmt: skip
     if not rows:
         return []
-    email_ids = list(session.scalars(insert(Email).returning(Email.id, sort_by_parameter_order=True), rows))
-    session.execute(insert(AuditEvent), [
-        {"actor": actor, "actor_id": None, "action": "email.queued", "entity_type": "email", "entity_id": str(email_id),
-         "reason": None, "details": {"template": template, "inquiry_id": row["inquiry_id"],
-                                     "patient_id": row["patient_id"], "therapist_id": row["therapist_id"]}}
+    columns = {column: [row[column] for row in rows] for column in _ENQUEUE_ALL_COLUMNS}
+    session.flush()  # rows the session holds come first, as with the ORM insert
+    params = {"template": template, "language": used, "status": EmailStatus.QUEUED.value, "now": now, **columns}
+    ids_by_message = dict(session.execute(_ENQUEUE_ALL, params).all())
+    email_ids = [ids_by_message[row["message_id"]] for row in rows]
+    audit.record_all(session, actor=actor, action="email.queued", entity_type="email", rows=[
+        (email_id, {"template": template, "inquiry_id": row["inquiry_id"], "patient_id": row["patient_id"],
+                    "therapist_id": row["therapist_id"]})
         for email_id, row in zip(email_ids, rows, strict=True)
     ])  # fmt: skip
-    session.execute(insert(DomainEvent), [
-        {"event_type": "email.queued", "aggregate_type": "email", "aggregate_id": str(email_id),
-         "payload": {"template": template, "inquiry_id": row["inquiry_id"]}}
+    events.emit_all(session, "email.queued", aggregate_type="email", events=[
+        (email_id, {"template": template, "inquiry_id": row["inquiry_id"]})
         for email_id, row in zip(email_ids, rows, strict=True)
     ])  # fmt: skip
     return email_ids
@@ -240,21 +258,49 @@ def inquiry_context(
     return _inquiry_context(inquiry, therapist, practice, rows, now=now, settings=settings)
 
 
+@dataclass(frozen=True)
+class Contacts:
+    """Therapists and practices a batch step already loaded, by id; the others are read through the session.
+
+    The values may be rows with only the columns the steps read (name, title, e-mail, phone hours, contact channel).
+    """
+
+    therapists: Mapping[int, Any] = field(default_factory=dict)
+    practices: Mapping[int, Any] = field(default_factory=dict)
+
+    def of(self, session: Session, inquiry: Inquiry) -> tuple[Any, Any | None]:
+        """The therapist and practice (None without one) of ``inquiry``."""
+        therapist = self.therapists.get(inquiry.therapist_id) or session.get(Therapist, inquiry.therapist_id)
+        if not inquiry.practice_id:
+            return therapist, None
+        return therapist, self.practices.get(inquiry.practice_id) or session.get(Practice, inquiry.practice_id)
+
+    def recipient(self, session: Session, inquiry: Inquiry) -> str | None:
+        """``recipient`` of the inquiry's therapist and practice (None if neither exists or has an address)."""
+        therapist, practice = self.of(session, inquiry)
+        return (therapist.email if therapist else None) or (practice.email_normalized if practice else None)
+
+
 def inquiry_contexts(
-    session: Session, *, inquiries: list[Inquiry], now: datetime, settings: Settings | None = None
+    session: Session,
+    *,
+    inquiries: list[Inquiry],
+    now: datetime,
+    settings: Settings | None = None,
+    contacts: Contacts | None = None,
 ) -> dict[int, dict[str, Any]]:
     """``inquiry_context`` for many inquiries with one query for their patients; those with none left are left out.
 
-    Their therapists and practices are read through the session's identity map (load them first).
+    Their therapists and practices come from ``contacts``, else from the session.
     """
     settings = settings or get_settings()
+    contacts = contacts or Contacts()
     rows = _pending_rows(session, [inquiry.id for inquiry in inquiries])
     secret = settings.resolved_secret_key()  # once: it may be read from a file
     contexts = {}
     for inquiry in inquiries:
         if rows.get(inquiry.id):
-            therapist = session.get(Therapist, inquiry.therapist_id)
-            practice = session.get(Practice, inquiry.practice_id) if inquiry.practice_id else None
+            therapist, practice = contacts.of(session, inquiry)
             contexts[inquiry.id] = _inquiry_context(inquiry, therapist, practice, rows[inquiry.id], now=now,
                                                     settings=settings, secret=secret)  # fmt: skip
     return contexts
@@ -281,7 +327,10 @@ def _pending_rows(session: Session, inquiry_ids: list[int]) -> dict[int, list[tu
         select(InquiryItem.inquiry_id, InquiryItem.id.label("item_id"), *_SUMMARY_COLUMNS)
         .join(Search, Search.id == InquiryItem.search_id)
         .join(Patient, Patient.id == Search.patient_id)
-        .where(InquiryItem.inquiry_id.in_(inquiry_ids), InquiryItem.outcome == ItemOutcome.PENDING)
+        .where(
+            InquiryItem.inquiry_id == any_(bindparam(None, inquiry_ids, type_=ARRAY(Integer))),
+            InquiryItem.outcome == ItemOutcome.PENDING,
+        )
         .order_by(InquiryItem.inquiry_id, InquiryItem.id)
     ):
         rows.setdefault(row.inquiry_id, []).append((row.item_id, row))

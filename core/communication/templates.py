@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.nodes
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
@@ -248,6 +249,12 @@ def _html(template: str, language: str, values: Mapping[str, Any]) -> str:
         skeleton = _compiled_skeleton(template, language).render(values)
     finally:
         _current_slots.reset(token)
+    return _html_of_skeleton(template, language, skeleton, slots.values, values)
+
+
+def _html_of_skeleton(template: str, language: str, skeleton: str, slot_values: list[str],
+                      values: Mapping[str, Any]) -> str:  # fmt: skip
+    """The HTML part from the mail's skeleton Markdown and the values of its placeholders (see ``_html``)."""
     key = (template, language, skeleton)
     with _SKELETONS_LOCK:  # dashboards render mails from several threads
         known = key in _SKELETONS
@@ -255,10 +262,10 @@ def _html(template: str, language: str, values: Mapping[str, Any]) -> str:
         if known:
             _SKELETONS.move_to_end(key)
     if known:
-        html = _fill(skeleton_html, slots.values) if skeleton_html is not None else None
+        html = _fill(skeleton_html, slot_values) if skeleton_html is not None else None
         return html if html is not None else _html_reference(template, language, values)
     skeleton_html = _MARKDOWN.render(skeleton)
-    html, reference = _fill(skeleton_html, slots.values), _html_reference(template, language, values)
+    html, reference = _fill(skeleton_html, slot_values), _html_reference(template, language, values)
     with _SKELETONS_LOCK:
         _SKELETONS[key] = skeleton_html if html == reference else None
         while len(_SKELETONS) > SKELETON_CACHE_SIZE:
@@ -270,15 +277,119 @@ def _html_reference(template: str, language: str, values: Mapping[str, Any]) -> 
     return _MARKDOWN.render(_compiled(template, language)[2].render(values))
 
 
-def render(template: str, *, language: str, context: Mapping[str, Any]) -> RenderedMail:
-    """Render ``template`` in ``language`` with ``context``; raise ValidationError for a missing variable."""
+# One Jinja pass for the text and the HTML part. The text template is the body with its Markdown marks taken
+# out (plain_markup); where both parse to the same tree apart from their literal text, they take the same
+# branches and loops and print the same values in the same order for every context. The body is compiled once
+# more with every piece of literal text replaced by a numbered marker and rendered with a finalize that records
+# each value and prints a marker for it: from the markers the text part (the text template's literal pieces,
+# the values as they are) and the HTML skeleton (the body's pieces, the values as ``_Slots`` prints them) are
+# put together. Templates with anything that captures or re-uses output (macros, blocks, filter and set
+# blocks, includes) or whose trees differ keep the two renders.
+_PIECE_START, _PIECE_END = "\x02", "\x03"  # in a marked render's output only as the markers themselves
+_ONE_PASS_STATEMENTS = (jinja2.nodes.Output, jinja2.nodes.For, jinja2.nodes.If, jinja2.nodes.Assign)
+_current_values: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("mail_values")
+
+
+def _record(value: Any) -> str:
+    printed = _current_values.get()
+    printed.append(value)
+    return f"{_PIECE_START}v{len(printed) - 1}{_PIECE_END}"
+
+
+_ONE_PASS_ENV = _environment(_record)
+
+
+def _aligned(tree: jinja2.nodes.Template) -> list[jinja2.nodes.TemplateData]:
+    """Make every output alternate literal text and values (empty text where none), return the literal pieces.
+
+    The parser leaves out empty text ("### " of a heading is nothing in the text template): with a piece
+    before, between and after the values of each output, the two trees line up piece by piece.
+    """
+    for output in tree.find_all(jinja2.nodes.Output):
+        children, pending = [], ""
+        for child in output.nodes:
+            if isinstance(child, jinja2.nodes.TemplateData):
+                pending += child.data
+            else:
+                children += [jinja2.nodes.TemplateData(pending), child]
+                pending = ""
+        output.nodes = [*children, jinja2.nodes.TemplateData(pending)]
+    return list(tree.find_all(jinja2.nodes.TemplateData))
+
+
+@cache
+def _one_pass(template: str, language: str) -> tuple[jinja2.Template, tuple[str, ...], tuple[str, ...]] | None:
+    """The marked body template and the literal pieces of the body and of the text template; None if not exact."""
+    _compiled(template, language)  # validates the front matter
+    body = _FRONT.match((TEMPLATE_DIR / f"{template}.{language}.md").read_text(encoding="utf-8"))["body"]
+    html_tree, text_tree = _ONE_PASS_ENV.parse(body), _ONE_PASS_ENV.parse(plain_markup(body))
+    if any(not isinstance(node, _ONE_PASS_STATEMENTS) for node in html_tree.find_all(jinja2.nodes.Stmt)):
+        return None
+    html_nodes, text_nodes = _aligned(html_tree), _aligned(text_tree)
+    html_pieces, text_pieces = tuple(n.data for n in html_nodes), tuple(n.data for n in text_nodes)
+    if any(_PIECE_START in piece or _PIECE_END in piece for piece in html_pieces + text_pieces):
+        return None
+    for node in (*html_nodes, *text_nodes):
+        node.data = ""
+    if html_tree != text_tree or len(html_pieces) != len(text_pieces):
+        return None
+    for number, node in enumerate(html_nodes):
+        node.data = f"{_PIECE_START}d{number}{_PIECE_END}"
+    code = _ONE_PASS_ENV.compile(html_tree)
+    marked = _ONE_PASS_ENV.template_class.from_code(_ONE_PASS_ENV, code, _ONE_PASS_ENV.make_globals(None))
+    return marked, html_pieces, text_pieces
+
+
+def _text_and_html(template: str, language: str, values: Mapping[str, Any]) -> tuple[str, str]:
+    """The text part and the HTML part of the mail: one marked Jinja pass where exact, else two renders."""
+    one_pass = _one_pass(template, language)
+    if one_pass is None:
+        return _compiled(template, language)[1].render(values), _html(template, language, values)
+    marked, html_pieces, text_pieces = one_pass
+    printed: list[Any] = []
+    token = _current_values.set(printed)
+    try:
+        pieces = marked.render(values).split(_PIECE_END)
+    finally:
+        _current_values.reset(token)
+    if pieces.pop() != "":  # cannot happen: the output is markers only
+        return _compiled(template, language)[1].render(values), _html(template, language, values)
+    text, skeleton, slot_values = [], [], []
+    for piece in pieces:
+        number = int(piece[2:])
+        if piece[1] == "d":
+            text.append(text_pieces[number])
+            skeleton.append(html_pieces[number])
+            continue
+        value = printed[number]
+        plain = _plain(value)
+        text.append(plain)
+        if _swappable(plain):  # as _Slots prints it
+            skeleton.append(f"{_SLOT_MARK}{len(slot_values)}{_SLOT_MARK[::-1]}")
+            slot_values.append(plain)
+        else:
+            skeleton.append(escape_markdown(value))
+    return "".join(text), _html_of_skeleton(template, language, "".join(skeleton), slot_values, values)
+
+
+def render_reference(template: str, *, language: str, context: Mapping[str, Any]) -> RenderedMail:
+    """``render`` by its definition: subject, text and HTML templates rendered one by one (for the tests)."""
     used = template_language(template, language)
     subject_t, text_t, _html_t = _compiled(template, used)
     values = {**context, "lang": used, "label": lambda value: label(value, used)}
+    subject = " ".join(subject_t.render(values).split())
+    return RenderedMail(subject=subject, text=text_t.render(values).strip() + "\n",
+                        html=_html_reference(template, used, values))  # fmt: skip
+
+
+def render(template: str, *, language: str, context: Mapping[str, Any]) -> RenderedMail:
+    """Render ``template`` in ``language`` with ``context``; raise ValidationError for a missing variable."""
+    used = template_language(template, language)
+    subject_t = _compiled(template, used)[0]
+    values = {**context, "lang": used, "label": lambda value: label(value, used)}
     try:
         subject = " ".join(subject_t.render(values).split())  # one line: no header injection
-        text = text_t.render(values)
-        html = _html(template, used, values)
+        text, html = _text_and_html(template, used, values)
     except jinja2.UndefinedError as exc:
         raise ValidationError(
             Message(

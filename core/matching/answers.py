@@ -27,15 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.audit import service as audit
-from core.audit.models import AuditEvent
 from core.config import Settings, get_settings
 from core.errors import IllegalTransition, ValidationError
 from core.events import service as events
-from core.events.models import DomainEvent
 from core.matching import inquiries, transitions
 from core.matching.limits import local_today
 from core.matching.models import (
@@ -261,17 +259,14 @@ def record_no_answers(session: Session, *, due: list[Inquiry], actor: str, now: 
         .values(outcome=Out.NO_ANSWER, answered_at=now, answer_source=answer_source, answer_message=None)
     )
     therapist = {inquiry.id: inquiry.therapist_id for inquiry in due}
-    session.execute(insert(AuditEvent), [
-        {"actor": actor, "actor_id": None, "action": "inquiry_item.answered", "entity_type": "inquiry_item",
-         "entity_id": str(row.id), "reason": None,
-         "details": {"from": Out.PENDING.value, "to": Out.NO_ANSWER.value, "source": answer_source.value,
-                     "inquiry_id": row.inquiry_id, "is_conflict": row.is_conflict, "message": False}}
+    audit.record_all(session, actor=actor, action="inquiry_item.answered", entity_type="inquiry_item", rows=[
+        (row.id, {"from": Out.PENDING.value, "to": Out.NO_ANSWER.value, "source": answer_source.value,
+                  "inquiry_id": row.inquiry_id, "is_conflict": row.is_conflict, "message": False})
         for row in pending
     ])  # fmt: skip
-    session.execute(insert(DomainEvent), [
-        {"event_type": "inquiry_item.answered", "aggregate_type": "inquiry", "aggregate_id": str(row.inquiry_id),
-         "payload": {"item_id": row.id, "search_id": row.search_id, "therapist_id": therapist[row.inquiry_id],
-                     "outcome": Out.NO_ANSWER.value, "is_conflict": row.is_conflict}}
+    events.emit_all(session, "inquiry_item.answered", aggregate_type="inquiry", events=[
+        (row.inquiry_id, {"item_id": row.id, "search_id": row.search_id, "therapist_id": therapist[row.inquiry_id],
+                          "outcome": Out.NO_ANSWER.value, "is_conflict": row.is_conflict})
         for row in pending
     ])  # fmt: skip
     outcomes: dict[int, list[ItemOutcome]] = {}

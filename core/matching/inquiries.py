@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit import service as audit
-from core.audit.models import AuditEvent
 from core.errors import IllegalTransition, NotFound
 from core.events import service as events
-from core.events.models import DomainEvent
 from core.matching import transitions
 from core.matching.models import Inquiry, InquiryItem, InquiryStatus, ItemOutcome
 from core.messages import Message, status
@@ -133,22 +133,28 @@ def move_all(
     for inquiry, _details in moves:
         transitions.check_inquiry(inquiry.status, target, label=inquiry.reference)
     previous = {inquiry.id: inquiry.status for inquiry, _details in moves}
-    session.execute(
-        update(Inquiry)
-        .where(Inquiry.id.in_(list(previous)))
-        .values(status=target, version=Inquiry.version + 1, **(values or {}))
-        .execution_options(synchronize_session="fetch")
-    )
-    session.execute(insert(AuditEvent), [
-        {"actor": actor, "actor_id": None, "action": f"inquiry.{target.value}", "entity_type": "inquiry",
-         "entity_id": str(inquiry.id), "reason": None,
-         "details": {"from": previous[inquiry.id].value, "to": target.value, **details}}
-        for inquiry, details in moves
-    ])  # fmt: skip
-    session.execute(insert(DomainEvent), [
-        {"event_type": f"inquiry.{target.value}", "aggregate_type": "inquiry", "aggregate_id": str(inquiry.id),
-         "payload": {"reference": inquiry.reference, "therapist_id": inquiry.therapist_id,
-                     "from": previous[inquiry.id].value}}
+    values = values or {}
+    table = Inquiry.__table__
+    # a Core UPDATE ... RETURNING and the new values set on the objects: the ORM's "fetch" synchronisation
+    # evaluates every object one by one (a third of a 2,000-inquiry move)
+    changed = session.execute(
+        update(table)
+        .where(table.c.id == any_(bindparam("ids", list(previous), type_=ARRAY(Integer))))
+        .values(status=target, version=table.c.version + 1, **values)
+        .returning(table.c.id, table.c.version, table.c.updated_at)
+    ).all()
+    fresh = {row.id: row for row in changed}
+    for inquiry, _details in moves:
+        row = fresh[inquiry.id]
+        for key, value in (("status", target), *values.items(), ("version", row.version),
+                           ("updated_at", row.updated_at)):  # fmt: skip
+            set_committed_value(inquiry, key, value)
+    audit.record_all(session, actor=actor, action=f"inquiry.{target.value}", entity_type="inquiry",
+                     rows=[(inquiry.id, {"from": previous[inquiry.id].value, "to": target.value, **details})
+                           for inquiry, details in moves])  # fmt: skip
+    events.emit_all(session, f"inquiry.{target.value}", aggregate_type="inquiry", events=[
+        (inquiry.id, {"reference": inquiry.reference, "therapist_id": inquiry.therapist_id,
+                      "from": previous[inquiry.id].value})
         for inquiry, _details in moves
     ])  # fmt: skip
 
