@@ -36,7 +36,8 @@ same objectives to the last digit (2314.898 / 2270.462 / 1365.024). Index pipeli
 suffer more under this load (its candidate step 46.58 s, against 20.6 s at load 14-17), not because the
 pipeline got faster: steps candidates 3.18, filters 4.83, scores 0.57, exploration 0.40, greedy 0.90,
 value_greedy 1.88, assignment 2.70, proposals 1.74 s. CPU times (printed from now on) were not yet
-measured in this run.
+measured in this run, and the run then stopped at pytest's default 600 s inside the LP bound (the bench now
+allows 1,800 s, as the database benchmark does).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.demo import seed
 from core.demo.availability import draw_windows
@@ -292,6 +294,7 @@ def exactness(snapshot: Snapshot) -> str:
     )
 
 
+@pytest.mark.timeout(1800)  # the LP bound of ~400,000 pairs took 70 s at load 15; at load 24 600 s ran out
 def test_bench__nationwide_batch_and_why_not(session):
     rng = np.random.default_rng(2026)
     started = time.perf_counter()
