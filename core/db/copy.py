@@ -53,14 +53,22 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
             fields.append('"' + text.replace('"', '""') + '"' if '"' in text else '"' + text + '"')
         lines.append(",".join(fields))
         count += 1
-    buffer.write("\n".join(lines))
-    buffer.write("\n")
     if not count:
         return 0
-    buffer.seek(0)
+    buffer.write("\n".join(lines))
+    buffer.write("\n")
+    copy_csv(session, table, columns, buffer)
+    return count
+
+
+def copy_csv(session: Session, table: str, columns: Sequence[str], lines: io.StringIO) -> None:
+    """Write ready CSV ``lines`` (as copy_rows writes them: NULL unquoted and empty, the rest quoted) into ``table``.
+
+    For callers that build their lines from fragments they made once (core.matching.store).
+    """
+    lines.seek(0)
     cursor = session.connection().connection.dbapi_connection.cursor()  # COPY needs the driver's cursor
     try:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", lines)
     finally:
         cursor.close()
-    return count

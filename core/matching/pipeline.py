@@ -195,24 +195,29 @@ def _proposals(
     probability, factors = model.predict(chosen_features)
     feature_rows = stored_features(chosen_features)
     drawn = dict(zip(explored.pairs.tolist(), explored.probabilities.tolist(), strict=True))
-    search_ids = snapshot.searches["search_id"].to_numpy()
-    therapist_ids = snapshot.therapists["therapist_id"].to_numpy()
+    # each pair's ids and values gathered column-wise once (plain Python values, as int()/float() gave them)
+    search_of = snapshot.searches["search_id"].to_numpy()[problem.search[chosen]].tolist()
+    therapist_of = snapshot.therapists["therapist_id"].to_numpy()[problem.therapist[chosen]].tolist()
+    practice_row_of = problem.practice[chosen].tolist()
+    scores = probability.astype(float).tolist()
+    distances = problem.distance_km[chosen].astype(float).tolist()
     practice_ids = snapshot.practices["practice_id"].to_numpy()
     by_therapist: dict[int, list[tuple[float, int, ProposedItem]]] = {}
     practice_of: dict[int, int] = {}
     for position, pair in enumerate(chosen.tolist()):
+        explored_probability = drawn.get(pair)
         item = ProposedItem(
-            search_id=int(search_ids[problem.search[pair]]),
-            score=round(float(probability[position]), 6),
+            search_id=int(search_of[position]),
+            score=round(scores[position], 6),
             factors=factors[position],
-            distance_km=round(float(problem.distance_km[pair]), 2),
-            is_exploration=pair in drawn,
-            selection_probability=round(drawn[pair], 6) if pair in drawn else None,
+            distance_km=round(distances[position], 2),
+            is_exploration=explored_probability is not None,
+            selection_probability=None if explored_probability is None else round(explored_probability, 6),
             features=feature_rows[position],
         )
-        therapist = int(therapist_ids[problem.therapist[pair]])
+        therapist = int(therapist_of[position])
         by_therapist.setdefault(therapist, []).append((-item.score, item.search_id, item))
-        practice_of[therapist] = int(problem.practice[pair])
+        practice_of[therapist] = int(practice_row_of[position])
     inquiries = []
     for therapist, items in sorted(by_therapist.items()):
         practice_id = practice_ids[practice_of[therapist]]

@@ -263,17 +263,24 @@ def _sentence_keys(columns: dict[str, list[float]]) -> list[list[tuple]]:
             keys.append([(code, round(km, 1)) for km in columns["distance_km"]])
         elif code == "availability":
             keys.append([(code, h != h, round(h, 1) if h == h else h) for h in columns["overlap_hours"]])
+        elif code in _DAYS_COLUMN:  # the sentence says whole days (_ago): 135.89 and 136.2 days say the same
+            keys.append([(code, d != d, round(d) if d == d else d) for d in columns[_DAYS_COLUMN[code]]])
+        elif code == "accepting":
+            keys.append(
+                [
+                    (code, yes, d != d, round(d) if d == d else d)
+                    for yes, d in zip(columns["accepting"], columns["accepting_age_days"], strict=True)
+                ]
+            )
         else:
             keys.append(list(zip(itertools.repeat(code), *(columns[c] for c in _SENTENCE_COLUMNS[code]))))
     return keys
 
 
+_DAYS_COLUMN = {"recent_contact": "days_since_contact", "data_freshness": "data_age_days"}
 _SENTENCE_COLUMNS = {  # the feature columns each factor's sentence reads (see factor_sentence)
-    "accepting": ("accepting", "accepting_age_days"),
     "response_rate": ("inquiries_answered", "inquiries_closed"),
     "acceptance_rate": ("items_offered", "items_answered"),
-    "recent_contact": ("days_since_contact",),
-    "data_freshness": ("data_age_days",),
     "waiting_time": ("waiting_days",),
 }
 

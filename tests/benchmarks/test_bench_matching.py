@@ -28,10 +28,21 @@ against the LP bound 2323.552 (the flow's own bound says 1.51 %). The 0.1 % targ
 met in the nightly budget with these methods: the flow splits 677 practices (branching stops at 12), the
 LP relaxation of the 398,935 eligible pairs alone took 70.8 s here, and HiGHS's MIP found nothing better
 within 60 s, so the nightly run (MIP only below MIP_MAX_PAIRS = 50,000 pairs) reports the flow's bound.
+
+Measured 2026-12-01 14:59-15:06 UTC, load average 22-24 (no quiet window; walls inflated 5-8x), after the
+store, sentence-key and proposals work of the afternoon: same 2,218,630 / 400,574 pairs and 16,621 items, the
+same objectives to the last digit (2314.898 / 2270.462 / 1365.024). Index pipeline 16.22 s, brute force
+66.62 s: 4.1x, the 5x target still MISSED; the ratio rose only because the brute force's matrix products
+suffer more under this load (its candidate step 46.58 s, against 20.6 s at load 14-17), not because the
+pipeline got faster: steps candidates 3.18, filters 4.83, scores 0.57, exploration 0.40, greedy 0.90,
+value_greedy 1.88, assignment 2.70, proposals 1.74 s. CPU times (printed from now on) were not yet
+measured in this run, and the run then stopped at pytest's default 600 s inside the LP bound (the bench now
+allows 1,800 s, as the database benchmark does).
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
@@ -40,6 +51,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core.demo import seed
 from core.demo.availability import draw_windows
@@ -282,6 +294,7 @@ def exactness(snapshot: Snapshot) -> str:
     )
 
 
+@pytest.mark.timeout(1800)  # the LP bound of ~400,000 pairs took 70 s at load 15; at load 24 600 s ran out
 def test_bench__nationwide_batch_and_why_not(session):
     rng = np.random.default_rng(2026)
     started = time.perf_counter()
@@ -289,10 +302,13 @@ def test_bench__nationwide_batch_and_why_not(session):
     built_s = time.perf_counter() - started
 
     run_pipeline(snapshot, now=NOW, settings=SETTINGS, rng=np.random.default_rng(1))  # warm-up: imports, caches
+    cpu = time.process_time()  # on a shared machine the steadier figure than wall time
     indexed = run_pipeline(snapshot, now=NOW, settings=SETTINGS, rng=np.random.default_rng(1))
+    fast_cpu, cpu = time.process_time() - cpu, time.process_time()
     brute = run_pipeline(
         snapshot, now=NOW, settings=SETTINGS, rng=np.random.default_rng(1), candidate_finder=brute_force_candidates
     )
+    slow_cpu = time.process_time() - cpu
     _, index_mib = peak_mib(lambda: run_pipeline(snapshot, now=NOW, settings=SETTINGS, rng=np.random.default_rng(1)))
     _, brute_mib = peak_mib(
         lambda: run_pipeline(
@@ -319,6 +335,8 @@ def test_bench__nationwide_batch_and_why_not(session):
         f"vs {fast['timings']['candidates']:.2f} s with the index)\n"
         f"  ratio brute force / index:    {slow_s / fast_s:6.1f}x "
         f"({'meets' if slow_s / fast_s >= TARGET_RATIO else 'MISSES'} the {TARGET_RATIO:g}x target)\n"
+        f"  CPU of this process: index pipeline {fast_cpu:.2f} s, brute force {slow_cpu:.2f} s "
+        f"({slow_cpu / fast_cpu:.1f}x); load average {os.getloadavg()[0]:.1f}\n"
         f"  objective: assignment {exact:.3f}, value-ordered greedy {value_greedy:.3f} "
         f"(assignment +{(exact / value_greedy - 1) * 100:.2f} %), distance-ordered greedy (the anchor's rule) "
         f"{greedy:.3f} (+{(exact / greedy - 1) * 100:.1f} %); expected placements {fast['expected_placements']:.1f}\n"

@@ -27,6 +27,19 @@ Measured 2026-12-01 (shared 2-core machine; 2,656,318 candidate pairs, 902,843 p
 Quiet run, 2026-12-01 12:51 UTC, load average 1.1, after this session's changes: first run 13.09 s wall
 (10.85 s CPU), second run 15.62 s wall (12.58 s CPU); in-memory pipeline 6.76 s; the 3 s target is missed.
 (The same benchmark that morning, quiet, before them: 14.50 s and 16.27 s; in-memory 8.68 s.)
+
+2026-12-01 14:52-15:00 UTC, load average 23 (no quiet window this afternoon; wall times are 5-6x inflated and
+say nothing), after the set-based delete of the unreviewed proposals, COPY lines built from fragments made
+once, day sentences keyed by whole days and column-wise proposals: first run 79.8 s wall / 13.86 s CPU of
+this process, second run 65.5 s wall / 13.11 s CPU; in-memory pipeline 40.5 s wall / 10.33 s CPU. The code
+before these changes, same harness and database, back to back at load 17-19: 13.36 / 13.16 s CPU. The store
+alone on one saved result (27,475 items, rolled back), back to back at load 12-21: 1.75-1.92 s CPU before,
+1.18-1.30 s after; its wall time is PostgreSQL's: without any trigger the COPY of the items still took 63 %
+of its time with them (JSONB parsing of ~27 MB and three indexes), the foreign-key checks the rest. Why the
+second run is slower than the first: the replaced proposals' deletion fires per-row foreign-key triggers,
+EXPLAIN ANALYZE at load 12: 27,475 ON DELETE SET NULL checks of placement (0.75 s) and 4 x 9,318 checks of
+email, phone_call, inbound_mail and the cascade to inquiry_item (0.3-0.4 s each); every index exists, the
+cost is the triggers themselves. The 3 s target is MISSED by far.
 """
 
 from __future__ import annotations

@@ -219,11 +219,24 @@ def random_features(rows: int, seed: int) -> pd.DataFrame:
     )
 
 
+def fractional_days(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The same rows with day counts as the database gives them (136.42 days), many near a half day."""
+    rng = np.random.default_rng(seed)
+    frame = frame.copy()
+    for column in ("days_since_contact", "accepting_age_days", "data_age_days"):
+        shift = rng.choice([0.5, -0.5, 0.4999999, 0.5000001, 0.0, 0.25], len(frame)) + rng.uniform(-1e-3, 1e-3)
+        frame[column] = np.maximum(frame[column] + shift * (rng.random(len(frame)) < 0.7), 0)
+    return frame
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_explain_rows__says_what_each_row_says_alone_when_sentences_are_shared(seed):
+@pytest.mark.parametrize("days", ["whole", "fractional"])
+def test_explain_rows__says_what_each_row_says_alone_when_sentences_are_shared(seed, days):
     from core.matching.score import FACTOR_CODES, MIN_FACTOR_WEIGHT, TOP_FACTORS, explain_rows, factor_sentence
 
     frame = random_features(3_000, seed)
+    if days == "fractional":  # rows whose days round alike share one sentence
+        frame = fractional_days(frame, seed)
     contributions = PriorModel().contributions(frame)
     explained = explain_rows(frame, contributions)
 
