@@ -41,6 +41,22 @@ dbt models and tests 17.0 s): the 15 s target is missed; incremental build (1 % 
 PostgreSQL 13.9 s; pages (median, uncached): overview 173 ms, success 244 ms, process 159 ms, bottlenecks
 248 ms, responses 215 ms, reports 239 ms, SQL box 19 ms, all under 500 ms; peak 1,017 MB in this process, 622 MB
 in the largest child.
+
+Build speed, 2026-12-01 14:45-15:10 UTC (issue #11 Done-when 6), load average 20-22 throughout (six developers'
+runs on 2 cores), so wall times are several times the work; judged by CPU. Changes: extraction by binary COPY
+through ADBC into Arrow in two reader threads that import the main transaction's exported snapshot (PostgreSQL
+formats one table while this process decodes another and writes Parquet, zstd level 1); an integer
+search_number for the marts' count(distinct) instead of the 18-character pseudonyms; elapsed seconds in DuckDB
+from integer microseconds (seconds_between macro) instead of an interval. This run: full build 395.2 s wall,
+33.6 s CPU in this process (extraction 108.8 s, dbt 286.3 s), incremental 218.1 s / 21.6 s CPU, baseline
+70.0 s, peak 963 MB in this process. Measured side by side on the same seeded data at load 17-25: extraction
+PostgreSQL's CPU for all COPYs 7.8 s -> 5.2 s, this process 7.2 s -> 8.3 s (decoding moved here from PostgreSQL's
+text formatting), wall 122 s -> 91 s; DuckDB's own CPU for all models and tests 12.7 s -> 11.2 s (funnel 2.1 ->
+0.6 s, calibration 0.6 -> 0.3 s, staff efficiency 2.0 -> 1.5 s); dbt's per-node work besides about 5 s. Estimate
+for a quiet machine from these CPU figures: extraction about 8 s (was 11.8 s), dbt about 15 s (was 17.0 s), full
+build about 23 s: the 15 s target is still missed. What is left: fct_inquiry_items (2.4 s CPU, 1,000,000 rows x 31
+columns written), count(distinct inquiry_id) per week/month/practice (staff efficiency, contacts, response
+rates: 1-2 s each), date_trunc on timestamptz (zone-aware, 2x a plain timestamp), dbt's ~0.05-0.15 s per node.
 """
 
 from __future__ import annotations
