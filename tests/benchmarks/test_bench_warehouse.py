@@ -49,12 +49,14 @@ formats one table while this process decodes another and writes Parquet, zstd le
 search_number for the marts' count(distinct) instead of the 18-character pseudonyms; elapsed seconds in DuckDB
 from integer microseconds (seconds_between macro) instead of an interval. This run: full build 395.2 s wall,
 33.6 s CPU in this process (extraction 108.8 s, dbt 286.3 s), incremental 218.1 s / 21.6 s CPU, baseline
-70.0 s, peak 963 MB in this process. Measured side by side on the same seeded data at load 17-25: extraction
-PostgreSQL's CPU for all COPYs 7.8 s -> 5.2 s, this process 7.2 s -> 8.3 s (decoding moved here from PostgreSQL's
-text formatting), wall 122 s -> 91 s; DuckDB's own CPU for all models and tests 12.7 s -> 11.2 s (funnel 2.1 ->
-0.6 s, calibration 0.6 -> 0.3 s, staff efficiency 2.0 -> 1.5 s); dbt's per-node work besides about 5 s. Estimate
-for a quiet machine from these CPU figures: extraction about 8 s (was 11.8 s), dbt about 15 s (was 17.0 s), full
-build about 23 s: the 15 s target is still missed. What is left: fct_inquiry_items (2.4 s CPU, 1,000,000 rows x 31
+70.0 s, peak 963 MB in this process. Measured side by side on the same seeded data (dev harness, old and new
+code alternately): extraction at load 9-10 37.5 s -> 27.9 s wall, this process 6.7 s -> 8.7 s CPU (decoding moved
+here from PostgreSQL's text formatting: PostgreSQL's CPU for all COPYs 7.8 s -> 5.2 s), peak 0.46 -> 0.79 GB while
+the readers copy ahead; DuckDB's own CPU for all models and tests 12.7 s -> 11.2 s (funnel 2.1 -> 0.6 s,
+calibration 0.6 -> 0.3 s, staff efficiency 2.0 -> 1.5 s, fct_search_spells 0.3 -> 0.9 s for the numbering), but
+the warm dbt build at load 4-10 varied 17.0-22.7 s CPU (old) and 18.3-20.7 s (new): about 1 s saved, within the
+noise. Estimate for a quiet machine: extraction about 8-9 s (was 11.8 s), dbt about 16 s (was 17.0 s), full build
+about 25 s: the 15 s target is still missed. What is left: fct_inquiry_items (2.4 s CPU, 1,000,000 rows x 31
 columns written), count(distinct inquiry_id) per week/month/practice (staff efficiency, contacts, response
 rates: 1-2 s each), date_trunc on timestamptz (zone-aware, 2x a plain timestamp), dbt's ~0.05-0.15 s per node.
 """
