@@ -28,6 +28,10 @@ import hmac
 import io
 import os
 import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -238,6 +242,8 @@ INCREMENTAL = {
     "therapists": ("therapist_id", "t"), "practices": ("practice_id", "pr"), "emails": ("email_id", "e"),
     "phone_calls": ("call_id", "c"),
 }  # fmt: skip
+ZSTD_LEVEL = 1  # 1,000,000 items: 0.7 s CPU to write instead of 1.0 s at the default 3, 2 % larger
+READERS = 2  # connections copying at once: PostgreSQL formats one table while this process decodes another
 XID_HORIZON = 2**30  # transactions; beyond it 32-bit xids could wrap (PostgreSQL's limit is 2**31): go full
 
 # raw id column -> (pseudonym column, kind)
@@ -269,34 +275,27 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"warehouse-key-check", hashlib.sha256).hexdigest()[:16]
 
 
-def _copy_query(query: str, schema: dict[str, pl.DataType]) -> str:
-    """``query`` with its timestamps as integer microseconds since 1970 (UTC), for ``_copy_frame``.
+# polars type -> the PostgreSQL type whose binary COPY ADBC turns into exactly that Arrow type
+PG_TYPES = {pl.Int64: "int8", pl.Int32: "int4", pl.Float64: "float8", pl.String: "text", pl.Date: "date",
+            pl.Boolean: "bool", pl.Datetime: "timestamptz"}  # fmt: skip
 
-    Measured on 1,000,000 rows with three timestamps: as text, PostgreSQL's formatting and polars' parsing
-    took 18 s wall and 2.3 s CPU here; as integers 7 s and 0.5 s. ``extract`` returns numeric
-    (PostgreSQL 14+), so the microseconds are exact.
-    """
-    columns = [
-        f"(extract(epoch FROM q.{name}) * 1000000)::int8 AS {name}" if dtype.base_type() is pl.Datetime else f"q.{name}"
-        for name, dtype in schema.items()
-    ]
+
+def _copy_query(query: str, schema: dict[str, pl.DataType]) -> str:
+    """``query`` with every column cast to the PostgreSQL type that arrives as its polars type, in order."""
+    columns = [f"q.{name}::{PG_TYPES[dtype.base_type()]} AS {name}" for name, dtype in schema.items()]
     return f"SELECT {', '.join(columns)} FROM ({query}) AS q"  # noqa: S608 - column names are constants
 
 
 def _copy_frame(cursor, query: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    cursor.copy_expert(f"COPY ({_copy_query(query, schema)}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
-    buffer.seek(0)
-    text_schema = {name: (pl.Int64 if dtype.base_type() is pl.Datetime else pl.String if dtype == pl.Boolean else dtype)
-                   for name, dtype in schema.items()}  # fmt: skip
-    frame = pl.read_csv(buffer, schema=text_schema, try_parse_dates=False)
-    casts = []
-    for name, dtype in schema.items():
-        if dtype.base_type() is pl.Datetime:
-            casts.append(pl.col(name).cast(pl.Datetime("us", "UTC")).cast(dtype))
-        elif dtype == pl.Boolean:
-            casts.append(pl.col(name).replace_strict({"t": True, "f": False}, default=None, return_dtype=pl.Boolean))
-    return frame.with_columns(casts) if casts else frame
+    """Run ``query`` on an ADBC cursor (binary COPY straight into Arrow) and return it with ``schema``'s types.
+
+    Measured on the benchmark's tables (1,000,000 items) against text COPY parsed by polars' CSV reader:
+    PostgreSQL 5.2 s CPU instead of 7.8 s (binary needs no formatting of numbers and timestamps), this process
+    4.0 s instead of 2.9 s; the readers run in threads beside the Parquet writing, so both cores work.
+    """
+    cursor.execute(_copy_query(query, schema))
+    frame = pl.from_arrow(cursor.fetch_arrow_table(), rechunk=False)
+    return frame.cast(schema)  # a no-op but for the timestamps' zone name and empty results
 
 
 def _pseudonymise(frame: pl.DataFrame, key: bytes, known: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
@@ -364,24 +363,89 @@ def _copy_ids(cursor, table: str) -> pl.Series:
     return pl.read_csv(buffer, has_header=False, new_columns=["id"], schema={"id": pl.Int64}).get_column("id")
 
 
-def _extract_changes(cursor, name: str, previous_raw: Path, since_xmin: int, pg_rows: int, key: bytes,
-                     known: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame | None, int]:  # fmt: skip
-    """Return (the merged frame, or None when nothing changed, and the rows copied out of PostgreSQL)."""
-    query, schema = SOURCES[name]
-    key_column, alias = INCREMENTAL[name]
+def _changed_query(name: str, since_xmin: int) -> str:
+    """``name``'s query restricted to the rows written at or after the previous snapshot's xmin."""
+    query, _ = SOURCES[name]
+    _, alias = INCREMENTAL[name]
     if not re.search(rf"\bFROM {TABLES[name]} {alias}\s*$", query):  # a programming error a test would catch
         raise ValueError(f"{name}: the query must end with 'FROM {TABLES[name]} {alias}' to append its filter")
     # age() of both xids from the same transaction: "row written at or after the previous snapshot's xmin"
-    changed_query = f"{query} WHERE age({alias}.xmin) <= age('{since_xmin % 2**32}'::xid)"
-    changed = _pseudonymise(_copy_frame(cursor, changed_query, schema), key, known)
+    return f"{query} WHERE age({alias}.xmin) <= age('{since_xmin % 2**32}'::xid)"
+
+
+def _merge_changes(cursor, name: str, changed: pl.DataFrame, previous_raw: Path,
+                   pg_rows: int) -> pl.DataFrame | None:  # fmt: skip
+    """The previous file with ``changed`` merged in by key, or None when nothing changed."""
+    key_column, _ = INCREMENTAL[name]
     before = pl.read_parquet(previous_raw / f"{name}.parquet")
     kept = before.join(changed.select(key_column), on=key_column, how="anti")
     if kept.height + changed.height != pg_rows:  # rows were deleted since: keep only the ids still there
         ids = _copy_ids(cursor, TABLES[name])
         kept = kept.filter(pl.col(key_column).is_in(ids.implode()))
     if changed.is_empty() and kept.height == before.height:
-        return None, 0
-    return pl.concat([kept, changed.select(kept.columns)]), changed.height
+        return None
+    return pl.concat([kept, changed.select(kept.columns)])
+
+
+def _adbc_uri(engine: Engine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def _copying(engine: Engine, snapshot_id: str, queries: dict[str, str]) -> Iterator[dict[str, Future]]:
+    """Copy each query's rows in ``READERS`` threads, each on its own connection in the exported snapshot.
+
+    Yields a future frame per name; on leaving, tables not started yet are dropped and the readers joined,
+    so no connection outlives the exporting transaction.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    pending = list(queries.items())
+    results: dict[str, Future] = {name: Future() for name in queries}
+    lock = threading.Lock()
+
+    def fail_pending(error: BaseException) -> None:
+        with lock:
+            while pending:
+                results[pending.pop(0)[0]].set_exception(error)
+
+    def next_query() -> tuple[str, str] | None:
+        with lock:
+            return pending.pop(0) if pending else None
+
+    def work() -> None:
+        try:
+            connection = adbc.connect(_adbc_uri(engine), autocommit=True)  # the snapshot comes with BEGIN below
+        except BaseException as error:  # the tables waiting for a reader learn why
+            fail_pending(error)
+            return
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")
+                while (task := next_query()) is not None:
+                    name, query = task
+                    try:
+                        results[name].set_result(_copy_frame(cursor, query, SOURCES[name][1]))
+                    except BaseException as error:
+                        results[name].set_exception(error)
+                        raise
+                cursor.execute("ROLLBACK")
+        except BaseException as error:
+            fail_pending(error)
+        finally:
+            connection.close()
+
+    readers = [threading.Thread(target=work, name=f"warehouse-extract-{n}", daemon=True) for n in range(READERS)]
+    for reader in readers:
+        reader.start()
+    try:
+        yield results
+    finally:
+        with lock:
+            pending.clear()
+        for reader in readers:
+            reader.join()
 
 
 def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date,
@@ -398,30 +462,35 @@ def extract(engine: Engine, *, out_dir: Path, key: bytes, today: date,
     try:
         connection.set_session(isolation_level="REPEATABLE READ", readonly=True)
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL TimeZone = 'UTC'")  # timestamps parse as UTC whatever the server says
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")
             manifest.snapshot = _snapshot(cursor)  # the first statement fixes the snapshot: same for all
+            cursor.execute("SELECT pg_export_snapshot()")  # the readers copy in this very snapshot
+            snapshot_id = cursor.fetchone()[0]
             resume = _resumable(previous, manifest.snapshot, key)
-            for name, (query, schema) in SOURCES.items():
-                cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")  # noqa: S608 - table names are constants
-                manifest.counts[name] = int(cursor.fetchone()[0])
-                path = out_dir / f"{name}.parquet"
-                if resume is not None and name in INCREMENTAL:
-                    previous_raw, previous_manifest = resume
-                    frame, copied = _extract_changes(cursor, name, previous_raw, previous_manifest["snapshot"]["xmin"],
-                                                     manifest.counts[name], key, known)  # fmt: skip
-                    if frame is None:
-                        os.link(previous_raw / f"{name}.parquet", path)  # the same bytes, not written again
-                        manifest.mode[name] = "unchanged"
-                    else:
-                        frame.write_parquet(path, compression="zstd", statistics=True)
-                        manifest.mode[name] = "incremental"
-                    manifest.copied[name] = copied
-                else:
-                    frame = _pseudonymise(_copy_frame(cursor, query, schema), key, known)
-                    frame.write_parquet(path, compression="zstd", statistics=True)
-                    manifest.mode[name] = "full"
+            queries = {
+                name: _changed_query(name, resume[1]["snapshot"]["xmin"])
+                if resume is not None and name in INCREMENTAL
+                else query
+                for name, (query, _) in SOURCES.items()
+            }
+            with _copying(engine, snapshot_id, queries) as copies:
+                for name in SOURCES:  # counted while the readers copy
+                    cursor.execute(f"SELECT count(*) FROM {TABLES[name]}")  # noqa: S608 - table names are constants
+                    manifest.counts[name] = int(cursor.fetchone()[0])
+                for name in SOURCES:
+                    frame = _pseudonymise(copies[name].result(), key, known)
+                    path = out_dir / f"{name}.parquet"
                     manifest.copied[name] = frame.height
-                manifest.files[name] = path.name
+                    if resume is not None and name in INCREMENTAL:
+                        frame = _merge_changes(cursor, name, frame, resume[0], manifest.counts[name])
+                    if frame is None:
+                        os.link(resume[0] / f"{name}.parquet", path)  # the same bytes, not written again
+                        manifest.mode[name] = "unchanged"
+                        manifest.copied[name] = 0
+                    else:
+                        frame.write_parquet(path, compression="zstd", compression_level=ZSTD_LEVEL, statistics=True)
+                        manifest.mode[name] = "incremental" if resume is not None and name in INCREMENTAL else "full"
+                    manifest.files[name] = path.name
     finally:
         connection.rollback()  # first: a failed extraction must not leave its snapshot open in the pool
         connection.set_session(isolation_level="READ COMMITTED", readonly=False)

@@ -28,6 +28,7 @@ final as (
         items.item_id,
         items.inquiry_id,
         items.search_pseudonym,
+        spells.search_number,
         inquiries.therapist_id,
         coalesce(inquiries.practice_id, -inquiries.therapist_id) as practice_key,
         inquiries.practice_id,

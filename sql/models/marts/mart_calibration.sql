@@ -13,7 +13,7 @@ final as (
     select
         decile,
         count(*) as items,
-        count(distinct search_pseudonym) as searches,
+        count(distinct search_number) as searches,
         min(score) as min_score,
         max(score) as max_score,
         avg(score) as predicted_offer_rate,

@@ -26,7 +26,7 @@ final as (
         max(label) as label,
         count(distinct inquiry_id) as inquiries,
         count(*) as items,
-        count(distinct search_pseudonym) as searches,
+        count(distinct search_number) as searches,
         sum(case when is_answered then 1 else 0 end) as answered_items,
         sum(case when is_offered then 1 else 0 end) as offered_items,
         sum(case when is_answered then 1 else 0 end) * 1.0 / count(*) as response_rate,

@@ -11,7 +11,7 @@ calls as (
 approvals as (
     select cast(date_trunc('week', approved_at) as date) as week_start,
         count(distinct inquiry_id) as inquiries_approved,
-        percentile_cont(0.5) within group (order by extract(epoch from (approved_at - proposed_at)) / 86400.0)
+        percentile_cont(0.5) within group (order by {{ seconds_between('approved_at', 'proposed_at') }} / 86400.0)
             as median_days_to_approval
     from items where approved_at is not null group by 1
 ),
