@@ -11,7 +11,8 @@ searches_without_location  searches without coordinates (they find no candidates
 candidates                 pairs within reach (one BallTree query); ``pairs_passing``: pairs passing every filter
 filter_failures            {reason code: pairs failing that rule}; a pair may fail several
 exploration_items          items drawn at random (MATCH_EXPLORATION_SHARE); ``objective_exploration`` their value
-objective_optimised        value (sum of score x waiting weight) of the optimised items (exact when proven_optimal)
+objective_optimised        value (sum of score x waiting weight x first-offer share) of the optimised items (exact
+                           when proven_optimal; see core.matching.assign)
 objective_greedy           value of the anchor's rule on the same slots (oldest first, nearest therapist)
 objective_value_greedy     value of the fair greedy baseline (most valuable pair first, same limits; the incumbent)
 upper_bound, proven_optimal  no assignment beats upper_bound; proven_optimal when it equals objective_optimised
