@@ -1,7 +1,9 @@
 """Assign (DESIGN 4, step 4): which searches go into which inquiry, for the whole batch at once.
 
 Maximise the expected placements weighted by waiting time, ``sum(value)`` over the chosen pairs, where a
-pair's value is its score times its search's weight (``core.matching.score.waiting_weight``), subject to:
+pair's value is its score times its search's weight (``core.matching.score.waiting_weight``) times the chance
+that the search's open items bring no offer first (``core.matching.score.first_offer_share``: first
+acceptance wins, so one more item helps only a search not yet offered a place), subject to:
 
 - a search gets at most its free capacity of new items (max_parallel_inquiries minus its open items);
 - a practice gets at most ONE new inquiry, addressed to ONE of its therapists, with at most

@@ -11,7 +11,8 @@ searches_without_location  searches without coordinates (they find no candidates
 candidates                 pairs within reach (one BallTree query); ``pairs_passing``: pairs passing every filter
 filter_failures            {reason code: pairs failing that rule}; a pair may fail several
 exploration_items          items drawn at random (MATCH_EXPLORATION_SHARE); ``objective_exploration`` their value
-objective_optimised        value (sum of score x waiting weight) of the optimised items (exact when proven_optimal)
+objective_optimised        value (sum of score x waiting weight x first-offer share) of the optimised items (exact
+                           when proven_optimal; see core.matching.assign)
 objective_greedy           value of the anchor's rule on the same slots (oldest first, nearest therapist)
 objective_value_greedy     value of the fair greedy baseline (most valuable pair first, same limits; the incumbent)
 upper_bound, proven_optimal  no assignment beats upper_bound; proven_optimal when it equals objective_optimised
@@ -52,7 +53,14 @@ from core.matching.assign_mip import refine
 from core.matching.candidates import Candidates, find_candidates
 from core.matching.filters import evaluate, search_capacity
 from core.matching.proposals import MatchingResult, ProposedInquiry, ProposedItem
-from core.matching.score import FEATURE_COLUMNS, MatchModel, PriorModel, build_features, waiting_weight
+from core.matching.score import (
+    FEATURE_COLUMNS,
+    MatchModel,
+    PriorModel,
+    build_features,
+    first_offer_share,
+    waiting_weight,
+)
 from core.matching.snapshot import Snapshot, load_snapshot
 
 MIP_SECONDS = 1.0  # the nightly run's budget is 3 s nationwide (issue 13); small batches get the MIP
@@ -116,6 +124,10 @@ def run_pipeline(
         features = build_features(snapshot, s, t, km)
         probability = model.predict_proba(features)
         weight = waiting_weight(features["waiting_days"].to_numpy())
+        # first acceptance wins: an item is worth its score only if the search's open items bring no offer first
+        best = np.zeros(len(searches))
+        np.maximum.at(best, s, probability)
+        weight = weight * first_offer_share(searches["open_items"].to_numpy()[s], best[s])
     capacity = search_capacity(snapshot)
     problem = AssignmentProblem.build(
         search=s,

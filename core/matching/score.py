@@ -370,3 +370,15 @@ def waiting_weight(waiting_days: np.ndarray) -> np.ndarray:
     waits forever behind newer, easier patients. Example: 13 weeks -> 1.5.
     """
     return 1.0 + np.maximum(np.asarray(waiting_days, dtype=float), 0) / 7 / 26
+
+
+def first_offer_share(open_items: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """Return the chance that a search is not yet offered a place by its open items: (1 - chance) ** open_items.
+
+    First acceptance wins (DESIGN 3.2): a new item helps a search only if none of its open items brings an
+    offer first, so the assignment values it at score x this share. ``chance`` is the offer chance of one open
+    item; the pipeline takes the search's best pair of the batch (its open items were chosen as its best pairs
+    when they were proposed). Example: 2 open items at 0.1 each -> 0.81.
+    """
+    chance = np.clip(np.asarray(chance, dtype=float), 0.0, 1.0)
+    return (1.0 - chance) ** np.maximum(np.asarray(open_items, dtype=float), 0.0)

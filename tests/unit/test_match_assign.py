@@ -1,5 +1,7 @@
 """Assignment: the min-cost flow (with branching over split practices) is optimal, limits always hold, exploration."""
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,7 +19,16 @@ from core.matching.assign import (
 )
 from core.matching.assign_mip import lp_bound, refine
 from core.matching.pipeline import run_pipeline
-from tests.support.match_snapshots import NOW, SETTINGS, north_of_berlin, search_row, snapshot, therapist_row
+from core.matching.score import first_offer_share
+from tests.support.match_snapshots import (
+    NOW,
+    SETTINGS,
+    TODAY,
+    north_of_berlin,
+    search_row,
+    snapshot,
+    therapist_row,
+)
 
 
 def random_problem(rng: np.random.Generator, *, searches=4, practices=4, max_team=2, density=0.6, size=None):
@@ -308,3 +319,20 @@ def test_refine__the_mip_reaches_the_exhaustive_optimum_and_proves_it(seed):
     assert int(problem.gains()[refined.pairs].sum()) == pytest.approx(exhaustive_best(problem), abs=len(problem))
     assert refined.proven_optimal
     assert lp_bound(problem) >= refined.objective - 1e-9
+
+
+def test_pipeline__a_search_without_open_items_gets_the_one_place_before_one_with_two_pending():
+    # one practice, one patient per inquiry; the older search already waits for answers from two practices,
+    # the other has none. First acceptance wins, so the next inquiry helps the second search more.
+    one_each = SETTINGS.model_copy(update={"match_exploration_share": 0.0, "match_inquiry_max_size": 1})
+    searches = [
+        search_row(search_id=1, patient_id=1, open_items=2, started_on=TODAY - timedelta(weeks=11)),
+        search_row(search_id=2, patient_id=2, open_items=0, max_parallel=1, started_on=TODAY - timedelta(weeks=10)),
+    ]
+    taking = therapist_row(accepting_patients=True, accepting_confirmed_on=TODAY - timedelta(days=5))
+    result = run_pipeline(snapshot(searches, [taking]), now=NOW, settings=one_each, rng=np.random.default_rng(1))
+    assert [item.search_id for inquiry in result.inquiries for item in inquiry.items] == [2]
+
+
+def test_first_offer_share__open_items_make_one_more_item_worth_less():
+    assert first_offer_share(np.array([0, 1, 2]), np.array([0.1, 0.1, 0.1])).round(4).tolist() == [1.0, 0.9, 0.81]

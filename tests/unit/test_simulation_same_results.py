@@ -74,46 +74,48 @@ def test_simulation__a_small_learned_run_reports_what_the_simulator_reported_bef
 # recorded with the code of commit 44465cd (LEARNED, DemoWorld): the report without its timings, and the sha256 of
 # the sent items' columns above as CSV; the simulator's fast paths reproduced those figures exactly (commit dc6eaff).
 # Re-recorded when the learned model became the prior-anchored logistic model (merge of fix/learn): only the
-# model changed, so from here on this pins the simulator's results with that model.
+# model changed, so from here on this pins the simulator's results with that model. Re-recorded again when the
+# assignment began to value an item by the chance that the search's open items bring no offer first (issue 12,
+# fix/sim3): only the objective changed; the day-by-day snapshot test above still checks the fast paths.
 RECORDED: dict = {
     "beyond_limits": {"by_rule": {}, "practices": 0, "sends": 0},
     "by_age_band": {
-        "18-29": {"placed": 13, "rate": 0.3333, "searches": 39},
-        "30-44": {"placed": 8, "rate": 0.1404, "searches": 57},
-        "45-64": {"placed": 10, "rate": 0.2273, "searches": 44},
+        "18-29": {"placed": 10, "rate": 0.2564, "searches": 39},
+        "30-44": {"placed": 9, "rate": 0.1579, "searches": 57},
+        "45-64": {"placed": 9, "rate": 0.2045, "searches": 44},
         "65+": {"placed": 1, "rate": 0.3333, "searches": 3},
-        "<18": {"placed": 1, "rate": 0.0833, "searches": 12},
+        "<18": {"placed": 2, "rate": 0.1667, "searches": 12},
     },
     "by_region": {
-        "10": {"placed": 22, "rate": 0.2245, "searches": 98},
-        "12": {"placed": 2, "rate": 0.087, "searches": 23},
-        "13": {"placed": 9, "rate": 0.2647, "searches": 34},
+        "10": {"placed": 21, "rate": 0.2143, "searches": 98},
+        "12": {"placed": 3, "rate": 0.1304, "searches": 23},
+        "13": {"placed": 7, "rate": 0.2059, "searches": 34},
     },
-    "calls": 206,
-    "conflicts": 4,
+    "calls": 203,
+    "conflicts": 5,
     "expired": 56,
-    "given_up": 21,
+    "given_up": 22,
     "inquiries": 350,
     "items": 1358,
     "late_answers": 0,
     "median_days_to_placement": None,
-    "per_placement": {"calls": 4.682, "inquiries": 7.955, "items": 30.864, "reminders": 3.864},
+    "per_placement": {"calls": 4.319, "inquiries": 7.447, "items": 28.894, "reminders": 3.511},
     "placed_within": {
         "30": {"placed": 25, "rate": 0.1613, "searches": 155},
         "60": {"placed": 0, "rate": None, "searches": 0},
         "90": {"placed": 0, "rate": None, "searches": 0},
     },
-    "placements": 44,
+    "placements": 47,
     "refused_at_approval": 0,
-    "reminders": 170,
+    "reminders": 165,
     "searches": 447,
     "trainings": [
-        {"day": 28, "model": "prior-v1", "offers": 17, "rows": 332},
-        {"calibration_slope": 1.048, "day": 35, "model": "learned", "offers": 22, "penalty": 0.03, "rows": 438},
-        {"calibration_slope": 0.948, "day": 42, "model": "learned", "offers": 33, "penalty": 0.1, "rows": 683},
+        {"day": 28, "model": "prior-v1", "offers": 18, "rows": 331},
+        {"calibration_slope": 1.162, "day": 35, "model": "learned", "offers": 24, "penalty": 0.03, "rows": 443},
+        {"calibration_slope": 0.874, "day": 42, "model": "learned", "offers": 35, "penalty": 0.1, "rows": 705},
     ],
 }
-RECORDED_ITEMS = "67cc72774a82deca638fc327097d3cb75b711a33698f41a922570986af28555c"
+RECORDED_ITEMS = "eadabf66af04c6192de353b35ad3785ea27006db9d7bdb7165654f31e61f2e60"
 
 
 def bitsets_by_definition(lists, vocabulary):
