@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.browser import dashboard
+from tests.support.browser import dashboard, settled
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -78,7 +78,7 @@ def login(page, url: str, email: str, password: str, *, expect_success: bool = T
     A login still open in this browser (its cookie) is dropped first: the login happens as in a fresh browser.
     Admins have to answer a two-factor step (enrolment on their first login): this types the current code
     an authenticator app would show. Waiting matters: a click right after "Anmelden" can land during the
-    rerun that follows the login.
+    rerun that follows the login, so this returns once that run is over.
     """
     page.goto(url)
     email_field, logged_in = page.get_by_label("E-Mail"), page.get_by_text("Angemeldet als")
@@ -97,6 +97,9 @@ def login(page, url: str, email: str, password: str, *, expect_success: bool = T
             code_field.fill(totp_code(page, email))
             page.get_by_role("button", name="Bestätigen").click()
             logged_in.wait_for(timeout=60_000)
+        # The run that follows the login is still drawing (and setting the login cookie): a click or a new
+        # address now can land on elements that are about to be replaced, or on a browser without the cookie.
+        settled(page)
 
 
 def totp_code(page, email: str) -> str:

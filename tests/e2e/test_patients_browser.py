@@ -16,6 +16,7 @@ from core.drafts.models import FormDraft
 from core.patients import service as patients
 from core.patients.models import Consent, Patient, Search, SearchStatus
 from tests.e2e.conftest import login, screenshot
+from tests.support.browser import settled
 from tests.support.postgres import wait_for
 
 pytestmark = pytest.mark.browser
@@ -124,6 +125,7 @@ def quick_open(page, query: str, link: str, heading: str) -> None:
     quick.press("Enter")
     page.get_by_role("link", name=link).click()
     page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+    settled(page)  # the heading comes first; a tab clicked before the run ends can be redrawn unselected
 
 
 def test_edit__second_visit_via_quick_search_shows_the_record_and_saving_wipes_nothing(
@@ -142,8 +144,10 @@ def test_edit__second_visit_via_quick_search_shows_the_record_and_saving_wipes_n
     quick_open(page, "Anders", f"Anders, Ben · {b_reference}", "Ben Anders")
     quick_open(page, "Beispiel", f"Beispiel, Lea · {a_reference}", "Lea Beispiel")
     page.get_by_role("tab", name="Bearbeiten").click()
-    # read the form once the page's run is over: the fields send every change, so runs follow each other
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(timeout=30_000)
+    # read the form once the tab's run is over: right after the click the page is still the one before it
+    # (its run state already "not running"), and a field read while the run draws may not show its value yet
+    page.get_by_label("Vorname *").wait_for(timeout=30_000)
+    settled(page)
     shown = {
         label: page.get_by_label(label, exact=True).input_value()
         for label in ("Vorname *", "Nachname *", "PLZ *", "Telefon")
