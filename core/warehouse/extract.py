@@ -1,10 +1,12 @@
-"""Extract the operational tables into pseudonymised Parquet files: PostgreSQL COPY -> polars -> Parquet.
+"""Extract the operational tables into pseudonymised Parquet files: PostgreSQL binary COPY -> Arrow -> Parquet.
 
 One read-only REPEATABLE READ transaction reads every table and its row count, so the files and the
 counts the reconciliation checks compare against are one consistent snapshot. Columns are chosen and
 coarsened in SQL (age bands, regions, ICD-10 categories; see ``core.warehouse.pseudonyms``); only the
 keyed pseudonyms of patients, searches and staff are computed in Python, once per distinct id, and joined.
-No row-by-row Python: COPY streams CSV that polars parses in bulk.
+No row-by-row Python: the tables come out as binary COPY through ADBC straight into Arrow, read by two
+threads on their own connections that join this transaction's exported snapshot (``pg_export_snapshot``),
+while the main thread pseudonymises and writes the Parquet files.
 
 Incremental: given the previous build's files and manifest, only the rows PostgreSQL wrote since that
 snapshot are copied and merged by key into the previous Parquet (``INCREMENTAL``); a table with no such
